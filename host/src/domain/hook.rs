@@ -1,0 +1,403 @@
+//! The hook contract as plain Rust data: what a plugin is given and what it
+//! answers. The runtime maps these to and from the WIT types; the codec
+//! module gives them their JSON form (fixtures, decision log). Field and
+//! variant names follow `wit/v1/plugin.wit`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The three extension points. A plugin component implements exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hook {
+    Precheck,
+    QuantityLimits,
+    Resources,
+}
+
+impl Hook {
+    pub const ALL: [Hook; 3] = [Hook::Precheck, Hook::QuantityLimits, Hook::Resources];
+
+    /// The name used in the WIT world, the CLI, the admin API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Hook::Precheck => "precheck",
+            Hook::QuantityLimits => "quantity-limits",
+            Hook::Resources => "resources",
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown hook name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown hook `{0}` (expected precheck, quantity-limits or resources)")]
+pub struct UnknownHook(pub String);
+
+impl FromStr for Hook {
+    type Err = UnknownHook;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Hook::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| UnknownHook(s.to_string()))
+    }
+}
+
+/// The Service Manager endpoint being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    SubscriptionCreate,
+    SubscriptionUpdate,
+    SubscriptionCancel,
+    SubscriptionSuspend,
+    SubscriptionActivate,
+    SubscriptionUpgradeToPaid,
+    SubscriptionUpgradeDowngrade,
+    AddonCreate,
+    AddonUpdate,
+    AddonCancel,
+}
+
+impl Operation {
+    /// The canonical endpoint path (without `/api/`), as the platform calls it.
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Operation::SubscriptionCreate => "Subscriptions/Create",
+            Operation::SubscriptionUpdate => "Subscriptions/Update",
+            Operation::SubscriptionCancel => "Subscriptions/Cancel",
+            Operation::SubscriptionSuspend => "Subscriptions/Suspend",
+            Operation::SubscriptionActivate => "Subscriptions/Activate",
+            Operation::SubscriptionUpgradeToPaid => "Subscriptions/UpgradeToPaid",
+            Operation::SubscriptionUpgradeDowngrade => "Subscriptions/UpgradeDowngrade",
+            Operation::AddonCreate => "Addons/Create",
+            Operation::AddonUpdate => "Addons/Update",
+            Operation::AddonCancel => "Addons/Cancel",
+        }
+    }
+
+    pub fn is_addon(self) -> bool {
+        matches!(self, Operation::AddonCreate | Operation::AddonUpdate | Operation::AddonCancel)
+    }
+}
+
+/// The interworks `ActionType` (spec §5.4), in its integer order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionType {
+    None,
+    Provision,
+    Cancel,
+    Suspend,
+    Activate,
+    Upgrade,
+    Downgrade,
+    UpgradeToPaid,
+}
+
+impl ActionType {
+    pub const ALL: [ActionType; 8] = [
+        ActionType::None,
+        ActionType::Provision,
+        ActionType::Cancel,
+        ActionType::Suspend,
+        ActionType::Activate,
+        ActionType::Upgrade,
+        ActionType::Downgrade,
+        ActionType::UpgradeToPaid,
+    ];
+
+    /// The interworks wire name (`"UpgradeToPaid"`).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            ActionType::None => "None",
+            ActionType::Provision => "Provision",
+            ActionType::Cancel => "Cancel",
+            ActionType::Suspend => "Suspend",
+            ActionType::Activate => "Activate",
+            ActionType::Upgrade => "Upgrade",
+            ActionType::Downgrade => "Downgrade",
+            ActionType::UpgradeToPaid => "UpgradeToPaid",
+        }
+    }
+}
+
+/// One characteristic (`AttributeList` entry).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Attribute {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub quantity_linked: bool,
+}
+
+/// One add-on as a plugin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AddonView {
+    pub product_id: String,
+    #[serde(default)]
+    pub name: String,
+    pub action: ActionType,
+    pub quantity: i64,
+    #[serde(default)]
+    pub previous_quantity: Option<i64>,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+}
+
+/// The customer as a plugin sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountView {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub reseller_id: Option<String>,
+    pub reseller_external_id: Option<String>,
+    pub name: String,
+    pub code: String,
+    pub email: String,
+    pub country_code: String,
+    pub is_test: bool,
+    pub sync_options: Vec<(String, String)>,
+}
+
+/// The request a plugin sees: the platform's call plus what Tollgate knows
+/// (previous quantities).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HookRequest {
+    pub operation: Operation,
+    #[serde(default)]
+    pub check_only: bool,
+    #[serde(default)]
+    pub subscription_id: String,
+    #[serde(default)]
+    pub platform_subscription_id: String,
+    pub product_id: String,
+    #[serde(default)]
+    pub service_type: String,
+    #[serde(default = "provision")]
+    pub action: ActionType,
+    pub quantity: i64,
+    #[serde(default)]
+    pub previous_quantity: Option<i64>,
+    #[serde(default)]
+    pub is_trial: bool,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+    #[serde(default)]
+    pub addons: Vec<AddonView>,
+    #[serde(default)]
+    pub account: AccountView,
+    #[serde(default)]
+    pub settings: Vec<(String, String)>,
+    #[serde(default)]
+    pub custom_fields: Vec<(String, String)>,
+}
+
+fn provision() -> ActionType {
+    ActionType::Provision
+}
+
+/// What the host supplies besides the request.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HookContext {
+    /// Milliseconds since the Unix epoch.
+    pub now: i64,
+    /// The binding's configuration as JSON text.
+    #[serde(default = "empty_config")]
+    pub config: String,
+    #[serde(default)]
+    pub binding: String,
+    #[serde(default)]
+    pub track_id: String,
+}
+
+fn empty_config() -> String {
+    "{}".to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    Subscription,
+    Addon,
+}
+
+/// The quantity a `quantity-limits` call is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QuantityTarget {
+    pub kind: TargetKind,
+    pub product_id: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub previous_quantity: Option<i64>,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubscriptionStatus {
+    Active,
+    Suspended,
+    Cancelled,
+}
+
+impl SubscriptionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Suspended => "suspended",
+            SubscriptionStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Active, Self::Suspended, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A subscription the customer already holds (host import answer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubscriptionInfo {
+    pub subscription_id: String,
+    pub product_id: String,
+    #[serde(default)]
+    pub service_type: String,
+    pub status: SubscriptionStatus,
+    pub quantity: i64,
+    #[serde(default)]
+    pub is_trial: bool,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// Allowed quantities (each bound optional).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Limits {
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+    #[serde(default)]
+    pub step: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Rejection {
+    pub code: i32,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Accept,
+    Reject(Rejection),
+}
+
+/// The value of one vendor resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResourceValue {
+    /// An exact, non-negative decimal.
+    Amount(Decimal),
+    Feature(bool),
+    Text(String),
+}
+
+/// One absolute resource total.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceTotal {
+    pub id: String,
+    pub value: ResourceValue,
+}
+
+/// Everything one hook invocation is given. Replaying it with the same
+/// plugin gives the same output: `subscriptions` is the recorded answer of
+/// the `customer-subscriptions` import and `seed` seeds the sandbox's random.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HookInput {
+    pub request: HookRequest,
+    /// Only for `quantity-limits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<QuantityTarget>,
+    pub context: HookContext,
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInfo>,
+    /// Seeds the sandbox's random generators; derived from the input when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl HookInput {
+    /// The seed for the sandbox's random sources: the recorded one, or a hash
+    /// of the input, so the same input always sees the same "random" bytes.
+    pub fn effective_seed(&self) -> u64 {
+        if let Some(seed) = self.seed {
+            return seed;
+        }
+        use std::hash::{Hash, Hasher};
+        // FNV-1a over the derived Hash: stable across processes and releases.
+        let mut hasher = Fnv1a::default();
+        self.request.hash(&mut hasher);
+        self.target.hash(&mut hasher);
+        self.context.hash(&mut hasher);
+        self.subscriptions.hash(&mut hasher);
+        hasher.finish()
+    }
+}
+
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// What a plugin answered.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookOutput {
+    Verdict(Verdict),
+    Limits(Option<Limits>),
+    Plan(Result<Vec<ResourceTotal>, String>),
+}
+
+impl HookOutput {
+    pub fn hook(&self) -> Hook {
+        match self {
+            HookOutput::Verdict(_) => Hook::Precheck,
+            HookOutput::Limits(_) => Hook::QuantityLimits,
+            HookOutput::Plan(_) => Hook::Resources,
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Tollgate: a Service Manager for the interworks.cloud platform whose
+//! business rules are tenant-uploaded WebAssembly plugins.
+
+pub mod domain;
+pub mod runtime;

@@ -1,0 +1,106 @@
+//! Per-call limits as data (DESIGN §6). The defaults are the product's; an
+//! operator may change them per tenant. Engine-wide ceilings (`EngineConfig`)
+//! bound what a per-tenant value may be.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What one plugin call may use. Every field is enforced by the runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Fuel (roughly, wasm instructions) per call.
+    pub fuel: u64,
+    /// Wall-clock deadline per call, in milliseconds.
+    pub deadline_ms: u64,
+    /// Linear memory per instance, in bytes.
+    pub memory_bytes: u64,
+    /// Serialized input handed to the plugin, in bytes.
+    pub input_bytes: u64,
+    /// Output returned by the plugin, in bytes.
+    pub output_bytes: u64,
+    /// Plugin log kept per call, in bytes (then truncated with a marker).
+    pub log_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: 10_000_000,
+            deadline_ms: 100,
+            memory_bytes: 16 * 1024 * 1024,
+            input_bytes: 256 * 1024,
+            output_bytes: 64 * 1024,
+            log_bytes: 4 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms)
+    }
+
+    /// Check these limits against the engine's ceilings.
+    pub fn validate(&self, engine: &EngineConfig) -> Result<(), String> {
+        if self.fuel == 0 {
+            return Err("fuel must be positive".into());
+        }
+        if self.deadline_ms == 0 || self.deadline_ms > 60_000 {
+            return Err("deadline_ms must be between 1 and 60000".into());
+        }
+        if self.memory_bytes == 0 || self.memory_bytes > engine.max_memory_bytes {
+            return Err(format!(
+                "memory_bytes must be between 1 and the engine maximum of {} bytes",
+                engine.max_memory_bytes
+            ));
+        }
+        for (name, value) in [
+            ("input_bytes", self.input_bytes),
+            ("output_bytes", self.output_bytes),
+            ("log_bytes", self.log_bytes),
+        ] {
+            if value == 0 || value > 64 * 1024 * 1024 {
+                return Err(format!("{name} must be between 1 and 67108864"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Settings of the one process-wide engine: they shape compiled code and the
+/// instance pool, so they cannot vary per tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Wasm stack per call, in bytes (`Config::max_wasm_stack`).
+    pub max_wasm_stack: usize,
+    /// Ceiling for any tenant's `memory_bytes`: the pool reserves this much
+    /// per slot.
+    pub max_memory_bytes: u64,
+    /// Instances that may run at once (pool slots).
+    pub pool_instances: u32,
+    /// Guest memory the pool keeps resident between instances, so a fresh
+    /// instance does not fault its stack and data pages in again.
+    pub keep_resident_bytes: usize,
+    /// Size of an uploaded component, in bytes.
+    pub max_component_bytes: usize,
+    /// Time allowed to compile one uploaded component, in milliseconds.
+    pub compile_timeout_ms: u64,
+    /// Epoch tick driving deadlines, in milliseconds.
+    pub epoch_tick_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_wasm_stack: 512 * 1024,
+            max_memory_bytes: 64 * 1024 * 1024,
+            pool_instances: 256,
+            keep_resident_bytes: 1024 * 1024,
+            max_component_bytes: 4 * 1024 * 1024,
+            compile_timeout_ms: 10_000,
+            epoch_tick_ms: 1,
+        }
+    }
+}
