@@ -27,7 +27,10 @@ fn request(product: &str, quantity: i64) -> HookRequest {
         is_trial: false,
         attributes: vec![],
         addons: vec![],
-        account: AccountView { id: "20417".into(), ..Default::default() },
+        account: AccountView {
+            id: "20417".into(),
+            ..Default::default()
+        },
         settings: vec![],
         custom_fields: vec![],
     }
@@ -54,14 +57,23 @@ fn input(product: &str, quantity: i64, config: &str) -> HookInput {
     }
 }
 
-const MIN_MAX_CONFIG: &str = r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
+const MIN_MAX_CONFIG: &str =
+    r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
 
 fn assert_healthy(rt: &Runtime) {
     let plugin = load(rt, test_plugins::MIN_MAX_QUANTITY);
-    let out = rt.invoke(&plugin, &input("cb_basic", 2, MIN_MAX_CONFIG), &Limits::default());
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 2, MIN_MAX_CONFIG),
+        &Limits::default(),
+    );
     assert_eq!(
         out.outcome.expect("min-max after a hostile call"),
-        HookOutput::Limits(Some(tollgate::domain::hook::Limits { min: Some(3), max: Some(50), step: Some(1) }))
+        HookOutput::Limits(Some(tollgate::domain::hook::Limits {
+            min: Some(3),
+            max: Some(50),
+            step: Some(1)
+        }))
     );
 }
 
@@ -70,10 +82,18 @@ fn min_max_quantity_returns_the_configured_limits() {
     let rt = runtime();
     let plugin = load(&rt, test_plugins::MIN_MAX_QUANTITY);
     assert_eq!(plugin.hook(), Hook::QuantityLimits);
-    let out = rt.invoke(&plugin, &input("other", 2, MIN_MAX_CONFIG), &Limits::default());
+    let out = rt.invoke(
+        &plugin,
+        &input("other", 2, MIN_MAX_CONFIG),
+        &Limits::default(),
+    );
     assert_eq!(
         out.outcome.unwrap(),
-        HookOutput::Limits(Some(tollgate::domain::hook::Limits { min: Some(1), max: None, step: None }))
+        HookOutput::Limits(Some(tollgate::domain::hook::Limits {
+            min: Some(1),
+            max: None,
+            step: None
+        }))
     );
     assert!(out.fuel_used > 0 && out.fuel_used < Limits::default().fuel);
     assert!(out.peak_memory > 0);
@@ -90,24 +110,43 @@ fn run_hostile(path: &str, limits: &Limits) -> (Runtime, tollgate::runtime::Invo
 #[test]
 fn infinite_loop_runs_out_of_fuel() {
     let (rt, out) = run_hostile(test_plugins::INFINITE_LOOP, &Limits::default());
-    assert_eq!(out.outcome.unwrap_err(), PluginError::FuelExhausted { limit: 10_000_000 });
+    assert_eq!(
+        out.outcome.unwrap_err(),
+        PluginError::FuelExhausted { limit: 10_000_000 }
+    );
     assert_eq!(out.fuel_used, 10_000_000);
     assert_healthy(&rt);
 }
 
 #[test]
 fn infinite_loop_with_unlimited_fuel_misses_its_deadline() {
-    let limits = Limits { fuel: u64::MAX / 2, deadline_ms: 50, ..Limits::default() };
+    let limits = Limits {
+        fuel: u64::MAX / 2,
+        deadline_ms: 50,
+        ..Limits::default()
+    };
     let (rt, out) = run_hostile(test_plugins::INFINITE_LOOP, &limits);
-    assert_eq!(out.outcome.unwrap_err(), PluginError::DeadlineExceeded { limit_ms: 50 });
-    assert!(out.duration.as_millis() < 1000, "stopped after {:?}", out.duration);
+    assert_eq!(
+        out.outcome.unwrap_err(),
+        PluginError::DeadlineExceeded { limit_ms: 50 }
+    );
+    assert!(
+        out.duration.as_millis() < 1000,
+        "stopped after {:?}",
+        out.duration
+    );
     assert_healthy(&rt);
 }
 
 #[test]
 fn memory_bomb_hits_the_memory_limit() {
     let (rt, out) = run_hostile(test_plugins::MEMORY_BOMB, &Limits::default());
-    assert_eq!(out.outcome.unwrap_err(), PluginError::MemoryLimit { limit: 16 * 1024 * 1024 });
+    assert_eq!(
+        out.outcome.unwrap_err(),
+        PluginError::MemoryLimit {
+            limit: 16 * 1024 * 1024
+        }
+    );
     assert!(out.peak_memory <= 16 * 1024 * 1024);
     assert_healthy(&rt);
 }
@@ -124,7 +163,10 @@ fn panic_is_a_trap_with_the_guest_message() {
     let (rt, out) = run_hostile(test_plugins::PANIC, &Limits::default());
     match out.outcome.unwrap_err() {
         PluginError::Trap { message } => {
-            assert!(message.contains("deliberate panic for product cb_basic"), "{message}")
+            assert!(
+                message.contains("deliberate panic for product cb_basic"),
+                "{message}"
+            )
         }
         other => panic!("expected a trap, got {other:?}"),
     }
@@ -134,14 +176,22 @@ fn panic_is_a_trap_with_the_guest_message() {
 #[test]
 fn oversize_output_is_refused() {
     let (rt, out) = run_hostile(test_plugins::OVERSIZE_OUTPUT, &Limits::default());
-    assert!(matches!(out.outcome.unwrap_err(), PluginError::OversizeOutput { limit: 65536, .. }));
+    assert!(matches!(
+        out.outcome.unwrap_err(),
+        PluginError::OversizeOutput { limit: 65536, .. }
+    ));
     assert_healthy(&rt);
 }
 
 #[test]
 fn exit_is_a_trap() {
     let (rt, out) = run_hostile(test_plugins::EXIT, &Limits::default());
-    assert_eq!(out.outcome.unwrap_err(), PluginError::Trap { message: "the plugin called exit(1)".into() });
+    assert_eq!(
+        out.outcome.unwrap_err(),
+        PluginError::Trap {
+            message: "the plugin called exit(1)".into()
+        }
+    );
     assert_healthy(&rt);
 }
 
@@ -149,12 +199,26 @@ fn exit_is_a_trap() {
 fn clocks_and_random_are_deterministic_and_sleep_does_not_block() {
     let rt = runtime();
     let plugin = load(&rt, test_plugins::CLOCK_RANDOM);
-    let message = |quantity: i64| match rt.invoke(&plugin, &input("cb_basic", quantity, "{}"), &Limits::default()).outcome {
+    let message = |quantity: i64| match rt
+        .invoke(
+            &plugin,
+            &input("cb_basic", quantity, "{}"),
+            &Limits::default(),
+        )
+        .outcome
+    {
         Ok(HookOutput::Verdict(Verdict::Reject(r))) => r.message,
         other => panic!("unexpected {other:?}"),
     };
     let first = message(2);
-    assert_eq!(first, message(2), "same input, same clock and random values");
-    assert!(first.starts_with("wall=1764201600000 now=1764201600000 slept=0 "), "{first}");
+    assert_eq!(
+        first,
+        message(2),
+        "same input, same clock and random values"
+    );
+    assert!(
+        first.starts_with("wall=1764201600000 now=1764201600000 slept=0 "),
+        "{first}"
+    );
     assert_ne!(first, message(3), "the random seed follows the input");
 }

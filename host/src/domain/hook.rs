@@ -85,7 +85,10 @@ impl Operation {
     }
 
     pub fn is_addon(self) -> bool {
-        matches!(self, Operation::AddonCreate | Operation::AddonUpdate | Operation::AddonCancel)
+        matches!(
+            self,
+            Operation::AddonCreate | Operation::AddonUpdate | Operation::AddonCancel
+        )
     }
 }
 
@@ -353,8 +356,9 @@ impl HookInput {
             return seed;
         }
         use std::hash::{Hash, Hasher};
-        // FNV-1a over the derived Hash: stable across processes and releases.
-        let mut hasher = Fnv1a::default();
+        // A word-wise multiply-rotate hash over the derived Hash: stable
+        // across processes, and cheap next to a plugin call.
+        let mut hasher = SeedHasher::default();
         self.request.hash(&mut hasher);
         self.target.hash(&mut hasher);
         self.context.hash(&mut hasher);
@@ -363,23 +367,52 @@ impl HookInput {
     }
 }
 
-struct Fnv1a(u64);
+#[derive(Default)]
+struct SeedHasher(u64);
 
-impl Default for Fnv1a {
-    fn default() -> Self {
-        Fnv1a(0xcbf2_9ce4_8422_2325)
+impl SeedHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
     }
 }
 
-impl std::hash::Hasher for Fnv1a {
+impl std::hash::Hasher for SeedHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Final avalanche (splitmix64) so nearby inputs give unrelated seeds.
+        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.mix(i);
+    }
+    fn write_i64(&mut self, i: i64) {
+        self.mix(i as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.mix(i as u64);
+    }
+    fn write_isize(&mut self, i: isize) {
+        self.mix(i as u64);
     }
 }
 

@@ -188,7 +188,10 @@ pub fn verdict(v: wit::Verdict) -> Result<d::Verdict, Invalid> {
             if r.message.trim().is_empty() {
                 return Err("rejection has an empty message".into());
             }
-            Ok(d::Verdict::Reject(d::Rejection { code: r.code, message: r.message }))
+            Ok(d::Verdict::Reject(d::Rejection {
+                code: r.code,
+                message: r.message,
+            }))
         }
     }
 }
@@ -205,13 +208,19 @@ pub fn limits(l: Option<wit::Limits>) -> Result<Option<d::Limits>, Invalid> {
     {
         return Err(format!("limits have a step of {step}; it must be positive"));
     }
-    Ok(Some(d::Limits { min: l.min, max: l.max, step: l.step }))
+    Ok(Some(d::Limits {
+        min: l.min,
+        max: l.max,
+        step: l.step,
+    }))
 }
 
 /// Most resource totals one plan may hold.
 pub const MAX_RESOURCES: usize = 1000;
 
-pub fn plan(p: Result<Vec<wit::ResourceTotal>, String>) -> Result<Result<Vec<d::ResourceTotal>, String>, Invalid> {
+pub fn plan(
+    p: Result<Vec<wit::ResourceTotal>, String>,
+) -> Result<Result<Vec<d::ResourceTotal>, String>, Invalid> {
     let list = match p {
         Ok(list) => list,
         Err(message) if message.trim().is_empty() => {
@@ -220,7 +229,10 @@ pub fn plan(p: Result<Vec<wit::ResourceTotal>, String>) -> Result<Result<Vec<d::
         Err(message) => return Ok(Err(message)),
     };
     if list.len() > MAX_RESOURCES {
-        return Err(format!("plan has {} resources; at most {MAX_RESOURCES} are allowed", list.len()));
+        return Err(format!(
+            "plan has {} resources; at most {MAX_RESOURCES} are allowed",
+            list.len()
+        ));
     }
     let mut seen = std::collections::HashSet::with_capacity(list.len());
     let mut out = Vec::with_capacity(list.len());
@@ -234,10 +246,16 @@ pub fn plan(p: Result<Vec<wit::ResourceTotal>, String>) -> Result<Result<Vec<d::
         let value = match r.value {
             wit::ResourceValue::Amount(text) => {
                 let amount = Decimal::from_str(text.trim()).map_err(|_| {
-                    format!("resource `{}` has amount {text:?}, which is not a decimal number", r.id)
+                    format!(
+                        "resource `{}` has amount {text:?}, which is not a decimal number",
+                        r.id
+                    )
                 })?;
                 if amount.is_sign_negative() && !amount.is_zero() {
-                    return Err(format!("resource `{}` has a negative amount {amount}", r.id));
+                    return Err(format!(
+                        "resource `{}` has a negative amount {amount}",
+                        r.id
+                    ));
                 }
                 d::ResourceValue::Amount(amount.normalize())
             }

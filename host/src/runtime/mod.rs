@@ -176,6 +176,10 @@ pub struct Invocation {
     pub seed: u64,
 }
 
+/// A finished call's instance. Dropping it returns the instance's slot to
+/// the pool (resetting its memory); see [`Runtime::invoke_deferred`].
+pub struct Spent(#[allow(dead_code)] Store<PluginState>);
+
 /// The process-wide sandbox runtime.
 pub struct Runtime {
     engine: Engine,
@@ -236,7 +240,12 @@ impl Runtime {
                 })
                 .map_err(|e| RuntimeError(format!("cannot start the epoch thread: {e}")))?;
         }
-        Ok(Runtime { engine, linker, config, ticker_stop })
+        Ok(Runtime {
+            engine,
+            linker,
+            config,
+            ticker_stop,
+        })
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -246,7 +255,10 @@ impl Runtime {
     /// Check the bytes' shape before spending time compiling them.
     pub fn precheck_bytes(&self, bytes: &[u8]) -> Result<(), LoadError> {
         if bytes.len() > self.config.max_component_bytes {
-            return Err(LoadError::TooLarge { size: bytes.len(), limit: self.config.max_component_bytes });
+            return Err(LoadError::TooLarge {
+                size: bytes.len(),
+                limit: self.config.max_component_bytes,
+            });
         }
         if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
             return Err(LoadError::NotWasm);
@@ -255,7 +267,11 @@ impl Runtime {
         match bytes[4..8] {
             [1, 0, 0, 0] => return Err(LoadError::CoreModule),
             [_, _, 1, 0] => {}
-            _ => return Err(LoadError::Invalid("unknown WebAssembly binary version".into())),
+            _ => {
+                return Err(LoadError::Invalid(
+                    "unknown WebAssembly binary version".into(),
+                ));
+            }
         }
         wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
             .validate_all(bytes)
@@ -276,7 +292,8 @@ impl Runtime {
     /// Compile and type-check a component in this process.
     pub fn compile(&self, bytes: &[u8]) -> Result<CompiledPlugin, LoadError> {
         self.precheck_bytes(bytes)?;
-        let component = Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         self.prepare(component)
     }
 
@@ -304,12 +321,18 @@ impl Runtime {
 
     /// Serialize a compiled plugin for this host's on-disk cache.
     pub fn serialize(&self, plugin: &CompiledPlugin) -> Result<Vec<u8>, LoadError> {
-        plugin.component.serialize().map_err(|e| LoadError::Compile(format!("{e:#}")))
+        plugin
+            .component
+            .serialize()
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))
     }
 
     fn prepare(&self, component: Component) -> Result<CompiledPlugin, LoadError> {
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
         let hooks: Vec<Hook> = Hook::ALL
             .into_iter()
             .filter(|h| exports.iter().any(|e| e == export_name(*h)))
@@ -318,33 +341,75 @@ impl Runtime {
             [] => return Err(LoadError::NoHook { exports }),
             [one] => *one,
             several => {
-                return Err(LoadError::SeveralHooks(several.iter().map(|h| h.to_string()).collect()));
+                return Err(LoadError::SeveralHooks(
+                    several.iter().map(|h| h.to_string()).collect(),
+                ));
             }
         };
-        let reads_subscriptions = ty.imports(&self.engine).any(|(name, _)| name.starts_with("tollgate:plugin/host@"))
+        let reads_subscriptions = ty
+            .imports(&self.engine)
+            .any(|(name, _)| name.starts_with("tollgate:plugin/host@"))
             && host_imports_subscriptions(&component, &self.engine);
-        let incompatible = |e: wasmtime::Error| LoadError::Incompatible { hook, reason: format!("{e:#}") };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(incompatible)?;
-        let pre = match hook {
-            Hook::Precheck => Pre::Precheck(bindings::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?),
-            Hook::QuantityLimits => Pre::QuantityLimits(
-                bindings::quantity_limits::QuantityLimitsPre::new(instance_pre).map_err(incompatible)?,
-            ),
-            Hook::Resources => {
-                Pre::Resources(bindings::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?)
-            }
+        let incompatible = |e: wasmtime::Error| LoadError::Incompatible {
+            hook,
+            reason: format!("{e:#}"),
         };
-        Ok(CompiledPlugin { hook, pre, component, reads_subscriptions })
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(incompatible)?;
+        let pre = match hook {
+            Hook::Precheck => Pre::Precheck(
+                bindings::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?,
+            ),
+            Hook::QuantityLimits => Pre::QuantityLimits(
+                bindings::quantity_limits::QuantityLimitsPre::new(instance_pre)
+                    .map_err(incompatible)?,
+            ),
+            Hook::Resources => Pre::Resources(
+                bindings::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
+            ),
+        };
+        Ok(CompiledPlugin {
+            hook,
+            pre,
+            component,
+            reads_subscriptions,
+        })
     }
 
     /// Run one hook call in a fresh instance under `limits`. Blocking: call
     /// it from a blocking thread, never from an async executor's worker.
-    pub fn invoke(&self, plugin: &CompiledPlugin, input: &HookInput, limits: &Limits) -> Invocation {
+    pub fn invoke(
+        &self,
+        plugin: &CompiledPlugin,
+        input: &HookInput,
+        limits: &Limits,
+    ) -> Invocation {
+        self.invoke_deferred(plugin, input, limits).0
+    }
+
+    /// Like [`Runtime::invoke`], but hands back the finished instance as a
+    /// [`Spent`] instead of dropping it. Dropping a store returns its slot to
+    /// the pool and resets the guest memory (a few µs of memset): work that
+    /// must happen, but after the decision has been answered. The server
+    /// drops the `Spent` once the result is on its way.
+    pub fn invoke_deferred(
+        &self,
+        plugin: &CompiledPlugin,
+        input: &HookInput,
+        limits: &Limits,
+    ) -> (Invocation, Spent) {
         let started = Instant::now();
         let seed = input.effective_seed();
         let input_size = input_size(input);
         let subscriptions = if plugin.reads_subscriptions {
-            input.subscriptions.iter().take(MAX_SUBSCRIPTIONS).map(bindings::subscription).collect()
+            input
+                .subscriptions
+                .iter()
+                .take(MAX_SUBSCRIPTIONS)
+                .map(bindings::subscription)
+                .collect()
         } else {
             Vec::new()
         };
@@ -357,7 +422,10 @@ impl Runtime {
         );
         let mut store = Store::new(&self.engine, state);
         let outcome = if input_size > limits.input_bytes {
-            Err(PluginError::OversizeInput { size: input_size, limit: limits.input_bytes })
+            Err(PluginError::OversizeInput {
+                size: input_size,
+                limit: limits.input_bytes,
+            })
         } else {
             self.run(plugin, &mut store, input, limits)
         };
@@ -365,18 +433,14 @@ impl Runtime {
         let state = store.data();
         let peak_memory = state.memory.peak as u64;
         let read_subscriptions = state.subscriptions_read;
-        let (mut logs, raw_tail) = state.log.take();
+        let (logs, raw_tail) = state.log.take();
         let outcome = outcome.map_err(|e| match e {
-            PluginError::Trap { message } if message.is_empty() => {
-                PluginError::Trap { message: guest_message(&raw_tail).unwrap_or_else(|| "unknown trap".into()) }
-            }
+            PluginError::Trap { message } if message.is_empty() => PluginError::Trap {
+                message: guest_message(&raw_tail).unwrap_or_else(|| "unknown trap".into()),
+            },
             other => other,
         });
-        if logs.len() > limits.log_bytes as usize + TRUNCATED_MARKER.len() {
-            logs.truncate(limits.log_bytes as usize);
-        }
-        drop(store);
-        Invocation {
+        let invocation = Invocation {
             outcome,
             fuel_used,
             peak_memory,
@@ -384,7 +448,8 @@ impl Runtime {
             logs,
             read_subscriptions,
             seed,
-        }
+        };
+        (invocation, Spent(store))
     }
 
     fn run(
@@ -407,28 +472,44 @@ impl Runtime {
         let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
         let output = match &plugin.pre {
             Pre::Precheck(pre) => {
-                let instance = pre.instantiate(&mut *store).map_err(|e| instantiate_error(store, e, limits))?;
-                let verdict = instance.call_check(&mut *store, &request, &context).map_err(|e| classify(store, e))?;
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate_error(store, e, limits))?;
+                let verdict = instance
+                    .call_check(&mut *store, &request, &context)
+                    .map_err(|e| classify(store, e))?;
                 check_size(verdict_size(&verdict), limits)?;
-                HookOutput::Verdict(bindings::verdict(verdict).map_err(|reason| PluginError::InvalidOutput { reason })?)
+                HookOutput::Verdict(
+                    bindings::verdict(verdict)
+                        .map_err(|reason| PluginError::InvalidOutput { reason })?,
+                )
             }
             Pre::QuantityLimits(pre) => {
-                let target = input
-                    .target
-                    .as_ref()
-                    .map(bindings::target)
-                    .ok_or_else(|| PluginError::BadInput("a quantity-limits call needs a `target`".into()))?;
-                let instance = pre.instantiate(&mut *store).map_err(|e| instantiate_error(store, e, limits))?;
+                let target = input.target.as_ref().map(bindings::target).ok_or_else(|| {
+                    PluginError::BadInput("a quantity-limits call needs a `target`".into())
+                })?;
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate_error(store, e, limits))?;
                 let limits_out = instance
                     .call_limits(&mut *store, &request, &target, &context)
                     .map_err(|e| classify(store, e))?;
-                HookOutput::Limits(bindings::limits(limits_out).map_err(|reason| PluginError::InvalidOutput { reason })?)
+                HookOutput::Limits(
+                    bindings::limits(limits_out)
+                        .map_err(|reason| PluginError::InvalidOutput { reason })?,
+                )
             }
             Pre::Resources(pre) => {
-                let instance = pre.instantiate(&mut *store).map_err(|e| instantiate_error(store, e, limits))?;
-                let plan = instance.call_plan(&mut *store, &request, &context).map_err(|e| classify(store, e))?;
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate_error(store, e, limits))?;
+                let plan = instance
+                    .call_plan(&mut *store, &request, &context)
+                    .map_err(|e| classify(store, e))?;
                 check_size(plan_size(&plan), limits)?;
-                HookOutput::Plan(bindings::plan(plan).map_err(|reason| PluginError::InvalidOutput { reason })?)
+                HookOutput::Plan(
+                    bindings::plan(plan).map_err(|reason| PluginError::InvalidOutput { reason })?,
+                )
             }
         };
         Ok(output)
@@ -448,20 +529,26 @@ fn export_name(hook: Hook) -> &'static str {
 
 fn host_imports_subscriptions(component: &Component, engine: &wasmtime::Engine) -> bool {
     use wasmtime::component::types::ComponentItem;
-    component.component_type().imports(engine).any(|(name, item)| {
-        name.starts_with("tollgate:plugin/host@")
-            && match item.ty {
-                ComponentItem::ComponentInstance(instance) => {
-                    instance.exports(engine).any(|(export, _)| export == "customer-subscriptions")
+    component
+        .component_type()
+        .imports(engine)
+        .any(|(name, item)| {
+            name.starts_with("tollgate:plugin/host@")
+                && match item.ty {
+                    ComponentItem::ComponentInstance(instance) => instance
+                        .exports(engine)
+                        .any(|(export, _)| export == "customer-subscriptions"),
+                    _ => false,
                 }
-                _ => false,
-            }
-    })
+        })
 }
 
 fn check_size(size: u64, limits: &Limits) -> Result<(), PluginError> {
     if size > limits.output_bytes {
-        return Err(PluginError::OversizeOutput { size, limit: limits.output_bytes });
+        return Err(PluginError::OversizeOutput {
+            size,
+            limit: limits.output_bytes,
+        });
     }
     Ok(())
 }
@@ -513,13 +600,16 @@ fn input_size(input: &HookInput) -> u64 {
         .iter()
         .map(|x| (x.product_id.len() + x.name.len() + 24) as u64 + attrs(&x.attributes))
         .sum::<u64>();
-    size += (a.id.len() + a.name.len() + a.code.len() + a.email.len() + a.country_code.len()) as u64;
+    size +=
+        (a.id.len() + a.name.len() + a.code.len() + a.email.len() + a.country_code.len()) as u64;
     size += [&a.external_id, &a.reseller_id, &a.reseller_external_id]
         .iter()
         .map(|o| o.as_deref().map_or(0, str::len) as u64)
         .sum::<u64>();
     size += pairs(&a.sync_options) + pairs(&r.settings) + pairs(&r.custom_fields);
-    size += (input.context.config.len() + input.context.binding.len() + input.context.track_id.len()) as u64;
+    size += (input.context.config.len()
+        + input.context.binding.len()
+        + input.context.track_id.len()) as u64;
     if let Some(t) = &input.target {
         size += t.product_id.len() as u64 + 16 + attrs(&t.attributes);
     }
@@ -531,7 +621,11 @@ fn input_size(input: &HookInput) -> u64 {
     size
 }
 
-fn instantiate_error(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> PluginError {
+fn instantiate_error(
+    store: &Store<PluginState>,
+    e: wasmtime::Error,
+    limits: &Limits,
+) -> PluginError {
     match classify(store, e, limits) {
         PluginError::Trap { message } => PluginError::Instantiate(message),
         other => other,
@@ -543,22 +637,36 @@ fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> 
     if let Some(trap) = e.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => PluginError::FuelExhausted { limit: limits.fuel },
-            Trap::Interrupt => PluginError::DeadlineExceeded { limit_ms: limits.deadline_ms },
+            Trap::Interrupt => PluginError::DeadlineExceeded {
+                limit_ms: limits.deadline_ms,
+            },
             Trap::StackOverflow => PluginError::StackOverflow,
-            _ if memory_denied => PluginError::MemoryLimit { limit: limits.memory_bytes },
+            _ if memory_denied => PluginError::MemoryLimit {
+                limit: limits.memory_bytes,
+            },
             // The guest's own message (a Rust panic) is on its stderr; filled
             // in by the caller once the log is taken.
-            Trap::UnreachableCodeReached => PluginError::Trap { message: String::new() },
-            other => PluginError::Trap { message: other.to_string() },
+            Trap::UnreachableCodeReached => PluginError::Trap {
+                message: String::new(),
+            },
+            other => PluginError::Trap {
+                message: other.to_string(),
+            },
         };
     }
     if memory_denied {
-        return PluginError::MemoryLimit { limit: limits.memory_bytes };
+        return PluginError::MemoryLimit {
+            limit: limits.memory_bytes,
+        };
     }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
-        return PluginError::Trap { message: format!("the plugin called exit({})", exit.0) };
+        return PluginError::Trap {
+            message: format!("the plugin called exit({})", exit.0),
+        };
     }
-    PluginError::Trap { message: format!("{e:#}") }
+    PluginError::Trap {
+        message: format!("{e:#}"),
+    }
 }
 
 /// The panic message a Rust guest printed to stderr, without the backtrace
@@ -575,7 +683,9 @@ fn guest_message(raw: &str) -> Option<String> {
         return None;
     }
     let message = text.join(" ");
-    let mut message = message.strip_prefix("panicked at ").map_or(message.clone(), |m| format!("panic at {m}"));
+    let mut message = message
+        .strip_prefix("panicked at ")
+        .map_or(message.clone(), |m| format!("panic at {m}"));
     if message.len() > 1024 {
         let mut cut = 1024;
         while !message.is_char_boundary(cut) {

@@ -44,7 +44,9 @@ impl PluginState {
             .wall_clock(FrozenWallClock(now))
             .monotonic_clock(FrozenMonotonicClock(now_nanos))
             .secure_random(StdRng::seed_from_u64(seed))
-            .insecure_random(StdRng::seed_from_u64(seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15))
+            .insecure_random(StdRng::seed_from_u64(
+                seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
+            ))
             .insecure_random_seed(u128::from(seed) << 64 | u128::from(!seed))
             .max_random_size(64 * 1024)
             .allow_tcp(false)
@@ -64,7 +66,10 @@ impl PluginState {
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -207,12 +212,22 @@ pub struct MemoryLimiter {
 
 impl MemoryLimiter {
     fn new(limit: usize) -> Self {
-        MemoryLimiter { limit, total: 0, peak: 0, denied: false }
+        MemoryLimiter {
+            limit,
+            total: 0,
+            peak: 0,
+            denied: false,
+        }
     }
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> Result<bool> {
         let total = self.total.saturating_sub(current).saturating_add(desired);
         if total > self.limit {
             self.denied = true;
@@ -223,7 +238,12 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -281,7 +301,10 @@ impl LogSink {
     /// The log text and the raw output tail, taken out of the sink.
     pub fn take(&self) -> (String, String) {
         let mut buf = self.lock();
-        (std::mem::take(&mut buf.text), std::mem::take(&mut buf.stderr_tail))
+        (
+            std::mem::take(&mut buf.text),
+            std::mem::take(&mut buf.stderr_tail),
+        )
     }
 }
 

@@ -56,17 +56,26 @@ pub struct Error {
 impl Error {
     /// A general error with a message.
     pub fn new(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Other, message: message.into() }
+        Error {
+            kind: ErrorKind::Other,
+            message: message.into(),
+        }
     }
 
     /// The request cannot be served (answered to the platform as Code -2).
     pub fn invalid_request(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::InvalidRequest, message: message.into() }
+        Error {
+            kind: ErrorKind::InvalidRequest,
+            message: message.into(),
+        }
     }
 
     /// The binding's configuration is unusable.
     pub fn config(message: impl Into<String>) -> Self {
-        Error { kind: ErrorKind::Config, message: message.into() }
+        Error {
+            kind: ErrorKind::Config,
+            message: message.into(),
+        }
     }
 }
 
@@ -97,7 +106,10 @@ impl Verdict {
     /// Reject with a business-rule `code` (-199..=-100, see [`codes`]) and a
     /// complete sentence the platform shows to the user.
     pub fn reject(code: i32, message: impl Into<String>) -> Verdict {
-        Verdict::Reject(Rejection { code, message: message.into() })
+        Verdict::Reject(Rejection {
+            code,
+            message: message.into(),
+        })
     }
 
     /// True when this verdict accepts.
@@ -109,17 +121,29 @@ impl Verdict {
 impl Limits {
     /// Only a minimum.
     pub fn min(min: i64) -> Limits {
-        Limits { min: Some(min), max: None, step: None }
+        Limits {
+            min: Some(min),
+            max: None,
+            step: None,
+        }
     }
 
     /// Only a maximum.
     pub fn max(max: i64) -> Limits {
-        Limits { min: None, max: Some(max), step: None }
+        Limits {
+            min: None,
+            max: Some(max),
+            step: None,
+        }
     }
 
     /// A closed range.
     pub fn range(min: i64, max: i64) -> Limits {
-        Limits { min: Some(min), max: Some(max), step: None }
+        Limits {
+            min: Some(min),
+            max: Some(max),
+            step: None,
+        }
     }
 
     /// The same limits with a step.
@@ -132,17 +156,26 @@ impl Limits {
 impl ResourceTotal {
     /// A numeric total (exact; written as a decimal string).
     pub fn amount(id: impl Into<String>, value: impl fmt::Display) -> ResourceTotal {
-        ResourceTotal { id: id.into(), value: ResourceValue::Amount(value.to_string()) }
+        ResourceTotal {
+            id: id.into(),
+            value: ResourceValue::Amount(value.to_string()),
+        }
     }
 
     /// An on/off feature.
     pub fn feature(id: impl Into<String>, on: bool) -> ResourceTotal {
-        ResourceTotal { id: id.into(), value: ResourceValue::Feature(on) }
+        ResourceTotal {
+            id: id.into(),
+            value: ResourceValue::Feature(on),
+        }
     }
 
     /// A text value (e.g. a region code).
     pub fn text(id: impl Into<String>, value: impl Into<String>) -> ResourceTotal {
-        ResourceTotal { id: id.into(), value: ResourceValue::Text(value.into()) }
+        ResourceTotal {
+            id: id.into(),
+            value: ResourceValue::Text(value.into()),
+        }
     }
 }
 
@@ -155,7 +188,10 @@ impl Attribute {
         }
         text.parse().map_err(|_| Error {
             kind: ErrorKind::Attribute,
-            message: format!("attribute `{}` is {:?}, not an integer", self.id, self.value),
+            message: format!(
+                "attribute `{}` is {:?}, not an integer",
+                self.id, self.value
+            ),
         })
     }
 
@@ -168,7 +204,11 @@ impl Attribute {
 
     /// The drop-down choice: `code`, or `value` when `code` is empty.
     pub fn choice(&self) -> &str {
-        if self.code.is_empty() { &self.value } else { &self.code }
+        if self.code.is_empty() {
+            &self.value
+        } else {
+            &self.code
+        }
     }
 }
 
@@ -200,7 +240,9 @@ impl Request {
     /// Add-ons that stay or are being provisioned: every add-on except the
     /// one being cancelled.
     pub fn active_addons(&self) -> impl Iterator<Item = &Addon> {
-        self.addons.iter().filter(|a| a.action != ActionType::Cancel)
+        self.addons
+            .iter()
+            .filter(|a| a.action != ActionType::Cancel)
     }
 
     /// Add-ons with the given action (e.g. [`ActionType::Provision`] for the
@@ -228,7 +270,8 @@ impl Request {
     /// The change in the subscription's quantity (new total minus stored
     /// total); the whole quantity when nothing was stored.
     pub fn quantity_delta(&self) -> i64 {
-        self.quantity.saturating_sub(self.previous_quantity.unwrap_or(0))
+        self.quantity
+            .saturating_sub(self.previous_quantity.unwrap_or(0))
     }
 }
 
@@ -266,7 +309,13 @@ impl Account {
 fn lookup<'a>(pairs: &'a [(String, String)], key: &str, ignore_case: bool) -> Option<&'a str> {
     pairs
         .iter()
-        .find(|(k, _)| if ignore_case { k.eq_ignore_ascii_case(key) } else { k == key })
+        .find(|(k, _)| {
+            if ignore_case {
+                k.eq_ignore_ascii_case(key)
+            } else {
+                k == key
+            }
+        })
         .map(|(_, v)| v.as_str())
 }
 
@@ -291,9 +340,35 @@ impl Context {
     /// # Ok(()) }
     /// ```
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        let text = if self.config.trim().is_empty() { "{}" } else { &self.config };
+        let text = if self.config.trim().is_empty() {
+            "{}"
+        } else {
+            &self.config
+        };
         serde_json::from_str(text).map_err(|e| {
-            Error::config(format!("binding `{}`: {e} (config: {})", self.binding, self.config))
+            Error::config(format!(
+                "binding `{}`: {e} (config: {})",
+                self.binding, self.config
+            ))
+        })
+    }
+}
+
+impl Context {
+    /// Like [`Context::config`], for a type that borrows from the config
+    /// text (`&str` fields and map keys): no allocation per string, which
+    /// matters because the config is parsed on every call.
+    pub fn config_borrowed<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T> {
+        let text = if self.config.trim().is_empty() {
+            "{}"
+        } else {
+            &self.config
+        };
+        serde_json::from_str(text).map_err(|e| {
+            Error::config(format!(
+                "binding `{}`: {e} (config: {})",
+                self.binding, self.config
+            ))
         })
     }
 }

@@ -183,7 +183,11 @@ pub trait Precheck {
 /// ```
 pub trait QuantityLimits {
     /// Return the limits for `target`, or `None` for "no opinion".
-    fn limits(request: &Request, target: &QuantityTarget, context: &Context) -> Result<Option<Limits>>;
+    fn limits(
+        request: &Request,
+        target: &QuantityTarget,
+        context: &Context,
+    ) -> Result<Option<Limits>>;
 }
 
 /// A `resources` rule: compute the absolute totals to provision for a real
@@ -214,11 +218,10 @@ macro_rules! export_precheck {
         const _: () = {
             struct __TollgateExport;
             impl $crate::precheck_world::Guest for __TollgateExport {
-                fn check(
-                    request: $crate::Request,
-                    context: $crate::Context,
-                ) -> $crate::Verdict {
-                    $crate::__private::finish(<$rule as $crate::Precheck>::check(&request, &context))
+                fn check(request: $crate::Request, context: $crate::Context) -> $crate::Verdict {
+                    $crate::__private::finish(<$rule as $crate::Precheck>::check(
+                        &request, &context,
+                    ))
                 }
             }
             $crate::precheck_world::__export_precheck_world!(

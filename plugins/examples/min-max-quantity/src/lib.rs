@@ -12,17 +12,20 @@
 //! the answer: below `min` is Code -105, above `max` -106, off `step` -108.
 
 use std::collections::BTreeMap;
-use tollgate_plugin::{Context, Limits, QuantityLimits, QuantityTarget, Request, Result, TargetKind};
+use tollgate_plugin::{
+    Context, Limits, QuantityLimits, QuantityTarget, Request, Result, TargetKind,
+};
 
+/// Keys borrow from the config text: no allocation per product.
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Config {
+struct Config<'a> {
     #[serde(default)]
     default: Option<Range>,
-    #[serde(default)]
-    products: BTreeMap<String, Range>,
-    #[serde(default)]
-    service_types: BTreeMap<String, Range>,
+    #[serde(default, borrow)]
+    products: BTreeMap<&'a str, Range>,
+    #[serde(default, borrow)]
+    service_types: BTreeMap<&'a str, Range>,
 }
 
 #[derive(serde::Deserialize, Clone, Copy)]
@@ -36,18 +39,26 @@ struct Range {
 pub struct MinMaxQuantity;
 
 impl QuantityLimits for MinMaxQuantity {
-    fn limits(request: &Request, target: &QuantityTarget, context: &Context) -> Result<Option<Limits>> {
-        let config: Config = context.config()?;
+    fn limits(
+        request: &Request,
+        target: &QuantityTarget,
+        context: &Context,
+    ) -> Result<Option<Limits>> {
+        let config: Config = context.config_borrowed()?;
         let by_service_type = match target.kind {
-            TargetKind::Subscription => config.service_types.get(&request.service_type),
+            TargetKind::Subscription => config.service_types.get(request.service_type.as_str()),
             TargetKind::Addon => None,
         };
         let range = config
             .products
-            .get(&target.product_id)
+            .get(target.product_id.as_str())
             .or(by_service_type)
             .or(config.default.as_ref());
-        Ok(range.map(|r| Limits { min: r.min, max: r.max, step: r.step }))
+        Ok(range.map(|r| Limits {
+            min: r.min,
+            max: r.max,
+            step: r.step,
+        }))
     }
 }
 

@@ -10,9 +10,18 @@ impl Precheck for Probe {
         let before = Instant::now();
         std::thread::sleep(Duration::from_secs(30));
         let slept = before.elapsed().as_nanos();
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
         let random = RandomState::new().hash_one(42u64);
-        Ok(Verdict::reject(-150, format!("wall={wall} now={} slept={slept} random={random:016x}", context.now)))
+        Ok(Verdict::reject(
+            -150,
+            format!(
+                "wall={wall} now={} slept={slept} random={random:016x}",
+                context.now
+            ),
+        ))
     }
 }
 tollgate_plugin::export_precheck!(Probe);

@@ -4,6 +4,8 @@ wit_bindgen::generate!({
 });
 struct Other;
 impl Guest for Other {
-    fn run() -> String { "hello".into() }
+    fn run() -> String {
+        "hello".into()
+    }
 }
 export!(Other);

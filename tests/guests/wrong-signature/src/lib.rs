@@ -4,6 +4,8 @@ wit_bindgen::generate!({
 });
 struct Wrong;
 impl Guest for Wrong {
-    fn check(quantity: u32) -> u32 { quantity }
+    fn check(quantity: u32) -> u32 {
+        quantity
+    }
 }
 export!(Wrong);

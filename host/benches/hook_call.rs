@@ -1,0 +1,143 @@
+//! One `quantity-limits` decision on the min-max plugin: a fresh instance,
+//! the call, and the limits (fuel, deadline, memory) — what every pre-check
+//! pays per binding. Compared with the same rule written as plain Rust.
+//!
+//! Run: `cargo bench -p tollgate --bench hook_call`
+
+use std::collections::BTreeMap;
+use tollgate::domain::hook::*;
+use tollgate::runtime::{EngineConfig, Limits as RunLimits, Runtime};
+
+fn main() {
+    divan::main();
+}
+
+const CONFIG: &str =
+    r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
+
+fn input() -> HookInput {
+    HookInput {
+        request: HookRequest {
+            operation: Operation::SubscriptionCreate,
+            check_only: true,
+            subscription_id: String::new(),
+            platform_subscription_id: "7d0f5c2e-1b8a-4c39-9e6f-2a51c0d9b3e4".into(),
+            product_id: "cb_basic".into(),
+            service_type: "cloudbackup".into(),
+            action: ActionType::Provision,
+            quantity: 2,
+            previous_quantity: None,
+            is_trial: false,
+            attributes: vec![Attribute {
+                id: "storage_gb".into(),
+                name: "Storage per seat (GB)".into(),
+                value: "20".into(),
+                code: String::new(),
+                quantity_linked: true,
+            }],
+            addons: vec![],
+            account: AccountView {
+                id: "20417".into(),
+                ..Default::default()
+            },
+            settings: vec![],
+            custom_fields: vec![],
+        },
+        target: Some(QuantityTarget {
+            kind: TargetKind::Subscription,
+            product_id: "cb_basic".into(),
+            quantity: 2,
+            previous_quantity: None,
+            attributes: vec![],
+        }),
+        context: HookContext {
+            now: 1_764_201_600_000,
+            config: CONFIG.into(),
+            binding: "min-max".into(),
+            track_id: "30619dec-560b-432c-a6fd-ebf0b7768ecd".into(),
+        },
+        subscriptions: vec![],
+        seed: None,
+    }
+}
+
+/// The decision's latency: fresh instance, limits, call, output checked.
+/// The spent instance is returned, so divan drops it (resetting the pool
+/// slot) after the sample, as the server does after answering.
+#[divan::bench]
+fn wasm_min_max_decision(bencher: divan::Bencher) {
+    let runtime = Runtime::new(EngineConfig::default()).expect("runtime");
+    let plugin = runtime
+        .compile(&test_plugins::bytes(test_plugins::MIN_MAX_QUANTITY))
+        .expect("compile");
+    let input = input();
+    let limits = RunLimits::default();
+    bencher.bench_local(|| {
+        let (out, spent) = runtime.invoke_deferred(&plugin, divan::black_box(&input), &limits);
+        assert!(out.outcome.is_ok());
+        (out, spent)
+    });
+}
+
+/// The whole cost of one call, the instance's release included: what a
+/// core spends per decision (throughput).
+#[divan::bench]
+fn wasm_min_max_with_release(bencher: divan::Bencher) {
+    let runtime = Runtime::new(EngineConfig::default()).expect("runtime");
+    let plugin = runtime
+        .compile(&test_plugins::bytes(test_plugins::MIN_MAX_QUANTITY))
+        .expect("compile");
+    let input = input();
+    let limits = RunLimits::default();
+    bencher.bench_local(|| {
+        let out = runtime.invoke(&plugin, divan::black_box(&input), &limits);
+        assert!(out.outcome.is_ok());
+        out
+    });
+}
+
+#[derive(serde::Deserialize)]
+struct Config {
+    #[serde(default)]
+    default: Option<Range>,
+    #[serde(default)]
+    products: BTreeMap<String, Range>,
+}
+
+#[derive(serde::Deserialize, Clone, Copy)]
+struct Range {
+    min: Option<i64>,
+    max: Option<i64>,
+    step: Option<i64>,
+}
+
+/// The same rule in plain Rust, config parsing included.
+#[divan::bench]
+fn native_min_max(bencher: divan::Bencher) {
+    let input = input();
+    bencher.bench_local(|| {
+        let input = divan::black_box(&input);
+        let config: Config = serde_json::from_str(&input.context.config).expect("config");
+        let target = input.target.as_ref().expect("target");
+        config
+            .products
+            .get(&target.product_id)
+            .or(config.default.as_ref())
+            .map(|r| Limits {
+                min: r.min,
+                max: r.max,
+                step: r.step,
+            })
+    });
+}
+/// A plugin with no config to parse: the sandbox's fixed cost per decision.
+#[divan::bench]
+fn wasm_fixed_min_decision(bencher: divan::Bencher) {
+    let runtime = Runtime::new(EngineConfig::default()).expect("runtime");
+    let plugin = runtime
+        .compile(&test_plugins::bytes(test_plugins::FIXED_MIN_3))
+        .expect("compile");
+    let input = input();
+    let limits = RunLimits::default();
+    bencher.bench_local(|| runtime.invoke_deferred(&plugin, divan::black_box(&input), &limits));
+}
