@@ -1,5 +1,7 @@
 //! Tollgate: a Service Manager for the interworks.cloud platform whose
 //! business rules are tenant-uploaded WebAssembly plugins.
 
+pub mod codec;
 pub mod domain;
 pub mod runtime;
+pub mod store;

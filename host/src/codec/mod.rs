@@ -1,0 +1,234 @@
+//! Tollgate's own JSON formats (not the platform's wire format, which only
+//! `http` parses): hook inputs and outputs as stored in the decision log and
+//! written in fixture files, binding scopes, and the tenant documents
+//! (catalogue and setup fields) indexed for the rules.
+
+pub mod documents;
+
+use crate::domain::hook::{Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, QuantityTarget, ResourceTotal, SubscriptionInfo, Verdict};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(pub String);
+
+/// A hook input in its JSON form. `config` is the binding's configuration as
+/// a JSON value (not text); `now` defaults to 0.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputDoc {
+    pub request: HookRequest,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<QuantityTarget>,
+    #[serde(default)]
+    pub now: i64,
+    #[serde(default = "empty_object")]
+    pub config: Value,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub binding: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub track_id: String,
+    /// What `customer-subscriptions` answers.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+impl InputDoc {
+    pub fn from_input(input: &HookInput) -> Self {
+        InputDoc {
+            request: input.request.clone(),
+            target: input.target.clone(),
+            now: input.context.now,
+            config: serde_json::from_str(&input.context.config).unwrap_or(Value::String(input.context.config.clone())),
+            binding: input.context.binding.clone(),
+            track_id: input.context.track_id.clone(),
+            subscriptions: input.subscriptions.clone(),
+            seed: input.seed,
+        }
+    }
+
+    pub fn into_input(self) -> HookInput {
+        let config = match self.config {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        HookInput {
+            request: self.request,
+            target: self.target,
+            context: HookContext { now: self.now, config, binding: self.binding, track_id: self.track_id },
+            subscriptions: self.subscriptions,
+            seed: self.seed,
+        }
+    }
+}
+
+pub fn input_to_json(input: &HookInput) -> String {
+    serde_json::to_string(&InputDoc::from_input(input)).unwrap_or_else(|_| "{}".into())
+}
+
+pub fn input_from_json(text: &str) -> Result<HookInput, CodecError> {
+    serde_json::from_str::<InputDoc>(text)
+        .map(InputDoc::into_input)
+        .map_err(|e| CodecError(format!("invalid hook input: {e}")))
+}
+
+/// A hook output in its JSON form, one shape per hook:
+/// `{"verdict": "accept"}`, `{"verdict": {"reject": {"code": -105, "message": "…"}}}`,
+/// `{"limits": {"min": 3}}` (or `{"limits": null}`),
+/// `{"plan": [{"id": "storage_gb", "value": {"amount": "240"}}]}`,
+/// `{"plan_error": "…"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum OutputDoc {
+    Verdict(Verdict),
+    Limits(Option<Limits>),
+    Plan(Vec<ResourceTotal>),
+    PlanError(String),
+}
+
+impl OutputDoc {
+    pub fn from_output(output: &HookOutput) -> Self {
+        match output {
+            HookOutput::Verdict(v) => OutputDoc::Verdict(v.clone()),
+            HookOutput::Limits(l) => OutputDoc::Limits(*l),
+            HookOutput::Plan(Ok(p)) => OutputDoc::Plan(p.clone()),
+            HookOutput::Plan(Err(e)) => OutputDoc::PlanError(e.clone()),
+        }
+    }
+
+    pub fn into_output(self) -> HookOutput {
+        match self {
+            OutputDoc::Verdict(v) => HookOutput::Verdict(v),
+            OutputDoc::Limits(l) => HookOutput::Limits(l),
+            OutputDoc::Plan(p) => HookOutput::Plan(Ok(p)),
+            OutputDoc::PlanError(e) => HookOutput::Plan(Err(e)),
+        }
+    }
+}
+
+pub fn output_to_json(output: &HookOutput) -> String {
+    serde_json::to_string(&OutputDoc::from_output(output)).unwrap_or_else(|_| "null".into())
+}
+
+pub fn output_from_json(text: &str) -> Result<HookOutput, CodecError> {
+    serde_json::from_str::<OutputDoc>(text)
+        .map(OutputDoc::into_output)
+        .map_err(|e| CodecError(format!("invalid hook output: {e}")))
+}
+
+/// The outcome label of an output, for the decision log's `outcome` column
+/// and its filter.
+pub fn outcome_label(output: &HookOutput) -> &'static str {
+    match output {
+        HookOutput::Verdict(Verdict::Accept) => "accept",
+        HookOutput::Verdict(Verdict::Reject(_)) => "reject",
+        HookOutput::Limits(Some(_)) => "limits",
+        HookOutput::Limits(None) => "no-limits",
+        HookOutput::Plan(Ok(_)) => "plan",
+        HookOutput::Plan(Err(_)) => "plan-error",
+    }
+}
+
+/// What a fixture expects: an output, or a plugin failure of a given kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Expectation {
+    Error { error: String },
+    Output(OutputDoc),
+}
+
+/// A fixture file: one input and what the plugin must answer. The decision
+/// log hands out the same shape for any logged invocation
+/// (`GET /admin/v1/invocations/{id}` → `fixture`), so a production case
+/// becomes a regression test by saving it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fixture {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    pub hook: Hook,
+    pub input: InputDoc,
+    pub expect: Expectation,
+}
+
+pub fn fixture_from_json(text: &str) -> Result<Fixture, CodecError> {
+    serde_json::from_str(text).map_err(|e| CodecError(format!("invalid fixture: {e}")))
+}
+
+/// Where a binding applies. Empty lists on both sides: every call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scope {
+    pub service_types: Vec<String>,
+    pub product_ids: Vec<String>,
+}
+
+impl Scope {
+    /// How specifically this scope covers a call: 2 by product id, 1 by
+    /// service type, 0 for an unscoped binding; `None` when it does not
+    /// apply.
+    pub fn specificity(&self, service_type: &str, product_id: &str) -> Option<u8> {
+        if self.service_types.is_empty() && self.product_ids.is_empty() {
+            return Some(0);
+        }
+        if self.product_ids.iter().any(|p| p == product_id) {
+            return Some(2);
+        }
+        if self.service_types.iter().any(|s| s == service_type) {
+            return Some(1);
+        }
+        None
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, CodecError> {
+        serde_json::from_str(text).map_err(|e| CodecError(format!("invalid scope: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::hook::Rejection;
+
+    #[test]
+    fn outputs_round_trip() {
+        for output in [
+            HookOutput::Verdict(Verdict::Accept),
+            HookOutput::Verdict(Verdict::Reject(Rejection { code: -105, message: "no".into() })),
+            HookOutput::Limits(Some(Limits { min: Some(3), max: None, step: None })),
+            HookOutput::Limits(None),
+            HookOutput::Plan(Err("bad".into())),
+        ] {
+            assert_eq!(output_from_json(&output_to_json(&output)).unwrap(), output);
+        }
+        assert_eq!(output_to_json(&HookOutput::Verdict(Verdict::Accept)), r#"{"verdict":"accept"}"#);
+    }
+
+    #[test]
+    fn expectation_reads_errors_and_outputs() {
+        let e: Expectation = serde_json::from_str(r#"{"error": "fuel-exhausted"}"#).unwrap();
+        assert_eq!(e, Expectation::Error { error: "fuel-exhausted".into() });
+        let e: Expectation = serde_json::from_str(r#"{"limits": {"min": 3}}"#).unwrap();
+        assert_eq!(e, Expectation::Output(OutputDoc::Limits(Some(Limits { min: Some(3), ..Default::default() }))));
+    }
+
+    #[test]
+    fn scope_specificity() {
+        let s = Scope { service_types: vec!["backup".into()], product_ids: vec!["P1".into()] };
+        assert_eq!(s.specificity("backup", "P1"), Some(2));
+        assert_eq!(s.specificity("backup", "P2"), Some(1));
+        assert_eq!(s.specificity("mail", "P2"), None);
+        assert_eq!(Scope::default().specificity("x", "y"), Some(0));
+    }
+}

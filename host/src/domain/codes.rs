@@ -1,0 +1,56 @@
+//! The `Code` values Tollgate answers (spec §3.2, plus Tollgate's own
+//! state-rule codes). The README's code table is generated from the same
+//! list in `TABLE`, and a test keeps them in step.
+
+pub const SUCCESS: i32 = 0;
+/// Generic failure: unauthorized, unsupported endpoint, unknown path, a
+/// failed plugin under the `reject` policy, an internal error.
+pub const FAILURE: i32 = -1;
+/// Accounts/Exists only: the account exists.
+pub const EXISTS: i32 = 1;
+/// The request parsed but is invalid (missing or ill-typed field, negative
+/// quantity, missing required setting, unparseable attribute value).
+pub const INVALID: i32 = -2;
+/// A referenced object is unknown (subscription, add-on, account).
+pub const UNKNOWN: i32 = -3;
+/// Temporarily unavailable (overloaded, shutting down, storage busy):
+/// retrying later may succeed.
+pub const UNAVAILABLE: i32 = -4;
+/// The subscription is cancelled and cannot be changed any more.
+pub const CANCELLED: i32 = -5;
+/// One active subscription per customer (example rule 1).
+pub const ONE_ACTIVE_SUBSCRIPTION: i32 = -101;
+/// Prerequisite service missing (example rule 2).
+pub const PREREQUISITE_MISSING: i32 = -102;
+/// Quantity below the minimum.
+pub const BELOW_MINIMUM: i32 = -105;
+/// Quantity above the maximum.
+pub const ABOVE_MAXIMUM: i32 = -106;
+/// Cancellation outside the allowed window (example rule 5).
+pub const CANCELLATION_WINDOW: i32 = -107;
+/// Quantity not on the allowed step.
+pub const OFF_STEP: i32 = -108;
+
+/// Every code with its meaning, for documentation.
+pub const TABLE: &[(i32, &str)] = &[
+    (SUCCESS, "Success."),
+    (EXISTS, "Accounts/Exists only: the account exists; `Result` holds its id."),
+    (
+        FAILURE,
+        "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets), a plugin failure under the `reject` policy (the message names the binding and the reason), an internal error (500).",
+    ),
+    (
+        INVALID,
+        "The request is invalid: malformed JSON or a wrong type (HTTP 400), a missing required field, a negative quantity, a missing required setting, an unparseable attribute value. The message names the field.",
+    ),
+    (UNKNOWN, "A referenced subscription, add-on or account is unknown to this installation."),
+    (UNAVAILABLE, "Temporarily unavailable (HTTP 503 with Retry-After): overloaded or shutting down. Retry later."),
+    (CANCELLED, "The subscription is cancelled: it cannot be updated, suspended, activated, upgraded or given add-ons."),
+    (ONE_ACTIVE_SUBSCRIPTION, "Business rule: the customer already holds an active subscription of this service."),
+    (PREREQUISITE_MISSING, "Business rule: a prerequisite service is not active for the customer."),
+    (BELOW_MINIMUM, "Business rule: the quantity is below the minimum (quantity-limits)."),
+    (ABOVE_MAXIMUM, "Business rule: the quantity is above the maximum (quantity-limits, or the catalogue's QuantityLimit)."),
+    (CANCELLATION_WINDOW, "Business rule: cancellation is outside the allowed window."),
+    (OFF_STEP, "Business rule: the quantity is not on the allowed step (quantity-limits)."),
+    (-199, "…-100: the whole range is for business rules; a `precheck` plugin picks its code in it."),
+];

@@ -1,0 +1,282 @@
+//! Persistence: the one module that knows SQL.
+//!
+//! One code path and one set of migrations for the embedded SQLite default
+//! and for PostgreSQL (`sqlx::Any`). The SQL sticks to what both speak:
+//! `$n` parameters, `ON CONFLICT … DO UPDATE … RETURNING`, BIGINT/TEXT/BYTEA.
+//! Concurrency is handled the same way on both: unique keys for idempotency,
+//! a version column for optimistic updates, and a per-tenant counter row for
+//! a gap-free event cursor. SQLite has a single writer; an in-process lock
+//! serializes write transactions so they never fail with `SQLITE_BUSY`.
+
+mod accounts;
+mod bindings;
+mod decisions;
+mod documents;
+mod plugins;
+mod subscriptions;
+mod tenants;
+
+pub use accounts::{AccountRecord, AccountWrite, SyncOutcome};
+pub use bindings::{BindingHistoryRecord, BindingRecord, BindingWrite};
+pub use decisions::{CallRecord, InvocationFilter, InvocationRecord};
+pub use documents::DocumentRecord;
+pub use plugins::{PluginRecord, PluginSummary};
+pub use subscriptions::{CreateOutcome, EventRecord, EventWrite, PlanRecord, SubscriptionWrite};
+pub use tenants::{NewTenant, TenantRecord};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error("database migration {version} failed: {reason}")]
+    Migration { version: i64, reason: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A concurrent change won; the caller may retry from a fresh read.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A unique-key violation (e.g. a duplicate id).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database behind Tollgate.
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite only: one write transaction at a time.
+    writer: Option<Mutex<()>>,
+}
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+impl Store {
+    /// The embedded default: `tollgate.db` under `data_dir`, created on
+    /// first use.
+    pub async fn open_data_dir(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Open {
+            url: data_dir.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let path = data_dir.join("tollgate.db");
+        Self::open(&format!("sqlite://{}?mode=rwc", path.display())).await
+    }
+
+    /// Open `url` (`sqlite://…` or `postgres://…`) and apply migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let open_err = |reason: String| StoreError::Open { url: redact(url), reason };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(open_err("the URL must start with sqlite:// or postgres://".into()));
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(|e| open_err(e.to_string()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        let store = Store {
+            pool,
+            backend,
+            writer: (backend == Backend::Sqlite).then(|| Mutex::new(())),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Check the database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Serialize writers on SQLite; PostgreSQL relies on row locks.
+    async fn write_lock(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let _guard = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Instances starting together take turns.
+            sqlx::query("SELECT pg_advisory_xact_lock(7243361)").execute(&mut *tx).await?;
+        }
+        tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            .await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        let applied = applied.unwrap_or(0);
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > applied) {
+            for statement in statements(sql) {
+                tx.execute(statement.as_str())
+                    .await
+                    .map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+                .bind(*version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every row of `table`, as text, ordered: for tests that check a call
+    /// changed nothing.
+    pub async fn dump_table(&self, table: &str) -> Result<Vec<String>> {
+        if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Corrupt(format!("bad table name {table}")));
+        }
+        use sqlx::{Column, Row, TypeInfo, ValueRef};
+        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut line = Vec::new();
+            for (i, column) in row.columns().iter().enumerate() {
+                let raw = row.try_get_raw(i)?;
+                let text = if raw.is_null() {
+                    "NULL".to_string()
+                } else {
+                    let ty = raw.type_info().name().to_ascii_uppercase();
+                    if ty.contains("INT") {
+                        row.try_get::<i64, _>(i)?.to_string()
+                    } else if ty.contains("BLOB") || ty.contains("BYTEA") {
+                        format!("{} bytes", row.try_get::<Vec<u8>, _>(i)?.len())
+                    } else {
+                        row.try_get::<String, _>(i)?
+                    }
+                };
+                line.push(format!("{}={text}", column.name()));
+            }
+            out.push(line.join(","));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The tables a check-mode call must leave untouched.
+    pub const STATE_TABLES: &'static [&'static str] = &[
+        "tenants",
+        "accounts",
+        "subscriptions",
+        "addons",
+        "subscription_history",
+        "resource_plans",
+        "events",
+        "plugins",
+        "bindings",
+        "binding_history",
+        "documents",
+    ];
+}
+
+/// Split a migration into statements (no `;` inside string literals here).
+fn statements(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Hide a password in a database URL before it reaches a message.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://tg:secret@db:5432/tg"), "postgres://tg:***@db:5432/tg");
+        assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
+    }
+
+    #[test]
+    fn migrations_split_into_statements() {
+        let s = statements("-- c\nCREATE TABLE a (x BIGINT);\n\nCREATE INDEX i ON a (x);\n");
+        assert_eq!(s, vec!["CREATE TABLE a (x BIGINT)", "CREATE INDEX i ON a (x)"]);
+    }
+}

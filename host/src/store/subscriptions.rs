@@ -1,0 +1,417 @@
+//! Subscriptions, add-ons, their history, resource plans and the per-tenant
+//! provisioning event feed. A real call's changes commit in one transaction.
+
+use super::{Result, Store, StoreError, flag};
+use crate::domain::hook::{Attribute, SubscriptionInfo, SubscriptionStatus};
+use crate::domain::rules::{NewState, StoredAddon, StoredSubscription};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// One event to append to the tenant's feed.
+#[derive(Debug, Clone)]
+pub struct EventWrite {
+    pub kind: String,
+    pub subscription_id: Option<String>,
+    pub account_id: Option<String>,
+    /// JSON.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord {
+    pub cursor: i64,
+    pub kind: String,
+    pub subscription_id: Option<String>,
+    pub account_id: Option<String>,
+    pub payload: String,
+    pub track_id: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRecord {
+    pub version: i64,
+    pub source: String,
+    /// JSON.
+    pub plan: String,
+    pub track_id: String,
+    pub at: i64,
+}
+
+/// Everything one real call writes about a subscription.
+pub struct SubscriptionWrite<'a> {
+    pub tenant_id: &'a str,
+    pub external_id: &'a str,
+    pub platform_subscription_id: &'a str,
+    pub account_id: &'a str,
+    pub operation: &'a str,
+    pub state: &'a NewState,
+    /// (source, plan JSON) when the call recomputed the resources.
+    pub plan: Option<(&'a str, String)>,
+    pub event: EventWrite,
+    pub track_id: &'a str,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// The platform subscription was already provisioned (a retry, or a
+    /// concurrent create that won): its external id.
+    Existing(String),
+}
+
+fn attributes_json(attributes: &[Attribute]) -> Result<String> {
+    serde_json::to_string(attributes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_attributes(text: &str) -> Result<Vec<Attribute>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))
+}
+
+fn status(text: &str) -> Result<SubscriptionStatus> {
+    SubscriptionStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status {text}")))
+}
+
+const COLUMNS: &str = "external_id, platform_subscription_id, account_id, product_id, service_type, name, quantity, status, is_trial, attributes, version, created_at";
+
+fn subscription(row: &AnyRow) -> Result<(StoredSubscription, i64)> {
+    Ok((
+        StoredSubscription {
+            external_id: row.try_get("external_id")?,
+            platform_subscription_id: row.try_get("platform_subscription_id")?,
+            account_id: row.try_get("account_id")?,
+            product_id: row.try_get("product_id")?,
+            service_type: row.try_get("service_type")?,
+            name: row.try_get("name")?,
+            quantity: row.try_get("quantity")?,
+            status: status(&row.try_get::<String, _>("status")?)?,
+            is_trial: row.try_get::<i64, _>("is_trial")? != 0,
+            attributes: parse_attributes(&row.try_get::<String, _>("attributes")?)?,
+            addons: Vec::new(),
+            created_at: row.try_get("created_at")?,
+        },
+        row.try_get("version")?,
+    ))
+}
+
+/// Append an event inside `tx`. The cursor comes from the tenant's counter
+/// row, which the update locks until commit: cursors are gap-free and
+/// commit in order, on SQLite and PostgreSQL alike.
+pub(super) async fn append_event(
+    tx: &mut Transaction<'_, Any>,
+    tenant_id: &str,
+    event: &EventWrite,
+    track_id: &str,
+    now: i64,
+) -> Result<i64> {
+    let cursor: i64 = sqlx::query_scalar("UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
+        .bind(tenant_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO events (tenant_id, cursor, kind, subscription_id, account_id, payload, track_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(tenant_id)
+    .bind(cursor)
+    .bind(&event.kind)
+    .bind(event.subscription_id.as_deref())
+    .bind(event.account_id.as_deref())
+    .bind(&event.payload)
+    .bind(track_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(cursor)
+}
+
+impl Store {
+    async fn load_addons(&self, tenant_id: &str, external_id: &str) -> Result<Vec<StoredAddon>> {
+        let rows = sqlx::query(
+            "SELECT product_id, name, quantity, active, attributes FROM addons
+             WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY product_id",
+        )
+        .bind(tenant_id)
+        .bind(external_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredAddon {
+                    product_id: r.try_get("product_id")?,
+                    name: r.try_get("name")?,
+                    quantity: r.try_get("quantity")?,
+                    active: r.try_get::<i64, _>("active")? != 0,
+                    attributes: parse_attributes(&r.try_get::<String, _>("attributes")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn subscription_where(&self, tenant_id: &str, column: &str, value: &str) -> Result<Option<(StoredSubscription, i64)>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND {column} = $2"))
+            .bind(tenant_id)
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (mut sub, version) = subscription(&row)?;
+        sub.addons = self.load_addons(tenant_id, &sub.external_id).await?;
+        Ok(Some((sub, version)))
+    }
+
+    /// A subscription by Tollgate's external id, with its add-ons and its
+    /// version (for optimistic updates).
+    pub async fn subscription(&self, tenant_id: &str, external_id: &str) -> Result<Option<(StoredSubscription, i64)>> {
+        self.subscription_where(tenant_id, "external_id", external_id).await
+    }
+
+    /// A subscription by the platform's subscription id.
+    pub async fn subscription_by_platform_id(&self, tenant_id: &str, platform_id: &str) -> Result<Option<(StoredSubscription, i64)>> {
+        self.subscription_where(tenant_id, "platform_subscription_id", platform_id).await
+    }
+
+    /// The customer's subscriptions, newest first (the plugins' host import).
+    pub async fn customer_subscriptions(&self, tenant_id: &str, account_id: &str, limit: i64) -> Result<Vec<SubscriptionInfo>> {
+        let rows = sqlx::query(
+            "SELECT external_id, product_id, service_type, status, quantity, is_trial, created_at
+             FROM subscriptions WHERE tenant_id = $1 AND account_id = $2
+             ORDER BY created_at DESC, external_id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(account_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SubscriptionInfo {
+                    subscription_id: r.try_get("external_id")?,
+                    product_id: r.try_get("product_id")?,
+                    service_type: r.try_get("service_type")?,
+                    status: status(&r.try_get::<String, _>("status")?)?,
+                    quantity: r.try_get("quantity")?,
+                    is_trial: r.try_get::<i64, _>("is_trial")? != 0,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Provision a new subscription, idempotently per platform subscription.
+    pub async fn create_subscription(&self, w: &SubscriptionWrite<'_>) -> Result<CreateOutcome> {
+        let _guard = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let inserted: Option<String> = sqlx::query_scalar(
+            "INSERT INTO subscriptions (tenant_id, external_id, platform_subscription_id, account_id, product_id,
+                                        service_type, name, quantity, status, is_trial, attributes, version,
+                                        created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)
+             ON CONFLICT (tenant_id, platform_subscription_id) DO NOTHING
+             RETURNING external_id",
+        )
+        .bind(w.tenant_id)
+        .bind(w.external_id)
+        .bind(w.platform_subscription_id)
+        .bind(w.account_id)
+        .bind(&w.state.product_id)
+        .bind(&w.state.service_type)
+        .bind(&w.state.name)
+        .bind(w.state.quantity)
+        .bind(w.state.status.as_str())
+        .bind(flag(w.state.is_trial))
+        .bind(attributes_json(&w.state.attributes)?)
+        .bind(w.now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            drop(tx);
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT external_id FROM subscriptions WHERE tenant_id = $1 AND platform_subscription_id = $2",
+            )
+            .bind(w.tenant_id)
+            .bind(w.platform_subscription_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            return existing
+                .map(CreateOutcome::Existing)
+                .ok_or_else(|| StoreError::Conflict("the subscription vanished during its creation".into()));
+        }
+        self.write_rest(&mut tx, w, 1).await?;
+        tx.commit().await?;
+        Ok(CreateOutcome::Created)
+    }
+
+    /// Apply a change to a subscription last read at `expected_version`.
+    /// `Conflict` means another call changed it first: re-read and retry.
+    pub async fn change_subscription(&self, w: &SubscriptionWrite<'_>, expected_version: i64) -> Result<()> {
+        let _guard = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE subscriptions SET product_id = $4, service_type = $5, name = $6, quantity = $7, status = $8,
+                    is_trial = $9, attributes = $10, version = version + 1, updated_at = $11
+             WHERE tenant_id = $1 AND external_id = $2 AND version = $3
+             RETURNING version",
+        )
+        .bind(w.tenant_id)
+        .bind(w.external_id)
+        .bind(expected_version)
+        .bind(&w.state.product_id)
+        .bind(&w.state.service_type)
+        .bind(&w.state.name)
+        .bind(w.state.quantity)
+        .bind(w.state.status.as_str())
+        .bind(flag(w.state.is_trial))
+        .bind(attributes_json(&w.state.attributes)?)
+        .bind(w.now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(version) = version else {
+            return Err(StoreError::Conflict(format!(
+                "subscription {} changed concurrently",
+                w.external_id
+            )));
+        };
+        self.write_rest(&mut tx, w, version).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Add-ons, history, plan and event of a write, inside its transaction.
+    async fn write_rest(&self, tx: &mut Transaction<'_, Any>, w: &SubscriptionWrite<'_>, version: i64) -> Result<()> {
+        for addon in &w.state.addons {
+            sqlx::query(
+                "INSERT INTO addons (tenant_id, subscription_id, product_id, name, quantity, active, attributes, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (tenant_id, subscription_id, product_id) DO UPDATE SET
+                    name = excluded.name, quantity = excluded.quantity, active = excluded.active,
+                    attributes = excluded.attributes, updated_at = excluded.updated_at",
+            )
+            .bind(w.tenant_id)
+            .bind(w.external_id)
+            .bind(&addon.product_id)
+            .bind(&addon.name)
+            .bind(addon.quantity)
+            .bind(flag(addon.active))
+            .bind(attributes_json(&addon.attributes)?)
+            .bind(w.now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO subscription_history (tenant_id, subscription_id, version, operation, status, quantity,
+                                               product_id, track_id, at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(w.tenant_id)
+        .bind(w.external_id)
+        .bind(version)
+        .bind(w.operation)
+        .bind(w.state.status.as_str())
+        .bind(w.state.quantity)
+        .bind(&w.state.product_id)
+        .bind(w.track_id)
+        .bind(w.now)
+        .execute(&mut **tx)
+        .await?;
+        if let Some((source, plan)) = &w.plan {
+            sqlx::query(
+                "INSERT INTO resource_plans (tenant_id, subscription_id, version, source, plan, track_id, at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(w.tenant_id)
+            .bind(w.external_id)
+            .bind(version)
+            .bind(*source)
+            .bind(plan)
+            .bind(w.track_id)
+            .bind(w.now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        append_event(tx, w.tenant_id, &w.event, w.track_id, w.now).await?;
+        Ok(())
+    }
+
+    /// Resource plans of a subscription, newest first.
+    pub async fn plans(&self, tenant_id: &str, external_id: &str, limit: i64) -> Result<Vec<PlanRecord>> {
+        let rows = sqlx::query(
+            "SELECT version, source, plan, track_id, at FROM resource_plans
+             WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY version DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(external_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PlanRecord {
+                    version: r.try_get("version")?,
+                    source: r.try_get("source")?,
+                    plan: r.try_get("plan")?,
+                    track_id: r.try_get("track_id")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The subscription's status history: (version, operation, status,
+    /// quantity, product, track id, at), oldest first.
+    #[allow(clippy::type_complexity)]
+    pub async fn subscription_history(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> Result<Vec<(i64, String, String, i64, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT version, operation, status, quantity, product_id, track_id, at FROM subscription_history
+             WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY version",
+        )
+        .bind(tenant_id)
+        .bind(external_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("version")?,
+                    r.try_get("operation")?,
+                    r.try_get("status")?,
+                    r.try_get("quantity")?,
+                    r.try_get("product_id")?,
+                    r.try_get("track_id")?,
+                    r.try_get("at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Events after `cursor`, in cursor order.
+    pub async fn events(&self, tenant_id: &str, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT cursor, kind, subscription_id, account_id, payload, track_id, at FROM events
+             WHERE tenant_id = $1 AND cursor > $2 ORDER BY cursor LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(EventRecord {
+                    cursor: r.try_get("cursor")?,
+                    kind: r.try_get("kind")?,
+                    subscription_id: r.try_get("subscription_id")?,
+                    account_id: r.try_get("account_id")?,
+                    payload: r.try_get("payload")?,
+                    track_id: r.try_get("track_id")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}
