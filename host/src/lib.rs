@@ -3,5 +3,8 @@
 
 pub mod codec;
 pub mod domain;
+pub mod embedded;
+pub mod http;
 pub mod runtime;
+pub mod service;
 pub mod store;

@@ -1,1 +1,270 @@
-fn main() {}
+//! The `tollgate` command: the server, the demo, tenant administration and
+//! the plugin author's tools. Every flag can also be set from the
+//! environment as `TOLLGATE_<FLAG>` (e.g. `TOLLGATE_LISTEN`).
+
+mod cli;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "tollgate", version, about = "A Service Manager for interworks.cloud with tenant-uploaded WebAssembly rules")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Serve a fresh data dir with a demo tenant and the example plugins
+    /// bound; prints the credentials (first line, JSON) and a sample request.
+    Demo(DemoArgs),
+    /// Manage tenants (platform installations).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Write, run and test plugins locally under the production limits.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Compile a component read from stdin (used by the server to bound
+    /// compile time).
+    #[command(hide = true)]
+    InternalCompile {
+        #[arg(long)]
+        engine: String,
+    },
+}
+
+/// Where the data lives.
+#[derive(Args, Clone)]
+pub struct StoreArgs {
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`.
+    /// Default: SQLite under --data-dir.
+    #[arg(long, env = "TOLLGATE_DATABASE")]
+    pub database: Option<String>,
+    /// Directory for the embedded database and the compiled-plugin cache.
+    #[arg(long, env = "TOLLGATE_DATA_DIR", default_value = "./tollgate-data")]
+    pub data_dir: PathBuf,
+}
+
+/// Server settings.
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// `text` or `json` (one JSON object per line).
+    #[arg(long, env = "TOLLGATE_LOG_FORMAT", default_value = "text")]
+    pub log_format: String,
+    /// Serve under this path prefix (e.g. `/backup`).
+    #[arg(long, env = "TOLLGATE_BASE_PATH", default_value = "")]
+    pub base_path: String,
+    /// Bearer token of the operator endpoints (`/admin/v1/tenants…`);
+    /// unset disables them.
+    #[arg(long, env = "TOLLGATE_OPERATOR_TOKEN", hide_env_values = true)]
+    pub operator_token: Option<String>,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "TOLLGATE_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Fuel per plugin call.
+    #[arg(long, env = "TOLLGATE_FUEL", default_value_t = 10_000_000)]
+    pub fuel: u64,
+    /// Wall-clock deadline per plugin call, in milliseconds.
+    #[arg(long, env = "TOLLGATE_DEADLINE_MS", default_value_t = 100)]
+    pub deadline_ms: u64,
+    /// Guest linear memory per plugin call, in MiB.
+    #[arg(long, env = "TOLLGATE_MEMORY_MIB", default_value_t = 16)]
+    pub memory_mib: u64,
+    /// Largest uploaded component, in bytes.
+    #[arg(long, env = "TOLLGATE_MAX_COMPONENT_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_component_bytes: usize,
+    /// Time allowed to compile an upload, in milliseconds.
+    #[arg(long, env = "TOLLGATE_COMPILE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub compile_timeout_ms: u64,
+    /// Plugin calls one tenant may run at once (default: cores − 1).
+    #[arg(long, env = "TOLLGATE_TENANT_CONCURRENCY")]
+    pub tenant_concurrency: Option<usize>,
+    /// Decision records are kept this many days.
+    #[arg(long, env = "TOLLGATE_RETENTION_DAYS", default_value_t = 30)]
+    pub retention_days: i64,
+    /// At most this many decision records per tenant.
+    #[arg(long, env = "TOLLGATE_RETENTION_PER_TENANT", default_value_t = 100_000)]
+    pub retention_per_tenant: i64,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[arg(long, env = "TOLLGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Default: a fresh directory under the system temp dir.
+    #[arg(long, env = "TOLLGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[arg(long, env = "TOLLGATE_LOG_FORMAT", default_value = "text")]
+    log_format: String,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Register an installation; prints one JSON object with
+    /// `application_id`, `api_key` and `admin_token`.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The installation's Application Id (default: a new GUID).
+        #[arg(long)]
+        application_id: Option<String>,
+        /// The API key (default: a new random key).
+        #[arg(long, hide_env_values = true)]
+        api_key: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tenants (JSON lines, no secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Replace a tenant's API key; prints the new key.
+    RotateKey {
+        #[arg(long)]
+        tenant: String,
+        /// Keep accepting the old key until the next rotation.
+        #[arg(long)]
+        keep_previous: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Replace a tenant's admin token; prints the new token.
+    RotateAdminToken {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set a tenant's per-call limits (JSON, e.g. '{"fuel": 20000000}');
+    /// without --limits, back to the defaults.
+    SetLimits {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        limits: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a buildable plugin crate from the template of a hook.
+    New {
+        /// precheck, quantity-limits or resources.
+        #[arg(long)]
+        hook: String,
+        /// The plugin (and crate) name.
+        name: String,
+        /// Where to create it (default: the current directory).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a plugin once under the production engine and limits.
+    Run {
+        file: PathBuf,
+        /// An input (or a fixture file, whose input is used).
+        #[arg(long)]
+        input: PathBuf,
+        /// A JSON file overriding the input's config.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run every fixture (*.json) of a directory; non-zero exit on a failure.
+    Test {
+        file: PathBuf,
+        fixtures: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::InternalCompile { engine } => cli::compile_worker(&engine),
+        Command::Plugin(PluginCommand::New { hook, name, dir }) => cli::plugin::new(&hook, &name, &dir).map(|_| ExitCode::SUCCESS),
+        Command::Plugin(PluginCommand::Run { file, input, config, json }) => cli::plugin::run(&file, &input, config.as_deref(), json),
+        Command::Plugin(PluginCommand::Test { file, fixtures, json }) => cli::plugin::test(&file, &fixtures, json),
+        Command::Serve(args) => {
+            cli::init_logging(&args.log_format, "info")?;
+            runtime()?.block_on(cli::server::serve(args)).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => {
+            cli::init_logging(&args.log_format, "info")?;
+            runtime()?.block_on(cli::server::demo(args.listen, args.data_dir)).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Tenant(command) => {
+            cli::init_logging("text", "warn")?;
+            runtime()?.block_on(tenant(command)).map(|_| ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+}
+
+async fn tenant(command: TenantCommand) -> Result<()> {
+    use tollgate::service::NewTenantRequest;
+    match command {
+        TenantCommand::Create { name, application_id, api_key, store } => {
+            let app = cli::server::open_app(&store, None).await?;
+            let secrets = app.create_tenant(&NewTenantRequest { name, application_id, api_key }).await?;
+            println!("{}", serde_json::to_string(&secrets)?);
+        }
+        TenantCommand::List { store } => {
+            let app = cli::server::open_app(&store, None).await?;
+            for t in app.store().tenants().await? {
+                let limits: Option<serde_json::Value> = t.limits.as_deref().and_then(|l| serde_json::from_str(l).ok());
+                println!(
+                    "{}",
+                    serde_json::json!({"tenant_id": t.id, "name": t.name, "application_id": t.application_id, "limits": limits, "created_at": t.created_at})
+                );
+            }
+        }
+        TenantCommand::RotateKey { tenant, keep_previous, store } => {
+            let app = cli::server::open_app(&store, None).await?;
+            let key = app.rotate_api_key(&tenant, None, keep_previous).await?;
+            println!("{}", serde_json::json!({"tenant_id": tenant, "api_key": key, "previous_key_valid": keep_previous}));
+        }
+        TenantCommand::RotateAdminToken { tenant, store } => {
+            let app = cli::server::open_app(&store, None).await?;
+            let token = app.rotate_admin_token(&tenant).await?;
+            println!("{}", serde_json::json!({"tenant_id": tenant, "admin_token": token}));
+        }
+        TenantCommand::SetLimits { tenant, limits, store } => {
+            let app = cli::server::open_app(&store, None).await?;
+            let limits: Option<tollgate::runtime::Limits> =
+                limits.map(|l| serde_json::from_str(&l)).transpose().context("--limits is not a valid limits object")?;
+            app.set_tenant_limits(&tenant, limits).await?;
+            println!("{}", serde_json::json!({"tenant_id": tenant, "limits": limits}));
+        }
+    }
+    Ok(())
+}

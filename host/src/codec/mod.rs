@@ -232,3 +232,82 @@ mod tests {
         assert_eq!(Scope::default().specificity("x", "y"), Some(0));
     }
 }
+
+/// A resource plan as stored and shown: `[{"id": …, "value": {"amount": "240"}}]`.
+pub fn plan_to_json(plan: &[ResourceTotal]) -> String {
+    serde_json::to_string(plan).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn plan_from_json(text: &str) -> Result<Vec<ResourceTotal>, CodecError> {
+    serde_json::from_str(text).map_err(|e| CodecError(format!("invalid resource plan: {e}")))
+}
+
+/// The payload of a subscription or add-on event in the provisioning feed.
+pub fn subscription_event(
+    external_id: &str,
+    platform_subscription_id: &str,
+    account_id: &str,
+    operation: crate::domain::hook::Operation,
+    state: &crate::domain::rules::NewState,
+    plan: Option<&[ResourceTotal]>,
+) -> String {
+    let addons: Vec<Value> = state
+        .addons
+        .iter()
+        .map(|a| serde_json::json!({"product_id": a.product_id, "quantity": a.quantity, "active": a.active}))
+        .collect();
+    serde_json::json!({
+        "subscription_id": external_id,
+        "platform_subscription_id": platform_subscription_id,
+        "account_id": account_id,
+        "operation": operation.endpoint(),
+        "product_id": state.product_id,
+        "service_type": state.service_type,
+        "quantity": state.quantity,
+        "status": state.status.as_str(),
+        "is_trial": state.is_trial,
+        "addons": addons,
+        "resources": plan.map(|p| serde_json::to_value(p).unwrap_or(Value::Null)),
+    })
+    .to_string()
+}
+
+/// An account as stored after Accounts/Synchronize (and in its event).
+/// Its own `ExternalID` is left out: it is ours, and a re-sync that only
+/// echoes it back changes nothing.
+pub fn account_document(a: &crate::domain::interworks::Account) -> String {
+    serde_json::json!({
+        "id": a.id,
+        "reseller_id": a.reseller_id,
+        "reseller_external_id": a.reseller_external_id,
+        "name": a.name,
+        "code": a.code,
+        "phone": a.phone,
+        "fax": a.fax,
+        "website": a.website,
+        "email": a.email,
+        "is_test": a.is_test,
+        "description": a.description,
+        "extra_details": a.extra_details,
+        "sync_options": a.sync_options,
+        "contact": {
+            "id": a.contact.id, "first_name": a.contact.first_name, "last_name": a.contact.last_name,
+            "phone": a.contact.phone, "fax": a.contact.fax, "email": a.contact.email,
+        },
+        "address": {
+            "address1": a.address.address1, "address2": a.address.address2, "city": a.address.city,
+            "post_code": a.address.post_code, "state_code": a.address.state_code, "state_name": a.address.state_name,
+            "country_code": a.address.country_code, "country_name": a.address.country_name,
+        },
+    })
+    .to_string()
+}
+
+/// An account event's payload: the stored document with the external id.
+pub fn account_event(external_id: &str, document: &str) -> String {
+    let mut doc: Value = serde_json::from_str(document).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut doc {
+        map.insert("external_id".into(), Value::String(external_id.to_string()));
+    }
+    doc.to_string()
+}

@@ -85,7 +85,7 @@ impl Store {
     /// Create or update an account, keyed by its platform id: the same id
     /// always maps to the same external id. Appends an event when something
     /// changed.
-    pub async fn synchronize_account(&self, w: &AccountWrite<'_>, event_kind: &str, payload: &dyn Fn(&str) -> String) -> Result<SyncOutcome> {
+    pub async fn synchronize_account(&self, w: &AccountWrite<'_>, event_kind: &str, payload: &(dyn Fn(&str) -> String + Sync)) -> Result<SyncOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         let before = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"))

@@ -79,6 +79,7 @@ pub mod precheck_world {
     wit_bindgen::generate!({
         path: "wit",
         world: "precheck",
+        additional_derives: [PartialEq, Eq],
         pub_export_macro: true,
         export_macro_name: "__export_precheck_world",
         default_bindings_module: "tollgate_plugin::precheck_world",

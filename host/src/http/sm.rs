@@ -1,0 +1,277 @@
+//! The Service Manager API the platform calls (spec §4): authentication
+//! from headers, the body read by the reading rules, the answer in its
+//! envelope. Business outcomes are always HTTP 200.
+
+use super::envelope::{self, ApiError, Kind, json_response};
+use super::{AppState, Body, TrackId};
+use crate::domain::codes;
+use crate::domain::hook::Operation;
+use crate::http::lenient::{self, FieldError};
+use crate::service::{Answer, CallContext, Tenant};
+use axum::Router;
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+const SETTING_PREFIX: &str = "x-cloudplatform-setting-";
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new()
+        .route("/api/fields/get", get(fields_get))
+        .route("/api/fields/validate", post(fields_validate))
+        .route("/api/fields/servicedefinition", get(service_definition))
+        .route("/api/fields/additionalinfo", get(additional_info))
+        .route("/api/accounts/syncoptions", get(sync_options))
+        .route("/api/accounts/synchronize", post(synchronize))
+        .route("/api/accounts/exists", post(exists))
+        .route("/api/accounts/delete", post(delete))
+        .route("/api/accounts/isreseller", post(is_reseller))
+        .route("/api/ppu/usages", post(ppu))
+        .route("/api/ppu/billingitems", post(ppu))
+        .route("/api/users/{*rest}", post(users))
+        .route("/api/assets/create", post(assets))
+        .route("/api/assets/update", post(assets))
+        .route("/api/assets/cancel", post(assets));
+    for (path, op) in [
+        ("/api/subscriptions/create", Operation::SubscriptionCreate),
+        ("/api/subscriptions/update", Operation::SubscriptionUpdate),
+        ("/api/subscriptions/cancel", Operation::SubscriptionCancel),
+        ("/api/subscriptions/suspend", Operation::SubscriptionSuspend),
+        ("/api/subscriptions/activate", Operation::SubscriptionActivate),
+        ("/api/subscriptions/upgradetopaid", Operation::SubscriptionUpgradeToPaid),
+        ("/api/subscriptions/upgradedowngrade", Operation::SubscriptionUpgradeDowngrade),
+        ("/api/addons/create", Operation::AddonCreate),
+        ("/api/addons/update", Operation::AddonUpdate),
+        ("/api/addons/cancel", Operation::AddonCancel),
+        ("/api/addon/create", Operation::AddonCreate),
+        ("/api/addon/update", Operation::AddonUpdate),
+        ("/api/addon/cancel", Operation::AddonCancel),
+    ] {
+        r = r.route(
+            path,
+            post(move |state: State<AppState>, track: Extension<TrackId>, headers: HeaderMap, query: RawQuery, body: Body| {
+                service_call(state, track, headers, query, body, op)
+            }),
+        );
+    }
+    r
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Spec §2.5: the same 401 for every cause; the cause is logged with the
+/// TrackId, the key never is.
+async fn authenticate(state: &AppState, headers: &HeaderMap, track: &TrackId) -> Result<Tenant, ApiError> {
+    let result = state
+        .app
+        .authenticate(header(headers, "x-cloudplatform-applicationid"), header(headers, "x-cloudplatform-apikey"))
+        .await?;
+    result.map_err(|cause| {
+        tracing::warn!(track_id = %track.0, %cause, "platform call refused");
+        ApiError::Unauthorized
+    })
+}
+
+/// Setting headers (spec §2.6): non-UTF-8 values count as absent.
+fn settings(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let id = name.as_str().strip_prefix(SETTING_PREFIX)?;
+            Some((id.to_string(), value.to_str().ok()?.to_string()))
+        })
+        .collect()
+}
+
+/// The `checkonly` query parameter (spec §6.2): name in any case,
+/// `true`/`false`/`1`/`0`.
+fn query_check_only(query: Option<&str>) -> bool {
+    query
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .any(|(k, v)| k.eq_ignore_ascii_case("checkonly") && (v.eq_ignore_ascii_case("true") || v == "1"))
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::BadRequest("The request body is empty; a JSON object is expected.".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))
+}
+
+/// A field error: wrong types are HTTP 400, absences a Code -2 answer.
+fn field_error(kind: Kind, e: FieldError) -> Result<Response, ApiError> {
+    match e {
+        FieldError::Type { .. } => Err(ApiError::BadRequest(e.to_string())),
+        FieldError::Missing { .. } => Ok(envelope::answer(kind, &Answer::fail(codes::INVALID, e.to_string()))),
+    }
+}
+
+fn context(headers: &HeaderMap, query: Option<&str>, track: &TrackId) -> CallContext {
+    CallContext { track_id: track.0.clone(), settings: settings(headers), check_only: query_check_only(query) }
+}
+
+async fn service_call(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Body(body): Body,
+    operation: Operation,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let def = match lenient::service_definition(&value, operation != Operation::SubscriptionCreate) {
+        Ok(d) => d,
+        Err(e) => return field_error(Kind::Service, e),
+    };
+    let ctx = context(&headers, query.as_deref(), &track);
+    let answer = state.app.service_call(&tenant, operation, def, &ctx).await?;
+    Ok(envelope::answer(Kind::Service, &answer))
+}
+
+async fn synchronize(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let (account, body_check) = match lenient::account_body(&value, true) {
+        Ok(a) => a,
+        Err(e) => return field_error(Kind::Account, e),
+    };
+    let ctx = context(&headers, query.as_deref(), &track);
+    let answer = state.app.synchronize_account(&tenant, &account, &ctx, body_check || ctx.check_only).await?;
+    Ok(envelope::answer(Kind::Account, &answer))
+}
+
+async fn exists(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let (account, _) = match lenient::account_body(&value, false) {
+        Ok(a) => a,
+        Err(e) => return field_error(Kind::Result, e),
+    };
+    Ok(envelope::answer(Kind::Result, &state.app.account_exists(&tenant, &account).await?))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let (account, body_check) = match lenient::account_body(&value, false) {
+        Ok(a) => a,
+        Err(e) => return field_error(Kind::Result, e),
+    };
+    let ctx = context(&headers, query.as_deref(), &track);
+    let answer = state.app.delete_account(&tenant, &account, &ctx, body_check || ctx.check_only).await?;
+    Ok(envelope::answer(Kind::Result, &answer))
+}
+
+async fn is_reseller(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let (account, _) = lenient::account_body(&value, false).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &state.app.is_reseller(&tenant, &account).await?))
+}
+
+async fn fields_get(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let doc = state.app.setup_document(&tenant).await?;
+    let fields: Vec<Value> = doc
+        .fields
+        .iter()
+        .map(|f| json!({"ID": f.id, "Value": null, "Definition": f}))
+        .collect();
+    Ok(json_response(StatusCode::OK, &json!({"Fields": fields})))
+}
+
+async fn fields_validate(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let value = parse_json(&body)?;
+    let values = lenient::field_values(&value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(json_response(StatusCode::OK, &state.app.validate_fields(&tenant, &values).await?))
+}
+
+async fn service_definition(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    Ok(json_response(StatusCode::OK, &state.app.service_definition(&tenant).await?))
+}
+
+async fn additional_info(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &track).await?;
+    Ok(json_response(StatusCode::OK, &json!({})))
+}
+
+async fn sync_options(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let tenant = authenticate(&state, &headers, &track).await?;
+    let options = state.app.sync_options(&tenant).await?;
+    let fields: Vec<Value> = options.iter().map(|o| json!({"ID": o.id, "Definition": o})).collect();
+    Ok(json_response(StatusCode::OK, &json!({"Fields": fields})))
+}
+
+/// Pay-per-use is not offered: a documented "not supported" answer in the
+/// PPU response shape.
+async fn ppu(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &track).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "Code": codes::FAILURE, "Message": "Pay-per-use is not supported by this service.", "Result": null,
+            "Currency": "", "LastUpdateAt": null, "Usages": [], "Items": [],
+            "Totals": {"Items": 0, "CostPrice": 0, "SellPrice": 0},
+        }),
+    ))
+}
+
+async fn users(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &track).await?;
+    Ok(envelope::answer(Kind::Result, &Answer::fail(codes::FAILURE, "Users management is not supported by this service.")))
+}
+
+async fn assets(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authenticate(&state, &headers, &track).await?;
+    Ok(envelope::answer(Kind::Service, &Answer::fail(codes::FAILURE, "Assets are not supported by this service.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkonly_query_parameter() {
+        assert!(query_check_only(Some("CheckOnly=true")));
+        assert!(query_check_only(Some("a=b&checkonly=1")));
+        assert!(!query_check_only(Some("checkonly=false")));
+        assert!(!query_check_only(Some("checkonlyx=true")));
+        assert!(!query_check_only(None));
+    }
+}

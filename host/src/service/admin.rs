@@ -1,0 +1,735 @@
+//! The tenant's self-service: upload plugin versions, bind and roll back,
+//! dry-run, read and replay the decision log, manage the catalogue and
+//! setup fields, read the event feed and a subscription's state. Every
+//! lookup is scoped to the calling tenant: another tenant's object is
+//! "not found".
+
+use super::hooks::FailurePolicy;
+use super::{App, Result, ServiceError, Tenant};
+use crate::codec::documents::{CatalogDoc, SetupDoc};
+use crate::codec::{self, InputDoc, OutputDoc, Scope};
+use crate::domain::hook::{Hook, HookInput};
+use crate::runtime::{LoadError, PluginError};
+use crate::store::{BindingHistoryRecord, BindingRecord, BindingWrite, EventRecord, InvocationFilter, InvocationRecord, PluginRecord, PluginSummary, StoreError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Largest binding config, in bytes of JSON.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// Plugin and binding names: `[a-z0-9][a-z0-9._-]{0,63}`.
+pub fn valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 64
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'))
+}
+
+fn check_name(what: &str, name: &str) -> Result<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "{what} name {name:?} is invalid: use 1 to 64 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadResult {
+    pub name: String,
+    /// SHA-256 of the bytes, hex.
+    pub version: String,
+    pub hook: Hook,
+    pub size: usize,
+    /// False when these bytes were already stored under this name.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginVersionView {
+    pub name: String,
+    pub version: String,
+    pub hook: String,
+    pub size: i64,
+    pub uploaded_by: String,
+    pub uploaded_at: i64,
+}
+
+impl From<PluginRecord> for PluginVersionView {
+    fn from(r: PluginRecord) -> Self {
+        PluginVersionView { name: r.name, version: r.version, hook: r.hook, size: r.size, uploaded_by: r.uploaded_by, uploaded_at: r.uploaded_at }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginView {
+    pub name: String,
+    pub hook: String,
+    pub versions: i64,
+    pub latest_version: String,
+    pub latest_uploaded_at: i64,
+}
+
+impl From<PluginSummary> for PluginView {
+    fn from(s: PluginSummary) -> Self {
+        PluginView { name: s.name, hook: s.hook, versions: s.versions, latest_version: s.latest_version, latest_uploaded_at: s.latest_at }
+    }
+}
+
+/// The body of `PUT /admin/v1/bindings/{hook}/{binding}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BindingSpec {
+    pub plugin: String,
+    /// Defaults to the plugin's newest version.
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub scope: Scope,
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default = "empty_object")]
+    pub config: Value,
+    #[serde(default = "reject")]
+    pub on_failure: String,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+fn reject() -> String {
+    "reject".into()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingHistoryView {
+    pub revision: i64,
+    pub action: String,
+    pub plugin: String,
+    pub version: String,
+    pub scope: Value,
+    pub priority: i64,
+    pub config: Value,
+    pub on_failure: String,
+    pub actor: String,
+    pub at: i64,
+}
+
+impl From<BindingHistoryRecord> for BindingHistoryView {
+    fn from(h: BindingHistoryRecord) -> Self {
+        BindingHistoryView {
+            revision: h.revision,
+            action: h.action,
+            plugin: h.plugin_name,
+            version: h.plugin_version,
+            scope: serde_json::from_str(&h.scope).unwrap_or(Value::Null),
+            priority: h.priority,
+            config: serde_json::from_str(&h.config).unwrap_or(Value::Null),
+            on_failure: h.on_failure,
+            actor: h.actor,
+            at: h.at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BindingView {
+    pub hook: String,
+    pub name: String,
+    pub plugin: String,
+    pub version: String,
+    pub scope: Value,
+    pub priority: i64,
+    pub config: Value,
+    pub on_failure: String,
+    pub revision: i64,
+    /// The history revision whose content is active.
+    pub active_revision: i64,
+    pub updated_by: String,
+    pub updated_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<BindingHistoryView>>,
+}
+
+impl From<BindingRecord> for BindingView {
+    fn from(r: BindingRecord) -> Self {
+        BindingView {
+            hook: r.hook,
+            name: r.name,
+            plugin: r.plugin_name,
+            version: r.plugin_version,
+            scope: serde_json::from_str(&r.scope).unwrap_or(Value::Null),
+            priority: r.priority,
+            config: serde_json::from_str(&r.config).unwrap_or(Value::Null),
+            on_failure: r.on_failure,
+            revision: r.revision,
+            active_revision: r.based_on,
+            updated_by: r.updated_by,
+            updated_at: r.updated_at,
+            history: None,
+        }
+    }
+}
+
+/// The body of `POST /admin/v1/dry-run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    pub plugin: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    pub input: InputDoc,
+    /// Overrides `input.config`.
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RunError {
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DryRunResult {
+    pub plugin: String,
+    pub version: String,
+    pub hook: Hook,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputDoc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RunError>,
+    pub logs: String,
+    pub fuel: u64,
+    pub peak_memory: u64,
+    pub duration_us: u64,
+    pub read_subscriptions: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InvocationView {
+    pub id: String,
+    pub hook: String,
+    pub binding: String,
+    pub plugin: String,
+    pub version: String,
+    pub track_id: String,
+    pub outcome: String,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub error: Option<RunError>,
+    pub fuel: i64,
+    pub peak_memory: i64,
+    pub duration_us: i64,
+    pub logs: String,
+    pub at: i64,
+    /// The same case as a fixture file for `tollgate plugin test`.
+    pub fixture: Value,
+}
+
+impl From<InvocationRecord> for InvocationView {
+    fn from(r: InvocationRecord) -> Self {
+        let input: Value = serde_json::from_str(&r.input).unwrap_or(Value::Null);
+        let output: Option<Value> = r.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
+        let error = r.error_kind.clone().map(|kind| RunError { kind, message: r.error_message.clone().unwrap_or_default() });
+        let expect = match (&output, &error) {
+            (Some(o), _) => o.clone(),
+            (None, Some(e)) => serde_json::json!({"error": e.kind}),
+            (None, None) => Value::Null,
+        };
+        let fixture = serde_json::json!({
+            "description": format!("{} {} ({}), logged {}", r.hook, r.binding, r.outcome, r.id),
+            "hook": r.hook,
+            "input": input,
+            "expect": expect,
+        });
+        InvocationView {
+            id: r.id,
+            hook: r.hook,
+            binding: r.binding,
+            plugin: r.plugin_name,
+            version: r.plugin_version,
+            track_id: r.track_id,
+            outcome: r.outcome,
+            input,
+            output,
+            error,
+            fuel: r.fuel,
+            peak_memory: r.peak_memory,
+            duration_us: r.duration_us,
+            logs: r.logs,
+            at: r.at,
+            fixture,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplayOutcome {
+    pub outcome: String,
+    pub output: Option<Value>,
+    pub error: Option<RunError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayResult {
+    pub invocation: String,
+    pub plugin: String,
+    pub version: String,
+    pub original: ReplayOutcome,
+    pub replayed: ReplayOutcome,
+    /// Whether the replayed version decides differently.
+    pub changed: bool,
+    pub logs: String,
+    pub fuel: u64,
+    pub duration_us: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub cursor: i64,
+    pub kind: String,
+    pub subscription_id: Option<String>,
+    pub account_id: Option<String>,
+    pub payload: Value,
+    pub track_id: String,
+    pub at: i64,
+}
+
+impl From<EventRecord> for EventView {
+    fn from(e: EventRecord) -> Self {
+        EventView {
+            cursor: e.cursor,
+            kind: e.kind,
+            subscription_id: e.subscription_id,
+            account_id: e.account_id,
+            payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+            track_id: e.track_id,
+            at: e.at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AddonView {
+    pub product_id: String,
+    pub name: String,
+    pub quantity: i64,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView {
+    pub version: i64,
+    pub source: String,
+    pub resources: Value,
+    pub track_id: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryView {
+    pub version: i64,
+    pub operation: String,
+    pub status: String,
+    pub quantity: i64,
+    pub product_id: String,
+    pub track_id: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionView {
+    pub external_id: String,
+    pub platform_subscription_id: String,
+    pub account_id: String,
+    pub product_id: String,
+    pub service_type: String,
+    pub name: String,
+    pub quantity: i64,
+    pub status: String,
+    pub is_trial: bool,
+    pub created_at: i64,
+    pub attributes: Value,
+    pub addons: Vec<AddonView>,
+    /// The current resource plan (absolute totals), if any was computed.
+    pub resources: Option<PlanView>,
+    pub plans: Vec<PlanView>,
+    pub history: Vec<HistoryView>,
+}
+
+fn run_error(e: &PluginError) -> RunError {
+    RunError { kind: e.kind().to_string(), message: e.to_string() }
+}
+
+impl App {
+    /// Upload a plugin version: checked (size, component, one hook world
+    /// type-checked against the linker), compiled under a deadline,
+    /// stored content-addressed. Same bytes twice: same version, no change.
+    pub async fn upload_plugin(&self, tenant: &Tenant, name: &str, bytes: Vec<u8>, actor: &str) -> Result<UploadResult> {
+        check_name("plugin", name)?;
+        let version = hex::encode(Sha256::digest(&bytes));
+        let size = bytes.len();
+        let loaded = async {
+            let native = self.compile_untrusted(bytes.clone()).await?;
+            self.install_compiled(&version, native).await
+        }
+        .await;
+        let plugin = match loaded {
+            Ok(p) => p,
+            Err(e) => {
+                self.metrics.upload_rejected(e.kind());
+                tracing::info!(tenant = %tenant.id, plugin = name, reason = e.kind(), "upload refused");
+                return Err(match e {
+                    LoadError::TooLarge { .. } => ServiceError::TooLarge(e.to_string()),
+                    other => ServiceError::Refused(other),
+                });
+            }
+        };
+        let hook = plugin.hook();
+        if let Some(existing) = self.store.plugin_versions(&tenant.id, name).await?.first()
+            && existing.hook != hook.as_str()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "plugin {name} implements {}; this component implements {hook}: upload it under another name",
+                existing.hook
+            )));
+        }
+        let created = self.store.insert_plugin(&tenant.id, name, &version, hook.as_str(), &bytes, actor, self.now()).await?;
+        Ok(UploadResult { name: name.to_string(), version, hook, size, created })
+    }
+
+    pub async fn plugins(&self, tenant: &Tenant) -> Result<Vec<PluginView>> {
+        Ok(self.store.plugins(&tenant.id).await?.into_iter().map(PluginView::from).collect())
+    }
+
+    pub async fn plugin_versions(&self, tenant: &Tenant, name: &str) -> Result<Vec<PluginVersionView>> {
+        let versions = self.store.plugin_versions(&tenant.id, name).await?;
+        if versions.is_empty() {
+            return Err(ServiceError::NotFound(format!("no plugin named {name}")));
+        }
+        Ok(versions.into_iter().map(PluginVersionView::from).collect())
+    }
+
+    /// A stored version of `name` (the newest when `version` is none).
+    async fn resolve_version(&self, tenant: &Tenant, name: &str, version: Option<&str>) -> Result<PluginRecord> {
+        match version {
+            Some(v) => self
+                .store
+                .plugin(&tenant.id, name, v)
+                .await?
+                .ok_or_else(|| ServiceError::NotFound(format!("plugin {name} has no version {v}"))),
+            None => self
+                .store
+                .plugin_versions(&tenant.id, name)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| ServiceError::NotFound(format!("no plugin named {name}"))),
+        }
+    }
+
+    /// Activate a plugin version on a binding: atomic, effective for the
+    /// next call, recorded in the binding's history.
+    pub async fn put_binding(&self, tenant: &Tenant, hook: Hook, name: &str, spec: &BindingSpec, actor: &str) -> Result<BindingView> {
+        check_name("binding", name)?;
+        let plugin = self.resolve_version(tenant, &spec.plugin, spec.version.as_deref()).await?;
+        if plugin.hook != hook.as_str() {
+            return Err(ServiceError::Invalid(format!(
+                "plugin {} implements the {} hook, not {hook}",
+                spec.plugin, plugin.hook
+            )));
+        }
+        let policy = FailurePolicy::parse(&spec.on_failure).ok_or_else(|| {
+            ServiceError::Invalid(format!("on_failure is {:?}; expected \"reject\" or \"allow\"", spec.on_failure))
+        })?;
+        let config = spec.config.to_string();
+        if config.len() > MAX_CONFIG_BYTES {
+            return Err(ServiceError::TooLarge(format!(
+                "the binding config is {} bytes; at most {MAX_CONFIG_BYTES} are allowed",
+                config.len()
+            )));
+        }
+        for list in [&spec.scope.service_types, &spec.scope.product_ids] {
+            if list.iter().any(|s| s.trim().is_empty()) {
+                return Err(ServiceError::Invalid("scope entries cannot be empty strings".into()));
+            }
+        }
+        let scope = spec.scope.to_json();
+        let write = BindingWrite {
+            plugin_name: &plugin.name,
+            plugin_version: &plugin.version,
+            scope: &scope,
+            priority: spec.priority,
+            config: &config,
+            on_failure: policy.as_str(),
+        };
+        let record = self.put_binding_retrying(tenant, hook, name, &write, "activate", None, actor).await?;
+        Ok(record.into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn put_binding_retrying(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        write: &BindingWrite<'_>,
+        action: &str,
+        restores: Option<i64>,
+        actor: &str,
+    ) -> Result<BindingRecord> {
+        let mut last = None;
+        for _ in 0..10 {
+            match self.store.put_binding(&tenant.id, hook.as_str(), name, write, action, restores, actor, self.now()).await {
+                Ok(record) => return Ok(record),
+                Err(StoreError::Conflict(m)) => last = Some(m),
+                Err(e) if e.is_unique_violation() => last = Some(e.to_string()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Conflict(last.unwrap_or_else(|| "the binding keeps changing; retry".into())))
+    }
+
+    pub async fn binding(&self, tenant: &Tenant, hook: Hook, name: &str) -> Result<BindingView> {
+        let record = self
+            .store
+            .binding(&tenant.id, hook.as_str(), name)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no binding {hook}/{name}")))?;
+        let mut view = BindingView::from(record);
+        view.history = Some(
+            self.store
+                .binding_history(&tenant.id, hook.as_str(), name)
+                .await?
+                .into_iter()
+                .map(BindingHistoryView::from)
+                .collect(),
+        );
+        Ok(view)
+    }
+
+    pub async fn bindings(&self, tenant: &Tenant) -> Result<Vec<BindingView>> {
+        Ok(self.store.bindings(&tenant.id).await?.into_iter().map(BindingView::from).collect())
+    }
+
+    pub async fn delete_binding(&self, tenant: &Tenant, hook: Hook, name: &str, actor: &str) -> Result<()> {
+        if self.store.delete_binding(&tenant.id, hook.as_str(), name, actor, self.now()).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!("no binding {hook}/{name}")))
+        }
+    }
+
+    /// Bring back an earlier revision (by default the one before the active
+    /// one): a new revision, atomic like any activation.
+    pub async fn rollback_binding(&self, tenant: &Tenant, hook: Hook, name: &str, to: Option<i64>, actor: &str) -> Result<BindingView> {
+        let current = self
+            .store
+            .binding(&tenant.id, hook.as_str(), name)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no binding {hook}/{name}")))?;
+        let history = self.store.binding_history(&tenant.id, hook.as_str(), name).await?;
+        let target = match to {
+            Some(revision) => history
+                .iter()
+                .find(|h| h.revision == revision && h.action != "delete")
+                .ok_or_else(|| ServiceError::NotFound(format!("binding {hook}/{name} has no revision {revision} to roll back to")))?,
+            None => history
+                .iter()
+                .rev()
+                .find(|h| h.revision < current.based_on && h.action != "delete")
+                .ok_or_else(|| ServiceError::Conflict(format!("binding {hook}/{name} has no earlier revision to roll back to")))?,
+        };
+        if self.store.plugin(&tenant.id, &target.plugin_name, &target.plugin_version).await?.is_none() {
+            return Err(ServiceError::Conflict(format!(
+                "revision {} uses plugin {} {}, which is no longer stored",
+                target.revision, target.plugin_name, target.plugin_version
+            )));
+        }
+        let write = BindingWrite {
+            plugin_name: &target.plugin_name,
+            plugin_version: &target.plugin_version,
+            scope: &target.scope,
+            priority: target.priority,
+            config: &target.config,
+            on_failure: &target.on_failure,
+        };
+        let record = self.put_binding_retrying(tenant, hook, name, &write, "rollback", Some(target.revision), actor).await?;
+        Ok(record.into())
+    }
+
+    async fn run_version(&self, tenant: &Tenant, plugin: &PluginRecord, input: HookInput) -> Result<(crate::runtime::Invocation, HookInput, Hook)> {
+        let compiled = self.compiled(&tenant.id, &plugin.version).await?;
+        let hook = compiled.hook();
+        if hook == Hook::QuantityLimits && input.target.is_none() {
+            return Err(ServiceError::Invalid("a quantity-limits input needs a `target`".into()));
+        }
+        let (invocation, input) = self.execute(&tenant.id, compiled, input, tenant.limits).await?;
+        Ok((invocation, input, hook))
+    }
+
+    /// Evaluate any of the tenant's plugin versions on an input, bound or
+    /// not. Writes nothing.
+    pub async fn dry_run(&self, tenant: &Tenant, request: DryRunRequest) -> Result<DryRunResult> {
+        let plugin = self.resolve_version(tenant, &request.plugin, request.version.as_deref()).await?;
+        let mut doc = request.input;
+        if let Some(config) = request.config {
+            doc.config = config;
+        }
+        let (invocation, _, hook) = self.run_version(tenant, &plugin, doc.into_input()).await?;
+        let (output, error) = match &invocation.outcome {
+            Ok(o) => (Some(OutputDoc::from_output(o)), None),
+            Err(e) => (None, Some(run_error(e))),
+        };
+        Ok(DryRunResult {
+            plugin: plugin.name,
+            version: plugin.version,
+            hook,
+            output,
+            error,
+            logs: invocation.logs,
+            fuel: invocation.fuel_used,
+            peak_memory: invocation.peak_memory,
+            duration_us: invocation.duration.as_micros() as u64,
+            read_subscriptions: invocation.read_subscriptions,
+        })
+    }
+
+    pub async fn invocations(&self, tenant: &Tenant, filter: &InvocationFilter) -> Result<Vec<InvocationView>> {
+        self.flush_decisions().await;
+        Ok(self.store.invocations(&tenant.id, filter).await?.into_iter().map(InvocationView::from).collect())
+    }
+
+    pub async fn invocation(&self, tenant: &Tenant, id: &str) -> Result<InvocationView> {
+        self.flush_decisions().await;
+        Ok(self
+            .store
+            .invocation(&tenant.id, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no invocation {id}")))?
+            .into())
+    }
+
+    /// Re-run a logged invocation, with the same input (host-import answers
+    /// and random seed included), against `version` (default: the logged
+    /// one) of `plugin` (default: the logged plugin).
+    pub async fn replay(&self, tenant: &Tenant, id: &str, plugin: Option<&str>, version: Option<&str>) -> Result<ReplayResult> {
+        let logged = self.invocation(tenant, id).await?;
+        let record = self
+            .store
+            .invocation(&tenant.id, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no invocation {id}")))?;
+        let input = codec::input_from_json(&record.input).map_err(|e| ServiceError::Internal(e.0))?;
+        let name = plugin.unwrap_or(&logged.plugin);
+        let target = self.resolve_version(tenant, name, Some(version.unwrap_or(&logged.version))).await?;
+        if target.hook != logged.hook {
+            return Err(ServiceError::Invalid(format!(
+                "invocation {id} is a {} decision; plugin {name} implements {}",
+                logged.hook, target.hook
+            )));
+        }
+        let (invocation, _, _) = self.run_version(tenant, &target, input).await?;
+        let replayed = match &invocation.outcome {
+            Ok(o) => ReplayOutcome {
+                outcome: codec::outcome_label(o).to_string(),
+                output: serde_json::from_str(&codec::output_to_json(o)).ok(),
+                error: None,
+            },
+            Err(e) => ReplayOutcome { outcome: "error".into(), output: None, error: Some(run_error(e)) },
+        };
+        let original = ReplayOutcome { outcome: logged.outcome, output: logged.output, error: logged.error };
+        let changed = original.outcome != replayed.outcome
+            || original.output != replayed.output
+            || original.error.as_ref().map(|e| &e.kind) != replayed.error.as_ref().map(|e| &e.kind);
+        Ok(ReplayResult {
+            invocation: id.to_string(),
+            plugin: target.name,
+            version: target.version,
+            original,
+            replayed,
+            changed,
+            logs: invocation.logs,
+            fuel: invocation.fuel_used,
+            duration_us: invocation.duration.as_micros() as u64,
+        })
+    }
+
+    pub async fn put_catalog(&self, tenant: &Tenant, body: &str) -> Result<CatalogDoc> {
+        let doc = CatalogDoc::parse(body).map_err(|e| ServiceError::Invalid(e.0))?;
+        self.store.put_document(&tenant.id, "catalog", &doc.to_json(), self.now()).await?;
+        Ok(doc)
+    }
+
+    pub async fn put_setup_fields(&self, tenant: &Tenant, body: &str) -> Result<SetupDoc> {
+        let doc = SetupDoc::parse(body).map_err(|e| ServiceError::Invalid(e.0))?;
+        self.store.put_document(&tenant.id, "setup-fields", &doc.to_json(), self.now()).await?;
+        Ok(doc)
+    }
+
+    pub async fn events(&self, tenant: &Tenant, after: i64, limit: i64) -> Result<Vec<EventView>> {
+        Ok(self.store.events(&tenant.id, after, limit.clamp(1, 1000)).await?.into_iter().map(EventView::from).collect())
+    }
+
+    pub async fn subscription_view(&self, tenant: &Tenant, external_id: &str) -> Result<SubscriptionView> {
+        let (s, _) = self
+            .store
+            .subscription(&tenant.id, external_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("no subscription {external_id}")))?;
+        let plans: Vec<PlanView> = self
+            .store
+            .plans(&tenant.id, external_id, 50)
+            .await?
+            .into_iter()
+            .map(|p| PlanView {
+                version: p.version,
+                source: p.source,
+                resources: serde_json::from_str(&p.plan).unwrap_or(Value::Null),
+                track_id: p.track_id,
+                at: p.at,
+            })
+            .collect();
+        let history = self
+            .store
+            .subscription_history(&tenant.id, external_id)
+            .await?
+            .into_iter()
+            .map(|(version, operation, status, quantity, product_id, track_id, at)| HistoryView {
+                version,
+                operation,
+                status,
+                quantity,
+                product_id,
+                track_id,
+                at,
+            })
+            .collect();
+        Ok(SubscriptionView {
+            external_id: s.external_id,
+            platform_subscription_id: s.platform_subscription_id,
+            account_id: s.account_id,
+            product_id: s.product_id,
+            service_type: s.service_type,
+            name: s.name,
+            quantity: s.quantity,
+            status: s.status.as_str().to_string(),
+            is_trial: s.is_trial,
+            created_at: s.created_at,
+            attributes: serde_json::to_value(&s.attributes).unwrap_or(Value::Null),
+            addons: s
+                .addons
+                .into_iter()
+                .map(|a| AddonView { product_id: a.product_id, name: a.name, quantity: a.quantity, active: a.active })
+                .collect(),
+            resources: plans.first().cloned(),
+            plans,
+            history,
+        })
+    }
+}
