@@ -361,7 +361,10 @@ impl HookInput {
         let mut hasher = SeedHasher::default();
         self.request.hash(&mut hasher);
         self.target.hash(&mut hasher);
-        self.context.hash(&mut hasher);
+        // Not the TrackId: it names the call, it is not part of the question.
+        self.context.now.hash(&mut hasher);
+        self.context.config.hash(&mut hasher);
+        self.context.binding.hash(&mut hasher);
         self.subscriptions.hash(&mut hasher);
         hasher.finish()
     }

@@ -1,0 +1,331 @@
+//! The end-to-end harness: a real server (the real router over HTTP on
+//! 127.0.0.1:0, real plugins compiled for wasm32-wasip2, a real database),
+//! clients that speak as the platform and as a tenant admin, and the
+//! interworks request bodies of the spec.
+//!
+//! The database is SQLite in a temp dir, or a fresh PostgreSQL database
+//! when `TOLLGATE_TEST_POSTGRES_URL` names a server (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`).
+
+#![allow(dead_code)]
+
+use base64::Engine as _;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+use tollgate::http::HttpConfig;
+use tollgate::runtime::EngineConfig;
+use tollgate::service::{App, AppConfig, Compiler, NewTenantRequest, TenantSecrets};
+use tollgate::store::Store;
+
+/// 2025-11-27T00:00:00Z.
+pub const T0: i64 = 1_764_201_600_000;
+pub const DAY: i64 = 86_400_000;
+
+pub fn exe() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_tollgate"))
+}
+
+/// A database for one test: a temp SQLite file, or a new PostgreSQL
+/// database.
+pub struct Db {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn database() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("tg_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connecting to the test PostgreSQL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("creating a test database");
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("tollgate.db").display()),
+    };
+    Db { url, dir }
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("TOLLGATE_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
+}
+
+pub struct Options {
+    pub config: AppConfig,
+    pub http: HttpConfig,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config: AppConfig {
+                compiler: Compiler::Subprocess(exe()),
+                engine: EngineConfig { pool_instances: 64, ..EngineConfig::default() },
+                ..AppConfig::default()
+            },
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+pub struct Server {
+    pub url: String,
+    pub app: Arc<App>,
+    pub clock: Arc<AtomicI64>,
+    pub db: Db,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Server {
+        let db = database().await;
+        Self::on(db, options).await
+    }
+
+    pub async fn on(db: Db, options: Options) -> Server {
+        let store = Arc::new(Store::open(&db.url).await.expect("opening the store"));
+        let clock = Arc::new(AtomicI64::new(T0));
+        let c = clock.clone();
+        let mut config = options.config;
+        if config.cache_dir.is_none() {
+            config.cache_dir = Some(db.dir.path().join("cache"));
+        }
+        let app = App::new(store, config, Arc::new(move || c.load(Ordering::SeqCst))).expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(tollgate::http::serve(listener, app.clone(), options.http, async move {
+            let _ = rx.await;
+        }));
+        Server { url, app, clock, db, shutdown: Some(tx), task: Some(task) }
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.clock.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let secrets = self
+            .app
+            .create_tenant(&NewTenantRequest { name: name.into(), ..Default::default() })
+            .await
+            .expect("tenant");
+        Tenant::new(&self.url, secrets)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Every table that holds provisioning state, dumped as text.
+    pub async fn state(&self) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for table in Store::STATE_TABLES {
+            out.push((table.to_string(), self.app.store().dump_table(table).await.expect("dump")));
+        }
+        out
+    }
+}
+
+pub fn client() -> Client {
+    Client::builder().timeout(Duration::from_secs(60)).build().expect("client")
+}
+
+/// One tenant: its platform credentials and admin token.
+#[derive(Clone)]
+pub struct Tenant {
+    pub url: String,
+    pub secrets: TenantSecrets,
+    pub http: Client,
+    pub settings: Vec<(String, String)>,
+}
+
+impl Tenant {
+    pub fn new(url: &str, secrets: TenantSecrets) -> Tenant {
+        Tenant { url: url.to_string(), secrets, http: client(), settings: Vec::new() }
+    }
+
+    pub fn api_key_header(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(&self.secrets.api_key)
+    }
+
+    /// A platform call (POST with a JSON body).
+    pub async fn call(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .header("X-CloudPlatform-ApplicationId", &self.secrets.application_id)
+            .header("X-CloudPlatform-APIKey", self.api_key_header())
+            .header("X-CloudPlatform-TrackId", uuid::Uuid::new_v4().to_string())
+            .header("Accept", "Accept=application/json")
+            .json(body);
+        for (k, v) in &self.settings {
+            request = request.header(format!("X-CloudPlatform-Setting-{k}"), v);
+        }
+        read(request.send().await.expect("platform call")).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header("X-CloudPlatform-ApplicationId", &self.secrets.application_id)
+            .header("X-CloudPlatform-APIKey", self.api_key_header());
+        for (k, v) in &self.settings {
+            request = request.header(format!("X-CloudPlatform-Setting-{k}"), v);
+        }
+        read(request.send().await.expect("platform call")).await
+    }
+
+    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}/admin/v1{path}", self.url))
+            .bearer_auth(&self.secrets.admin_token)
+            .header("X-Tollgate-Actor", "e2e")
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        read(self.admin(reqwest::Method::GET, path).send().await.expect("admin call")).await
+    }
+
+    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.admin(method, path).json(body).send().await.expect("admin call")).await
+    }
+
+    pub async fn admin_put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.admin_send(reqwest::Method::PUT, path, body).await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.admin_send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (StatusCode, Value) {
+        read(
+            self.admin(reqwest::Method::POST, &format!("/plugins?name={name}"))
+                .header("Content-Type", "application/wasm")
+                .body(bytes)
+                .send()
+                .await
+                .expect("upload"),
+        )
+        .await
+    }
+
+    /// Upload a compiled test plugin and bind it; answers the version.
+    pub async fn bind(&self, hook: &str, binding: &str, plugin_path: &str, config: Value) -> String {
+        self.bind_with(hook, binding, plugin_path, json!({"config": config})).await
+    }
+
+    /// Upload and bind with extra binding fields (scope, priority, on_failure).
+    pub async fn bind_with(&self, hook: &str, binding: &str, plugin_path: &str, mut spec: Value) -> String {
+        let name = binding.to_string();
+        let (status, uploaded) = self.upload(&name, test_plugins::bytes(plugin_path)).await;
+        assert!(status.is_success(), "upload {binding}: {status} {uploaded}");
+        spec["plugin"] = json!(name);
+        spec["version"] = uploaded["version"].clone();
+        let (status, bound) = self.admin_put(&format!("/bindings/{hook}/{binding}"), &spec).await;
+        assert_eq!(status, StatusCode::OK, "bind {binding}: {bound}");
+        uploaded["version"].as_str().expect("version").to_string()
+    }
+
+    pub async fn events(&self, after: i64) -> Vec<Value> {
+        let (status, body) = self.admin_get(&format!("/events?after={after}&limit=1000")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["events"].as_array().expect("events").clone()
+    }
+
+    pub async fn subscription(&self, id: &str) -> Value {
+        let (status, body) = self.admin_get(&format!("/subscriptions/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn put_catalog(&self) {
+        let catalog: Value = serde_json::from_str(include_str!("../../../examples/catalog.json")).expect("catalog");
+        let (status, body) = self.admin_put("/catalog", &catalog).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+pub async fn read(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    (status, value)
+}
+
+pub fn account(id: &str) -> Value {
+    json!({ "ID": id, "ExternalID": null, "ResellerID": null, "ResellerExternalID": null, "Name": format!("Customer {id}"),
+        "Code": format!("ACC-{id}"), "Phone": "+30 210 555 0142", "Fax": "", "WebSite": "", "Email": format!("it@{id}.example"), "IsTest": false,
+        "Description": "", "ExtraDetails": {}, "SyncOptions": { "username": format!("it@{id}.example"), "role": "1" },
+        "ContactDetails": { "ID": "5531", "FirstName": "Eleni", "LastName": "Markou", "Phone": "", "Fax": "", "Email": "eleni@example.com" },
+        "Address": { "Address1": "14 Harbour Street", "Address2": "", "City": "Piraeus", "PostCode": "18531", "State": { "Code": "", "Name": "" }, "Country": { "Code": "GR", "Name": "Greece" } } })
+}
+
+pub fn storage_attributes(storage: &str) -> Value {
+    json!({
+        "storage_gb": { "ID": "storage_gb", "Name": "Storage per seat (GB)", "Value": storage, "Code": "", "QuantityLinked": true, "ExtraParameters": {} },
+        "immutable_backup": { "ID": "immutable_backup", "Name": "Immutable backups", "Value": "0", "Code": "", "QuantityLinked": false, "ExtraParameters": {} },
+        "datacenter": { "ID": "datacenter", "Name": "Data centre", "Value": "EU West (Dublin)", "Code": "eu-west", "QuantityLinked": false, "ExtraParameters": {} } })
+}
+
+pub fn vault(action: &str, quantity: i64) -> Value {
+    json!({ "ID": "", "ParentID": "", "Name": "Vault Pack", "ProductID": "cb_vault_pack", "ActionType": action, "Quantity": quantity, "ExtraDetails": {},
+        "AttributeList": {
+            "storage_gb": { "ID": "storage_gb", "Name": "Storage per seat (GB)", "Value": "40", "Code": "", "QuantityLinked": true, "ExtraParameters": {} },
+            "immutable_backup": { "ID": "immutable_backup", "Name": "Immutable backups", "Value": "1", "Code": "", "QuantityLinked": false, "ExtraParameters": {} } } })
+}
+
+/// A `ServiceDefinition` body as in spec §6.6.
+pub fn service(id: &str, platform_id: &str, account_id: &str, product: &str, quantity: i64, check_only: bool) -> Value {
+    json!({ "ID": id, "SubscriptionID": platform_id, "OriginalSubscriptionID": null,
+        "Name": "Cloud Backup Basic", "ServiceType": "cloudbackup", "ProductID": product,
+        "ActionType": if id.is_empty() { "Provision" } else { "None" }, "Quantity": quantity, "AllowMultipleSubscriptions": false, "IsFromOrder": true,
+        "IsTrial": false, "CheckOnly": check_only, "CheckOverusage": false, "Derivative": 1,
+        "BillingCycle": { "Duration": "1", "DurationType": "Months" },
+        "Account": account(account_id),
+        "AttributeList": storage_attributes("20"),
+        "Addons": [], "CustomFieldValues": {}, "ExtraDetails": {},
+        "RequestedBy": { "ID": 318, "FirstName": "Eleni", "LastName": "Markou", "DisplayName": "Eleni Markou", "Email": "eleni@example.com", "Type": "Storefront" } })
+}
+
+pub fn create(platform_id: &str, account_id: &str, quantity: i64, check_only: bool) -> Value {
+    service("", platform_id, account_id, "cb_basic", quantity, check_only)
+}
+
+/// Amount of resource `id` in a plan (`[{"id", "value": {"amount": "…"}}]`).
+pub fn amount(plan: &Value, id: &str) -> String {
+    plan.as_array()
+        .and_then(|p| p.iter().find(|r| r["id"] == id))
+        .and_then(|r| r["value"]["amount"].as_str())
+        .unwrap_or_else(|| panic!("no amount {id} in {plan}"))
+        .to_string()
+}
+
+pub fn feature(plan: &Value, id: &str) -> bool {
+    plan.as_array()
+        .and_then(|p| p.iter().find(|r| r["id"] == id))
+        .and_then(|r| r["value"]["feature"].as_bool())
+        .unwrap_or_else(|| panic!("no feature {id} in {plan}"))
+}
+
+pub const MIN_MAX_CONFIG: &str = r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
+
+pub fn min_max_config() -> Value {
+    serde_json::from_str(MIN_MAX_CONFIG).expect("config")
+}
