@@ -173,10 +173,9 @@ impl App {
             );
             let bindings = self.applicable_bindings(tenant, &def.service_type, &def.product_id).await?;
             let subscriptions = if bindings.iter().any(ActiveBinding::reads_subscriptions) {
-                let mut list = self.store.customer_subscriptions(&tenant.id, &def.account.id, crate::runtime::MAX_SUBSCRIPTIONS as i64 + 1).await?;
-                list.retain(|s| s.subscription_id != external_id);
-                list.truncate(crate::runtime::MAX_SUBSCRIPTIONS);
-                list
+                // Includes the subscription a call is about (a cancellation
+                // rule needs its creation time); a create's is not stored yet.
+                self.store.customer_subscriptions(&tenant.id, &def.account.id, crate::runtime::MAX_SUBSCRIPTIONS as i64).await?
             } else {
                 Vec::new()
             };
