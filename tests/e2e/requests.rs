@@ -113,7 +113,7 @@ async fn wrong_types_and_missing_fields_are_named_and_change_nothing() {
     let mut b = create("p-1", "20417", 5, false);
     b["Addons"] = json!([{"ProductID": "cb_vault_pack", "ActionType": "Provision"}]);
     refused(&tenant, &server, create_path, b, StatusCode::OK, "The request has no Addons[0].Quantity.").await;
-    refused(&tenant, &server, "/api/Subscriptions/Update", create("p-1", "20417", 5, false), StatusCode::OK, "The request has no ID.").await;
+    refused(&tenant, &server, "/api/Subscriptions/Update", create("p-1", "20417", 5, false), StatusCode::OK, "The request has no ID: Subscriptions/Update needs the subscription id returned by Subscriptions/Create.").await;
     let mut b = create("p-1", "20417", 5, false);
     b["AttributeList"]["storage_gb"]["Value"] = json!("twenty");
     refused(&tenant, &server, create_path, b, StatusCode::OK, "The value \"twenty\" of attribute storage_gb is not a number.").await;
