@@ -11,8 +11,8 @@
 //! ```
 //!
 //! How an attribute is read comes from the catalogue's `Kind` when the
-//! tenant published one; otherwise from the values: a non-empty `Code` makes
-//! a drop-down, numbers are summed, `true`/`false` are features, anything
+//! tenant published one; otherwise from the values: `QuantityLinked` values
+//! and numbers are summed, a non-empty `Code` makes a drop-down, `true`/`false` are features, anything
 //! else is text. Text and drop-downs take the parent's value, else the
 //! smallest add-on value, so the add-ons' order never matters.
 
@@ -64,7 +64,10 @@ fn reading(kind: Option<AttributeKind>, values: &[&Attribute]) -> Reading {
         Some(AttributeKind::PredefinedChooseOne) => Reading::Choice,
         Some(_) => Reading::Text,
         None => {
-            if values.iter().any(|a| !a.code.trim().is_empty()) {
+            // A value per unit of quantity can only be a number.
+            if values.iter().any(|a| a.quantity_linked) {
+                Reading::Amount
+            } else if values.iter().any(|a| !a.code.trim().is_empty()) {
                 Reading::Choice
             } else if values
                 .iter()
