@@ -186,7 +186,8 @@ impl App {
                 track_id = %input.context.track_id, %message, "plugin trapped");
         }
         self.decisions.record(Record::Invocation(Box::new(InvocationRecord {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            // Time-ordered, so "newest first" holds within one millisecond.
+            id: uuid::Uuid::now_v7().simple().to_string(),
             tenant_id: tenant.id.clone(),
             call_id: call_id.map(str::to_string),
             hook: hook.as_str().to_string(),

@@ -78,7 +78,7 @@ impl App {
     /// A Subscriptions/* or Addons/* call.
     pub async fn service_call(&self, tenant: &Tenant, operation: Operation, def: ServiceDefinition, ctx: &CallContext) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::new_v4().simple().to_string();
+        let call_id = uuid::Uuid::now_v7().simple().to_string();
         let check_only = ctx.check_only || def.check_only;
         let answer = self.serve(tenant, operation, &def, ctx, check_only, &call_id).await;
         match &answer {
@@ -337,7 +337,7 @@ impl App {
     /// the same platform `ID` always answers the same external id.
     pub async fn synchronize_account(&self, tenant: &Tenant, account: &Account, ctx: &CallContext, check_only: bool) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::new_v4().simple().to_string();
+        let call_id = uuid::Uuid::now_v7().simple().to_string();
         let answer = if check_only {
             Answer::ok(None)
         } else if account.id.trim().is_empty() {
@@ -399,7 +399,7 @@ impl App {
     /// Accounts/Delete: a retried delete succeeds without a second change.
     pub async fn delete_account(&self, tenant: &Tenant, account: &Account, ctx: &CallContext, check_only: bool) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::new_v4().simple().to_string();
+        let call_id = uuid::Uuid::now_v7().simple().to_string();
         let answer = if check_only {
             Answer::ok(None)
         } else {

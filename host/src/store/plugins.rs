@@ -40,8 +40,8 @@ impl Store {
     ) -> Result<bool> {
         let _guard = self.write_lock().await;
         let done = sqlx::query(
-            "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at, seq)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1 FROM plugins WHERE tenant_id = $1
              ON CONFLICT (tenant_id, name, version) DO NOTHING",
         )
         .bind(tenant_id)
@@ -84,7 +84,7 @@ impl Store {
     pub async fn plugin_versions(&self, tenant_id: &str, name: &str) -> Result<Vec<PluginRecord>> {
         let rows = sqlx::query(
             "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
-             WHERE tenant_id = $1 AND name = $2 ORDER BY uploaded_at DESC, version",
+             WHERE tenant_id = $1 AND name = $2 ORDER BY seq DESC",
         )
         .bind(tenant_id)
         .bind(name)
@@ -96,7 +96,7 @@ impl Store {
     pub async fn plugins(&self, tenant_id: &str) -> Result<Vec<PluginSummary>> {
         let rows = sqlx::query(
             "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
-             WHERE tenant_id = $1 ORDER BY name, uploaded_at DESC, version",
+             WHERE tenant_id = $1 ORDER BY name, seq DESC",
         )
         .bind(tenant_id)
         .fetch_all(&self.pool)

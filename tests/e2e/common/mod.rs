@@ -329,3 +329,20 @@ pub const MIN_MAX_CONFIG: &str = r#"{"default": {"min": 1}, "products": {"cb_bas
 pub fn min_max_config() -> Value {
     serde_json::from_str(MIN_MAX_CONFIG).expect("config")
 }
+
+/// A valid component whose one function takes cranelift many seconds to
+/// compile (thousands of live locals, a long dependent chain): the upload
+/// gate must refuse it at its compile deadline.
+pub fn slow_to_compile_component() -> Vec<u8> {
+    let (locals, ops) = (2000usize, 30000usize);
+    let mut body = String::with_capacity(ops * 64);
+    for i in 0..ops {
+        let (a, b, c) = (i % locals, (i * 7 + 3) % locals, (i * 13 + 5) % locals);
+        body.push_str(&format!("local.get {} local.get {} i64.mul local.get 0 i64.add local.set {}\n", a + 1, b + 1, c + 1));
+    }
+    let wat = format!(
+        "(component (core module (func (export \"f\") (param i64) (result i64) (local {}) {body} local.get 1)))",
+        "i64 ".repeat(locals)
+    );
+    wat::parse_str(&wat).expect("slow component")
+}

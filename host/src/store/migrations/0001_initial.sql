@@ -108,6 +108,8 @@ CREATE TABLE plugins (
     bytes BYTEA NOT NULL,
     uploaded_by TEXT NOT NULL,
     uploaded_at BIGINT NOT NULL,
+    -- Upload order within the tenant ("newest" even within one millisecond).
+    seq BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, name, version)
 );
 
