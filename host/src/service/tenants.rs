@@ -44,7 +44,7 @@ pub enum AuthError {
 }
 
 /// What `tenant create` hands out, once: the secrets are not kept in clear.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TenantSecrets {
     pub tenant_id: String,
     pub name: String,

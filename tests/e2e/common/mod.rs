@@ -346,3 +346,55 @@ pub fn slow_to_compile_component() -> Vec<u8> {
     );
     wat::parse_str(&wat).expect("slow component")
 }
+
+/// A `tollgate` process (killed on drop).
+pub struct Process {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `tollgate <args> --listen 127.0.0.1:0 --log-format json` and wait
+/// for the line saying where it listens.
+pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
+    use std::io::BufRead;
+    let mut command = std::process::Command::new(exe());
+    command.args(args).args(["--listen", "127.0.0.1:0", "--log-format", "json"]);
+    for (k, v) in envs {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting tollgate");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines.next().expect("tollgate exited before listening").expect("stderr line");
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["message"] == "tollgate serving"
+        {
+            break format!("http://{}", v["listen"].as_str().expect("listen"));
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Process { child, url }
+}
+
+/// Run `tollgate <args>` to completion: (exit code, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(exe()).args(args).output().expect("running tollgate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
