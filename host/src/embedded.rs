@@ -4,5 +4,8 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
 /// An example plugin's component by crate name.
 pub fn example(name: &str) -> Option<&'static [u8]> {
-    EXAMPLE_PLUGINS.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    EXAMPLE_PLUGINS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, b)| *b)
 }

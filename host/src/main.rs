@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "A Service Manager for interworks.cloud with tenant-uploaded WebAssembly rules")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "A Service Manager for interworks.cloud with tenant-uploaded WebAssembly rules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -208,62 +212,115 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::InternalCompile { engine } => cli::compile_worker(&engine),
-        Command::Plugin(PluginCommand::New { hook, name, dir }) => cli::plugin::new(&hook, &name, &dir).map(|_| ExitCode::SUCCESS),
-        Command::Plugin(PluginCommand::Run { file, input, config, json }) => cli::plugin::run(&file, &input, config.as_deref(), json),
-        Command::Plugin(PluginCommand::Test { file, fixtures, json }) => cli::plugin::test(&file, &fixtures, json),
+        Command::Plugin(PluginCommand::New { hook, name, dir }) => {
+            cli::plugin::new(&hook, &name, &dir).map(|_| ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Run {
+            file,
+            input,
+            config,
+            json,
+        }) => cli::plugin::run(&file, &input, config.as_deref(), json),
+        Command::Plugin(PluginCommand::Test {
+            file,
+            fixtures,
+            json,
+        }) => cli::plugin::test(&file, &fixtures, json),
         Command::Serve(args) => {
             cli::init_logging(&args.log_format, "info")?;
-            runtime()?.block_on(cli::server::serve(args)).map(|_| ExitCode::SUCCESS)
+            runtime()?
+                .block_on(cli::server::serve(args))
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
             cli::init_logging(&args.log_format, "info")?;
-            runtime()?.block_on(cli::server::demo(args.listen, args.data_dir)).map(|_| ExitCode::SUCCESS)
+            runtime()?
+                .block_on(cli::server::demo(args.listen, args.data_dir))
+                .map(|_| ExitCode::SUCCESS)
         }
         Command::Tenant(command) => {
             cli::init_logging("text", "warn")?;
-            runtime()?.block_on(tenant(command)).map(|_| ExitCode::SUCCESS)
+            runtime()?
+                .block_on(tenant(command))
+                .map(|_| ExitCode::SUCCESS)
         }
     }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 async fn tenant(command: TenantCommand) -> Result<()> {
     use tollgate::service::NewTenantRequest;
     match command {
-        TenantCommand::Create { name, application_id, api_key, store } => {
+        TenantCommand::Create {
+            name,
+            application_id,
+            api_key,
+            store,
+        } => {
             let app = cli::server::open_app(&store, None).await?;
-            let secrets = app.create_tenant(&NewTenantRequest { name, application_id, api_key }).await?;
+            let secrets = app
+                .create_tenant(&NewTenantRequest {
+                    name,
+                    application_id,
+                    api_key,
+                })
+                .await?;
             println!("{}", serde_json::to_string(&secrets)?);
         }
         TenantCommand::List { store } => {
             let app = cli::server::open_app(&store, None).await?;
             for t in app.store().tenants().await? {
-                let limits: Option<serde_json::Value> = t.limits.as_deref().and_then(|l| serde_json::from_str(l).ok());
+                let limits: Option<serde_json::Value> = t
+                    .limits
+                    .as_deref()
+                    .and_then(|l| serde_json::from_str(l).ok());
                 println!(
                     "{}",
                     serde_json::json!({"tenant_id": t.id, "name": t.name, "application_id": t.application_id, "limits": limits, "created_at": t.created_at})
                 );
             }
         }
-        TenantCommand::RotateKey { tenant, keep_previous, store } => {
+        TenantCommand::RotateKey {
+            tenant,
+            keep_previous,
+            store,
+        } => {
             let app = cli::server::open_app(&store, None).await?;
             let key = app.rotate_api_key(&tenant, None, keep_previous).await?;
-            println!("{}", serde_json::json!({"tenant_id": tenant, "api_key": key, "previous_key_valid": keep_previous}));
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": tenant, "api_key": key, "previous_key_valid": keep_previous})
+            );
         }
         TenantCommand::RotateAdminToken { tenant, store } => {
             let app = cli::server::open_app(&store, None).await?;
             let token = app.rotate_admin_token(&tenant).await?;
-            println!("{}", serde_json::json!({"tenant_id": tenant, "admin_token": token}));
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": tenant, "admin_token": token})
+            );
         }
-        TenantCommand::SetLimits { tenant, limits, store } => {
+        TenantCommand::SetLimits {
+            tenant,
+            limits,
+            store,
+        } => {
             let app = cli::server::open_app(&store, None).await?;
-            let limits: Option<tollgate::runtime::Limits> =
-                limits.map(|l| serde_json::from_str(&l)).transpose().context("--limits is not a valid limits object")?;
+            let limits: Option<tollgate::runtime::Limits> = limits
+                .map(|l| serde_json::from_str(&l))
+                .transpose()
+                .context("--limits is not a valid limits object")?;
             app.set_tenant_limits(&tenant, limits).await?;
-            println!("{}", serde_json::json!({"tenant_id": tenant, "limits": limits}));
+            println!(
+                "{}",
+                serde_json::json!({"tenant_id": tenant, "limits": limits})
+            );
         }
     }
     Ok(())

@@ -15,7 +15,10 @@ async fn setup() -> (Server, Tenant) {
 }
 
 fn kinds(events: &[Value]) -> Vec<String> {
-    events.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect()
+    events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Events have gap-free cursors from 1.
@@ -28,8 +31,12 @@ fn assert_cursors(events: &[Value]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_1_checkout_for_an_unsynchronized_account() {
     let (server, tenant) = setup().await;
-    let setup_fields: Value = serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
-    assert_eq!(tenant.admin_put("/setup-fields", &setup_fields).await.0, StatusCode::OK);
+    let setup_fields: Value =
+        serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
+    assert_eq!(
+        tenant.admin_put("/setup-fields", &setup_fields).await.0,
+        StatusCode::OK
+    );
     let mut tenant = tenant;
     tenant.settings = vec![
         ("FieldUsername".into(), "partner-ops".into()),
@@ -42,10 +49,15 @@ async fn flow_1_checkout_for_an_unsynchronized_account() {
     let (status, options) = tenant.get("/api/Accounts/SyncOptions").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(options["Fields"][0]["ID"], "username");
-    assert_eq!(options["Fields"][1]["Definition"]["PredefinedValues"][1]["Name"], "Reseller");
+    assert_eq!(
+        options["Fields"][1]["Definition"]["PredefinedValues"][1]["Name"],
+        "Reseller"
+    );
 
     // Synchronize: the account's external id.
-    let (status, synced) = tenant.call("/api/Accounts/Synchronize", &account("20417")).await;
+    let (status, synced) = tenant
+        .call("/api/Accounts/Synchronize", &account("20417"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(synced["Code"], 0);
     assert_eq!(synced["GeneratedPassword"], Value::Null);
@@ -60,37 +72,82 @@ async fn flow_1_checkout_for_an_unsynchronized_account() {
     let mut body = create("7d0f5c2e-1b8a-4c39-9e6f-2a51c0d9b3e4", "20417", 12, true);
     body["Account"]["ExternalID"] = json!(account_id);
     let (_, checked) = tenant.call("/api/Subscriptions/Create", &body).await;
-    assert_eq!((&checked["Code"], &checked["Result"]), (&json!(0), &Value::Null));
-    assert_eq!(tenant.events(0).await.len(), 1, "check mode appends no event");
+    assert_eq!(
+        (&checked["Code"], &checked["Result"]),
+        (&json!(0), &Value::Null)
+    );
+    assert_eq!(
+        tenant.events(0).await.len(),
+        1,
+        "check mode appends no event"
+    );
     body["CheckOnly"] = json!(false);
     let (_, created) = tenant.call("/api/Subscriptions/Create", &body).await;
     assert_eq!(created["Code"], 0, "{created}");
     let id = created["Result"].as_str().unwrap().to_string();
     let sub = tenant.subscription(&id).await;
-    assert_eq!((sub["status"].as_str(), sub["quantity"].as_i64(), sub["account_id"].as_str()), (Some("active"), Some(12), Some("20417")));
+    assert_eq!(
+        (
+            sub["status"].as_str(),
+            sub["quantity"].as_i64(),
+            sub["account_id"].as_str()
+        ),
+        (Some("active"), Some(12), Some("20417"))
+    );
     // §7.3 example 1: storage 20×12 = 240, immutable off.
     assert_eq!(amount(&sub["resources"]["resources"], "storage_gb"), "240");
     assert!(!feature(&sub["resources"]["resources"], "immutable_backup"));
     assert_eq!(sub["resources"]["source"], "builtin");
 
     // Add-on: check, then real. §7.3 example 2: 240 + 40×3 = 360, immutable on.
-    let mut addon = service(&id, "7d0f5c2e-1b8a-4c39-9e6f-2a51c0d9b3e4", "20417", "cb_basic", 12, true);
+    let mut addon = service(
+        &id,
+        "7d0f5c2e-1b8a-4c39-9e6f-2a51c0d9b3e4",
+        "20417",
+        "cb_basic",
+        12,
+        true,
+    );
     addon["Addons"] = json!([vault("Provision", 3)]);
     let (_, checked) = tenant.call("/api/Addons/Create", &addon).await;
-    assert_eq!((&checked["Code"], &checked["Result"]), (&json!(0), &Value::Null), "{checked}");
+    assert_eq!(
+        (&checked["Code"], &checked["Result"]),
+        (&json!(0), &Value::Null),
+        "{checked}"
+    );
     addon["CheckOnly"] = json!(false);
     let (_, added) = tenant.call("/api/Addons/Create", &addon).await;
-    assert_eq!((&added["Code"], added["Result"].as_str()), (&json!(0), Some(id.as_str())), "the parent's id");
+    assert_eq!(
+        (&added["Code"], added["Result"].as_str()),
+        (&json!(0), Some(id.as_str())),
+        "the parent's id"
+    );
     let sub = tenant.subscription(&id).await;
     assert_eq!(amount(&sub["resources"]["resources"], "storage_gb"), "360");
     assert!(feature(&sub["resources"]["resources"], "immutable_backup"));
-    assert_eq!(sub["addons"], json!([{"product_id": "cb_vault_pack", "name": "Vault Pack", "quantity": 3, "active": true}]));
+    assert_eq!(
+        sub["addons"],
+        json!([{"product_id": "cb_vault_pack", "name": "Vault Pack", "quantity": 3, "active": true}])
+    );
 
     let events = tenant.events(0).await;
-    assert_eq!(kinds(&events), ["account.synchronized", "subscription.created", "addon.created"]);
+    assert_eq!(
+        kinds(&events),
+        [
+            "account.synchronized",
+            "subscription.created",
+            "addon.created"
+        ]
+    );
     assert_cursors(&events);
-    assert!(feature(&events[2]["payload"]["resources"], "immutable_backup"));
-    assert_eq!(amount(&events[2]["payload"]["resources"], "storage_gb"), "360");
+    assert!(feature(
+        &events[2]["payload"]["resources"],
+        "immutable_backup"
+    ));
+    assert_eq!(
+        amount(&events[2]["payload"]["resources"], "storage_gb"),
+        "360"
+    );
     // Paging with the cursor.
     assert_eq!(kinds(&tenant.events(2).await), ["addon.created"]);
     server.stop().await;
@@ -103,16 +160,25 @@ async fn flow_2_checkout_for_a_synchronized_account_is_idempotent() {
     let (_, first) = tenant.call("/api/Subscriptions/Create", &body).await;
     let (_, retry) = tenant.call("/api/Subscriptions/Create", &body).await;
     assert_eq!(first["Code"], 0);
-    assert_eq!(first["Result"], retry["Result"], "a retried create answers the same id");
+    assert_eq!(
+        first["Result"], retry["Result"],
+        "a retried create answers the same id"
+    );
     let events = tenant.events(0).await;
-    assert_eq!(kinds(&events), ["subscription.created"], "and creates nothing new");
+    assert_eq!(
+        kinds(&events),
+        ["subscription.created"],
+        "and creates nothing new"
+    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_3_reseller_support_synchronizes_reseller_then_customer() {
     let (server, tenant) = setup().await;
-    let (_, reseller) = tenant.call("/api/Accounts/Synchronize", &account("R-1")).await;
+    let (_, reseller) = tenant
+        .call("/api/Accounts/Synchronize", &account("R-1"))
+        .await;
     let reseller_id = reseller["Result"].as_str().unwrap().to_string();
     let mut customer = account("C-1");
     customer["ResellerID"] = json!("R-1");
@@ -120,15 +186,32 @@ async fn flow_3_reseller_support_synchronizes_reseller_then_customer() {
     assert_eq!(synced["Code"], 0);
     assert_ne!(synced["Result"], reseller["Result"]);
 
-    let (_, is) = tenant.call("/api/Accounts/IsReseller", &account("R-1")).await;
+    let (_, is) = tenant
+        .call("/api/Accounts/IsReseller", &account("R-1"))
+        .await;
     assert_eq!(is, json!(true));
-    let (_, is) = tenant.call("/api/Accounts/IsReseller", &account("C-1")).await;
+    let (_, is) = tenant
+        .call("/api/Accounts/IsReseller", &account("C-1"))
+        .await;
     assert_eq!(is, json!(false));
     let events = tenant.events(0).await;
-    assert_eq!(kinds(&events), ["account.synchronized", "account.synchronized"]);
+    assert_eq!(
+        kinds(&events),
+        ["account.synchronized", "account.synchronized"]
+    );
     assert_eq!(events[1]["payload"]["reseller_id"], "R-1");
-    let stored = server.app.store().account(&tenant.secrets.tenant_id, "C-1").await.unwrap().unwrap();
-    assert_eq!(stored.reseller_external_id.as_deref(), Some(reseller_id.as_str()), "linked to the reseller");
+    let stored = server
+        .app
+        .store()
+        .account(&tenant.secrets.tenant_id, "C-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.reseller_external_id.as_deref(),
+        Some(reseller_id.as_str()),
+        "linked to the reseller"
+    );
 
     // A second synchronize of the same account: same id, no new event.
     let (_, again) = tenant.call("/api/Accounts/Synchronize", &customer).await;
@@ -136,9 +219,17 @@ async fn flow_3_reseller_support_synchronizes_reseller_then_customer() {
     assert_eq!(tenant.events(0).await.len(), 2);
     // Exists: 1 with the id; unknown: 0.
     let (_, exists) = tenant.call("/api/Accounts/Exists", &customer).await;
-    assert_eq!((&exists["Code"], &exists["Result"]), (&json!(1), &synced["Result"]));
-    let (_, missing) = tenant.call("/api/Accounts/Exists", &account("nobody")).await;
-    assert_eq!((&missing["Code"], &missing["Result"]), (&json!(0), &Value::Null));
+    assert_eq!(
+        (&exists["Code"], &exists["Result"]),
+        (&json!(1), &synced["Result"])
+    );
+    let (_, missing) = tenant
+        .call("/api/Accounts/Exists", &account("nobody"))
+        .await;
+    assert_eq!(
+        (&missing["Code"], &missing["Result"]),
+        (&json!(0), &Value::Null)
+    );
     server.stop().await;
 }
 
@@ -154,22 +245,46 @@ async fn created(tenant: &Tenant, platform: &str, quantity: i64, addons: Value) 
 async fn flow_4_and_10_quantity_changes_and_the_addon_lifecycle() {
     let (server, tenant) = setup().await;
     let id = created(&tenant, "p-1", 12, json!([vault("Provision", 3)])).await;
-    assert_eq!(amount(&tenant.subscription(&id).await["resources"]["resources"], "storage_gb"), "360");
+    assert_eq!(
+        amount(
+            &tenant.subscription(&id).await["resources"]["resources"],
+            "storage_gb"
+        ),
+        "360"
+    );
 
     // §7.3 example 3: 12 → 15 with the vault pack unchanged: 420, set not added.
     let mut update = service(&id, "p-1", "20417", "cb_basic", 15, true);
     update["Addons"] = json!([vault("None", 3)]);
     let (_, checked) = tenant.call("/api/Subscriptions/Update", &update).await;
-    assert_eq!((&checked["Code"], &checked["Result"]), (&json!(0), &Value::Null));
+    assert_eq!(
+        (&checked["Code"], &checked["Result"]),
+        (&json!(0), &Value::Null)
+    );
     update["CheckOnly"] = json!(false);
     let (_, updated) = tenant.call("/api/Subscriptions/Update", &update).await;
-    assert_eq!((&updated["Code"], updated["Result"].as_str()), (&json!(0), Some(id.as_str())));
+    assert_eq!(
+        (&updated["Code"], updated["Result"].as_str()),
+        (&json!(0), Some(id.as_str()))
+    );
     let sub = tenant.subscription(&id).await;
-    assert_eq!((sub["quantity"].as_i64(), amount(&sub["resources"]["resources"], "storage_gb")), (Some(15), "420".into()));
+    assert_eq!(
+        (
+            sub["quantity"].as_i64(),
+            amount(&sub["resources"]["resources"], "storage_gb")
+        ),
+        (Some(15), "420".into())
+    );
 
     // The same update again (a retry): the same totals.
     tenant.call("/api/Subscriptions/Update", &update).await;
-    assert_eq!(amount(&tenant.subscription(&id).await["resources"]["resources"], "storage_gb"), "420");
+    assert_eq!(
+        amount(
+            &tenant.subscription(&id).await["resources"]["resources"],
+            "storage_gb"
+        ),
+        "420"
+    );
 
     // Add-on update 3 → 5: 300 + 200.
     let mut addon = service(&id, "p-1", "20417", "cb_basic", 15, false);
@@ -183,7 +298,10 @@ async fn flow_4_and_10_quantity_changes_and_the_addon_lifecycle() {
     // §7.3 example 4: the cancelled vault pack contributes nothing.
     addon["Addons"] = json!([vault("Cancel", 5)]);
     let (_, answer) = tenant.call("/api/Addon/Cancel", &addon).await;
-    assert_eq!((&answer["Code"], answer["Result"].as_str()), (&json!(0), Some(id.as_str())));
+    assert_eq!(
+        (&answer["Code"], answer["Result"].as_str()),
+        (&json!(0), Some(id.as_str()))
+    );
     let sub = tenant.subscription(&id).await;
     assert_eq!(amount(&sub["resources"]["resources"], "storage_gb"), "300");
     assert!(!feature(&sub["resources"]["resources"], "immutable_backup"));
@@ -201,11 +319,20 @@ async fn flow_4_and_10_quantity_changes_and_the_addon_lifecycle() {
     let events = tenant.events(0).await;
     assert_eq!(
         kinds(&events),
-        ["subscription.created", "subscription.updated", "subscription.updated", "addon.updated", "addon.cancelled"]
+        [
+            "subscription.created",
+            "subscription.updated",
+            "subscription.updated",
+            "addon.updated",
+            "addon.cancelled"
+        ]
     );
     assert_cursors(&events);
     // Plans are kept per change, newest first.
-    let plans = tenant.subscription(&id).await["plans"].as_array().unwrap().clone();
+    let plans = tenant.subscription(&id).await["plans"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(plans.len(), 5);
     assert_eq!(amount(&plans[4]["resources"], "storage_gb"), "360");
     server.stop().await;
@@ -217,10 +344,17 @@ async fn suspend_and_activate_keep_the_totals() {
     let id = created(&tenant, "p-1", 5, json!([])).await;
     let body = service(&id, "p-1", "20417", "cb_basic", 5, false);
     let (_, s) = tenant.call("/api/Subscriptions/Suspend", &body).await;
-    assert_eq!((&s["Code"], s["Result"].as_str()), (&json!(0), Some(id.as_str())));
+    assert_eq!(
+        (&s["Code"], s["Result"].as_str()),
+        (&json!(0), Some(id.as_str()))
+    );
     let sub = tenant.subscription(&id).await;
     assert_eq!(sub["status"], "suspended");
-    assert_eq!(sub["plans"].as_array().unwrap().len(), 1, "suspend computes no new plan");
+    assert_eq!(
+        sub["plans"].as_array().unwrap().len(),
+        1,
+        "suspend computes no new plan"
+    );
     // Suspending again, activating twice: one change each.
     tenant.call("/api/Subscriptions/Suspend", &body).await;
     let (_, a) = tenant.call("/api/Subscriptions/Activate", &body).await;
@@ -228,8 +362,20 @@ async fn suspend_and_activate_keep_the_totals() {
     let (_, a) = tenant.call("/api/Subscriptions/Activate", &body).await;
     assert_eq!(a["Code"], 0);
     assert_eq!(tenant.subscription(&id).await["status"], "active");
-    assert_eq!(kinds(&tenant.events(0).await), ["subscription.created", "subscription.suspended", "subscription.activated"]);
-    let history: Vec<String> = tenant.subscription(&id).await["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        kinds(&tenant.events(0).await),
+        [
+            "subscription.created",
+            "subscription.suspended",
+            "subscription.activated"
+        ]
+    );
+    let history: Vec<String> = tenant.subscription(&id).await["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(history, ["active", "suspended", "active"]);
     server.stop().await;
 }
@@ -237,7 +383,14 @@ async fn suspend_and_activate_keep_the_totals() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flow_6_cancellation_inside_and_outside_the_window() {
     let (server, tenant) = setup().await;
-    tenant.bind("precheck", "cancellation-window", test_plugins::CANCELLATION_WINDOW, json!({"max_days": 30})).await;
+    tenant
+        .bind(
+            "precheck",
+            "cancellation-window",
+            test_plugins::CANCELLATION_WINDOW,
+            json!({"max_days": 30}),
+        )
+        .await;
     let early = created(&tenant, "p-early", 5, json!([vault("Provision", 1)])).await;
     let late = created(&tenant, "p-late", 5, json!([])).await;
 
@@ -248,17 +401,30 @@ async fn flow_6_cancellation_inside_and_outside_the_window() {
     assert_eq!(checked["Code"], 0, "{checked}");
     body["CheckOnly"] = json!(false);
     let (_, cancelled) = tenant.call("/api/Subscriptions/Cancel", &body).await;
-    assert_eq!((&cancelled["Code"], cancelled["Result"].as_str()), (&json!(0), Some(early.as_str())));
+    assert_eq!(
+        (&cancelled["Code"], cancelled["Result"].as_str()),
+        (&json!(0), Some(early.as_str()))
+    );
     let sub = tenant.subscription(&early).await;
     assert_eq!(sub["status"], "cancelled");
-    assert_eq!(sub["resources"]["resources"], json!([]), "cancel releases every resource");
+    assert_eq!(
+        sub["resources"]["resources"],
+        json!([]),
+        "cancel releases every resource"
+    );
     assert_eq!(sub["addons"][0]["active"], false);
 
     server.advance(30 * DAY);
     let body = service(&late, "p-late", "20417", "cb_basic", 5, true);
     let (_, refused) = tenant.call("/api/Subscriptions/Cancel", &body).await;
     assert_eq!(refused["Code"], -107, "{refused}");
-    assert!(refused["Message"].as_str().unwrap().contains("bought 40 days ago"), "{refused}");
+    assert!(
+        refused["Message"]
+            .as_str()
+            .unwrap()
+            .contains("bought 40 days ago"),
+        "{refused}"
+    );
     assert_eq!(tenant.subscription(&late).await["status"], "active");
 
     // A retried cancel of the early one succeeds without a second change,
@@ -270,9 +436,19 @@ async fn flow_6_cancellation_inside_and_outside_the_window() {
     assert_eq!(again["Code"], 0);
     assert_eq!(tenant.events(0).await.len(), before);
     // Nothing can change a cancelled subscription.
-    let (_, update) = tenant.call("/api/Subscriptions/Update", &service(&early, "p-early", "20417", "cb_basic", 9, false)).await;
+    let (_, update) = tenant
+        .call(
+            "/api/Subscriptions/Update",
+            &service(&early, "p-early", "20417", "cb_basic", 9, false),
+        )
+        .await;
     assert_eq!(update["Code"], -5, "{update}");
-    let (_, activate) = tenant.call("/api/Subscriptions/Activate", &service(&early, "p-early", "20417", "cb_basic", 5, false)).await;
+    let (_, activate) = tenant
+        .call(
+            "/api/Subscriptions/Activate",
+            &service(&early, "p-early", "20417", "cb_basic", 5, false),
+        )
+        .await;
     assert_eq!(activate["Code"], -5);
     server.stop().await;
 }
@@ -288,14 +464,28 @@ async fn flow_9_trial_upgrade() {
     let mut upgrade = service(&id, "p-trial", "20417", "cb_basic", 10, false);
     upgrade["IsTrial"] = json!(true);
     upgrade["ActionType"] = json!("UpgradeToPaid");
-    let (_, answer) = tenant.call("/api/Subscriptions/UpgradeToPaid", &upgrade).await;
-    assert_eq!((&answer["Code"], answer["Result"].as_str()), (&json!(0), Some(id.as_str())), "the same external id");
+    let (_, answer) = tenant
+        .call("/api/Subscriptions/UpgradeToPaid", &upgrade)
+        .await;
+    assert_eq!(
+        (&answer["Code"], answer["Result"].as_str()),
+        (&json!(0), Some(id.as_str())),
+        "the same external id"
+    );
     let sub = tenant.subscription(&id).await;
-    assert_eq!((sub["is_trial"].as_bool(), sub["quantity"].as_i64()), (Some(false), Some(10)));
+    assert_eq!(
+        (sub["is_trial"].as_bool(), sub["quantity"].as_i64()),
+        (Some(false), Some(10))
+    );
     assert_eq!(amount(&sub["resources"]["resources"], "storage_gb"), "200");
-    let (_, again) = tenant.call("/api/Subscriptions/UpgradeToPaid", &upgrade).await;
+    let (_, again) = tenant
+        .call("/api/Subscriptions/UpgradeToPaid", &upgrade)
+        .await;
     assert_eq!(again["Code"], 0);
-    assert_eq!(kinds(&tenant.events(0).await), ["subscription.created", "subscription.upgraded-to-paid"]);
+    assert_eq!(
+        kinds(&tenant.events(0).await),
+        ["subscription.created", "subscription.upgraded-to-paid"]
+    );
     server.stop().await;
 }
 
@@ -306,7 +496,9 @@ async fn upgrade_downgrade_switches_the_product() {
     let mut body = service(&id, "p-1", "20417", "cb_business", 4, false);
     body["AttributeList"] = storage_attributes("75");
     body["ActionType"] = json!(5);
-    let (_, answer) = tenant.call("/api/Subscriptions/UpgradeDowngrade", &body).await;
+    let (_, answer) = tenant
+        .call("/api/Subscriptions/UpgradeDowngrade", &body)
+        .await;
     assert_eq!(answer["Code"], 0, "{answer}");
     let sub = tenant.subscription(&id).await;
     assert_eq!(sub["product_id"], "cb_business");
@@ -317,7 +509,12 @@ async fn upgrade_downgrade_switches_the_product() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_objects_get_specific_codes() {
     let (server, tenant) = setup().await;
-    let (_, a) = tenant.call("/api/Subscriptions/Update", &service("TGS-NOPE", "p-x", "20417", "cb_basic", 5, false)).await;
+    let (_, a) = tenant
+        .call(
+            "/api/Subscriptions/Update",
+            &service("TGS-NOPE", "p-x", "20417", "cb_basic", 5, false),
+        )
+        .await;
     assert_eq!(a["Code"], -3);
     assert!(a["Message"].as_str().unwrap().contains("TGS-NOPE"));
     let mut addon = service("TGS-NOPE", "p-x", "20417", "cb_basic", 5, false);
@@ -332,28 +529,48 @@ async fn unknown_objects_get_specific_codes() {
     let (_, d) = tenant.call("/api/Accounts/Delete", &account("ghost")).await;
     assert_eq!(d["Code"], -3);
     // An add-on call without an add-on marked for it.
-    let (_, e) = tenant.call("/api/Addons/Create", &service(&id, "p-1", "20417", "cb_basic", 5, false)).await;
+    let (_, e) = tenant
+        .call(
+            "/api/Addons/Create",
+            &service(&id, "p-1", "20417", "cb_basic", 5, false),
+        )
+        .await;
     assert_eq!(e["Code"], -2);
-    assert!(e["Message"].as_str().unwrap().contains("ActionType Provision"));
+    assert!(
+        e["Message"]
+            .as_str()
+            .unwrap()
+            .contains("ActionType Provision")
+    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_delete_is_idempotent() {
     let (server, tenant) = setup().await;
-    let (_, synced) = tenant.call("/api/Accounts/Synchronize", &account("D-1")).await;
+    let (_, synced) = tenant
+        .call("/api/Accounts/Synchronize", &account("D-1"))
+        .await;
     let mut body = account("D-1");
     body["ExternalID"] = synced["Result"].clone();
     let (_, first) = tenant.call("/api/Accounts/Delete", &body).await;
     let (_, second) = tenant.call("/api/Accounts/Delete", &body).await;
     assert_eq!((&first["Code"], &second["Code"]), (&json!(0), &json!(0)));
     assert_eq!(first["Result"], synced["Result"]);
-    assert_eq!(kinds(&tenant.events(0).await), ["account.synchronized", "account.deleted"]);
+    assert_eq!(
+        kinds(&tenant.events(0).await),
+        ["account.synchronized", "account.deleted"]
+    );
     let (_, exists) = tenant.call("/api/Accounts/Exists", &body).await;
     assert_eq!(exists["Code"], 0);
     // Check mode on Synchronize/Delete changes nothing.
-    let (_, checked) = tenant.call("/api/Accounts/Synchronize?checkonly=1", &account("D-2")).await;
-    assert_eq!((&checked["Code"], &checked["Result"]), (&json!(0), &Value::Null));
+    let (_, checked) = tenant
+        .call("/api/Accounts/Synchronize?checkonly=1", &account("D-2"))
+        .await;
+    assert_eq!(
+        (&checked["Code"], &checked["Result"]),
+        (&json!(0), &Value::Null)
+    );
     assert_eq!(tenant.events(0).await.len(), 2);
     server.stop().await;
 }
@@ -361,12 +578,16 @@ async fn account_delete_is_idempotent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_endpoints_serve_the_tenant_documents() {
     let (server, tenant) = setup().await;
-    let setup_fields: Value = serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
+    let setup_fields: Value =
+        serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
     tenant.admin_put("/setup-fields", &setup_fields).await;
     let (status, fields) = tenant.get("/api/Fields/Get").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(fields["Fields"][3]["ID"], "FieldRegion");
-    assert_eq!(fields["Fields"][3]["Definition"]["Kind"], "PredefinedChooseOne");
+    assert_eq!(
+        fields["Fields"][3]["Definition"]["Kind"],
+        "PredefinedChooseOne"
+    );
     assert_eq!(fields["Fields"][3]["Definition"]["IsPartnerOption"], false);
 
     // Spec §4.1's example: the empty password is the one problem.
@@ -377,19 +598,33 @@ async fn setup_endpoints_serve_the_tenant_documents() {
     assert_eq!(problems, json!(["Password could not be empty"]));
     let mut good = body.clone();
     good["Fields"][1]["Value"] = json!("pw");
-    assert_eq!(tenant.call("/api/Fields/Validate", &good).await.1, json!([]));
+    assert_eq!(
+        tenant.call("/api/Fields/Validate", &good).await.1,
+        json!([])
+    );
 
     let (_, catalog) = tenant.get("/api/Fields/ServiceDefinition").await;
     assert_eq!(catalog["ProductTypes"][0]["ID"], "cloudbackup");
-    assert_eq!(catalog["ProductTypes"][0]["ProductsCollection"]["Addons"][0]["ID"], "cb_vault_pack");
+    assert_eq!(
+        catalog["ProductTypes"][0]["ProductsCollection"]["Addons"][0]["ID"],
+        "cb_vault_pack"
+    );
     let (_, again) = tenant.get("/api/Fields/ServiceDefinition").await;
     assert_eq!(catalog.to_string(), again.to_string(), "deterministic");
     assert_eq!(tenant.get("/api/Fields/AdditionalInfo").await.1, json!({}));
 
     // A required setting missing from a call: Code -2 naming it.
-    let (_, missing) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, true)).await;
+    let (_, missing) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, true),
+        )
+        .await;
     assert_eq!(missing["Code"], -2);
-    assert_eq!(missing["Message"], "The setting Username (FieldUsername) is required but was not sent.");
+    assert_eq!(
+        missing["Message"],
+        "The setting Username (FieldUsername) is required but was not sent."
+    );
     server.stop().await;
 }
 
@@ -401,15 +636,36 @@ async fn unsupported_endpoints_answer_not_supported() {
     assert!(users["Message"].as_str().unwrap().contains("not supported"));
     let (_, ppu) = tenant.call("/api/Ppu/usages", &json!({"ID": "x"})).await;
     assert_eq!(ppu["Code"], -1);
-    assert_eq!(ppu["Totals"], json!({"Items": 0, "CostPrice": 0, "SellPrice": 0}));
+    assert_eq!(
+        ppu["Totals"],
+        json!({"Items": 0, "CostPrice": 0, "SellPrice": 0})
+    );
     let (_, assets) = tenant.call("/api/Assets/Create", &json!({})).await;
-    assert_eq!((&assets["Code"], &assets["SendNotification"]), (&json!(-1), &json!(false)));
+    assert_eq!(
+        (&assets["Code"], &assets["SendNotification"]),
+        (&json!(-1), &json!(false))
+    );
 
     let (status, unknown) = tenant.call("/api/Nothing/Here", &json!({})).await;
-    assert_eq!((status, &unknown["Code"]), (StatusCode::NOT_FOUND, &json!(-1)));
-    let response = client().get(format!("{}/api/Subscriptions/Create", server.url)).send().await.unwrap();
+    assert_eq!(
+        (status, &unknown["Code"]),
+        (StatusCode::NOT_FOUND, &json!(-1))
+    );
+    let response = client()
+        .get(format!("{}/api/Subscriptions/Create", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert!(response.headers()["allow"].to_str().unwrap().contains("POST"));
-    assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
+    assert!(
+        response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
     server.stop().await;
 }

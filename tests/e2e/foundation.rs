@@ -14,13 +14,28 @@ use std::time::Instant;
 async fn precheck_then_real_create_with_the_min_max_plugin() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
-    tenant.bind("quantity-limits", "min-max", test_plugins::MIN_MAX_QUANTITY, min_max_config()).await;
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
 
     // A. check mode, quantity 2: rejected, naming the minimum and the product.
-    let (status, body) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 2, true)).await;
+    let (status, body) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, true),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["Code"], -105, "{body}");
-    assert_eq!(body["Message"], "The quantity 2 of cb_basic is below the minimum of 3.");
+    assert_eq!(
+        body["Message"],
+        "The quantity 2 of cb_basic is below the minimum of 3."
+    );
     assert_eq!(body["Result"], Value::Null);
     for key in ["AccountExtraInfo", "CustomFieldValues", "ExtraInfo"] {
         assert_eq!(body[key], json!({}), "{key}");
@@ -28,13 +43,34 @@ async fn precheck_then_real_create_with_the_min_max_plugin() {
     assert_eq!(body["SendNotification"], false);
 
     // B. check mode, quantity 5: accepted, nothing created.
-    let (status, body) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, true)).await;
-    assert_eq!((status, &body["Code"], &body["Result"]), (StatusCode::OK, &json!(0), &Value::Null), "{body}");
-    assert!(tenant.events(0).await.is_empty(), "check mode created nothing");
+    let (status, body) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, true),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["Code"], &body["Result"]),
+        (StatusCode::OK, &json!(0), &Value::Null),
+        "{body}"
+    );
+    assert!(
+        tenant.events(0).await.is_empty(),
+        "check mode created nothing"
+    );
 
     // C. real mode: provisioned, with a new external id.
-    let (status, body) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, false)).await;
-    assert_eq!((status, &body["Code"]), (StatusCode::OK, &json!(0)), "{body}");
+    let (status, body) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, false),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["Code"]),
+        (StatusCode::OK, &json!(0)),
+        "{body}"
+    );
     let id = body["Result"].as_str().expect("external id").to_string();
     assert!(!id.is_empty());
     let sub = tenant.subscription(&id).await;
@@ -42,7 +78,12 @@ async fn precheck_then_real_create_with_the_min_max_plugin() {
     assert_eq!(amount(&sub["resources"]["resources"], "storage_gb"), "100");
 
     // Above the maximum: -106.
-    let (_, body) = tenant.call("/api/Subscriptions/Create", &create("p-2", "20417", 51, true)).await;
+    let (_, body) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-2", "20417", 51, true),
+        )
+        .await;
     assert_eq!(body["Code"], -106, "{body}");
     assert!(body["Message"].as_str().unwrap().contains("maximum of 50"));
     server.stop().await;
@@ -52,8 +93,17 @@ async fn precheck_then_real_create_with_the_min_max_plugin() {
 async fn the_query_parameter_also_selects_check_mode() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
-    let (_, body) = tenant.call("/API/subscriptions/CREATE/?CheckOnly=true", &create("p-1", "20417", 5, false)).await;
-    assert_eq!((&body["Code"], &body["Result"]), (&json!(0), &Value::Null), "{body}");
+    let (_, body) = tenant
+        .call(
+            "/API/subscriptions/CREATE/?CheckOnly=true",
+            &create("p-1", "20417", 5, false),
+        )
+        .await;
+    assert_eq!(
+        (&body["Code"], &body["Result"]),
+        (&json!(0), &Value::Null),
+        "{body}"
+    );
     assert!(tenant.events(0).await.is_empty());
     server.stop().await;
 }
@@ -67,28 +117,79 @@ async fn authentication_failures_all_look_the_same() {
     let http = client();
     let attempts: Vec<Vec<(&str, String)>> = vec![
         vec![],
-        vec![("X-CloudPlatform-ApplicationId", tenant.secrets.application_id.clone())],
-        vec![("X-CloudPlatform-ApplicationId", tenant.secrets.application_id.clone()), ("X-CloudPlatform-APIKey", "d3Jvbmcta2V5LXdyb25nLWtleQ==".into())],
-        vec![("X-CloudPlatform-ApplicationId", tenant.secrets.application_id.clone()), ("X-CloudPlatform-APIKey", "%%%not base64%%%".into())],
-        vec![("X-CloudPlatform-ApplicationId", "not-a-guid".into()), ("X-CloudPlatform-APIKey", tenant.api_key_header())],
-        vec![("X-CloudPlatform-ApplicationId", "00000000-0000-0000-0000-000000000000".into()), ("X-CloudPlatform-APIKey", tenant.api_key_header())],
-        vec![("X-CloudPlatform-ApplicationId", uuid::Uuid::new_v4().to_string()), ("X-CloudPlatform-APIKey", tenant.api_key_header())],
+        vec![(
+            "X-CloudPlatform-ApplicationId",
+            tenant.secrets.application_id.clone(),
+        )],
+        vec![
+            (
+                "X-CloudPlatform-ApplicationId",
+                tenant.secrets.application_id.clone(),
+            ),
+            (
+                "X-CloudPlatform-APIKey",
+                "d3Jvbmcta2V5LXdyb25nLWtleQ==".into(),
+            ),
+        ],
+        vec![
+            (
+                "X-CloudPlatform-ApplicationId",
+                tenant.secrets.application_id.clone(),
+            ),
+            ("X-CloudPlatform-APIKey", "%%%not base64%%%".into()),
+        ],
+        vec![
+            ("X-CloudPlatform-ApplicationId", "not-a-guid".into()),
+            ("X-CloudPlatform-APIKey", tenant.api_key_header()),
+        ],
+        vec![
+            (
+                "X-CloudPlatform-ApplicationId",
+                "00000000-0000-0000-0000-000000000000".into(),
+            ),
+            ("X-CloudPlatform-APIKey", tenant.api_key_header()),
+        ],
+        vec![
+            (
+                "X-CloudPlatform-ApplicationId",
+                uuid::Uuid::new_v4().to_string(),
+            ),
+            ("X-CloudPlatform-APIKey", tenant.api_key_header()),
+        ],
         // The key itself instead of its Base64: still wrong.
-        vec![("X-CloudPlatform-ApplicationId", tenant.secrets.application_id.clone()), ("X-CloudPlatform-APIKey", tenant.secrets.api_key.clone())],
+        vec![
+            (
+                "X-CloudPlatform-ApplicationId",
+                tenant.secrets.application_id.clone(),
+            ),
+            ("X-CloudPlatform-APIKey", tenant.secrets.api_key.clone()),
+        ],
     ];
     for headers in attempts {
-        let mut request = http.post(format!("{}/api/Subscriptions/Create", server.url)).json(&body);
+        let mut request = http
+            .post(format!("{}/api/Subscriptions/Create", server.url))
+            .json(&body);
         for (k, v) in &headers {
             request = request.header(*k, v);
         }
         let (status, answer) = read(request.send().await.unwrap()).await;
-        assert_eq!((status, &answer), (StatusCode::UNAUTHORIZED, &expected), "{headers:?}");
+        assert_eq!(
+            (status, &answer),
+            (StatusCode::UNAUTHORIZED, &expected),
+            "{headers:?}"
+        );
     }
     // The right credentials, with the GUID in braces and upper case.
     let response = http
         .post(format!("{}/api/Subscriptions/Create", server.url))
-        .header("X-CloudPlatform-ApplicationId", format!("{{{}}}", tenant.secrets.application_id.to_uppercase()))
-        .header("X-CloudPlatform-APIKey", format!("  {}  ", tenant.api_key_header()))
+        .header(
+            "X-CloudPlatform-ApplicationId",
+            format!("{{{}}}", tenant.secrets.application_id.to_uppercase()),
+        )
+        .header(
+            "X-CloudPlatform-APIKey",
+            format!("  {}  ", tenant.api_key_header()),
+        )
         .json(&body)
         .send()
         .await
@@ -102,18 +203,38 @@ async fn hostile(plugin: &str, limits: Option<Value>) -> (Value, std::time::Dura
     let tenant = server.tenant("Hostile").await;
     if let Some(limits) = limits {
         let parsed: tollgate::runtime::Limits = serde_json::from_value(limits).unwrap();
-        server.app.set_tenant_limits(&tenant.secrets.tenant_id, Some(parsed)).await.unwrap();
+        server
+            .app
+            .set_tenant_limits(&tenant.secrets.tenant_id, Some(parsed))
+            .await
+            .unwrap();
     }
     tenant.bind("precheck", "hostile", plugin, json!({})).await;
     let started = Instant::now();
-    let (status, refused) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, true)).await;
+    let (status, refused) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, true),
+        )
+        .await;
     let elapsed = started.elapsed();
     assert_eq!(status, StatusCode::OK);
     // The next call on the same server, same tenant, after the binding is
     // removed, is served normally.
-    let (status, _) = tenant.admin_send(reqwest::Method::DELETE, "/bindings/precheck/hostile", &json!({})).await;
+    let (status, _) = tenant
+        .admin_send(
+            reqwest::Method::DELETE,
+            "/bindings/precheck/hostile",
+            &json!({}),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, next) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, false)).await;
+    let (_, next) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, false),
+        )
+        .await;
     assert_eq!(next["Code"], 0, "{next}");
     server.app.flush_decisions().await;
     let (_, log) = tenant.admin_get("/invocations?binding=hostile").await;
@@ -124,7 +245,10 @@ async fn hostile(plugin: &str, limits: Option<Value>) -> (Value, std::time::Dura
 fn assert_refused(body: &Value, reason: &str) {
     assert_eq!(body["Code"], -1, "{body}");
     let message = body["Message"].as_str().unwrap();
-    assert!(message.contains("rule \"hostile\" (precheck) failed") && message.contains(reason), "{message}");
+    assert!(
+        message.contains("rule \"hostile\" (precheck) failed") && message.contains(reason),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +261,11 @@ async fn an_infinite_loop_runs_out_of_fuel() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_infinite_loop_with_ample_fuel_misses_its_deadline_well_under_a_second() {
-    let (body, elapsed, logged) = hostile(test_plugins::INFINITE_LOOP, Some(json!({"fuel": 1_000_000_000_000u64, "deadline_ms": 100}))).await;
+    let (body, elapsed, logged) = hostile(
+        test_plugins::INFINITE_LOOP,
+        Some(json!({"fuel": 1_000_000_000_000u64, "deadline_ms": 100})),
+    )
+    .await;
     assert_refused(&body, "missed its deadline of 100 ms");
     assert_eq!(logged["error"]["kind"], "deadline-exceeded");
     assert!(elapsed.as_millis() < 1000, "answered after {elapsed:?}");
@@ -175,7 +303,9 @@ async fn oversize_output_is_refused() {
 async fn clock_and_random_are_the_same_for_the_same_input() {
     let server = Server::start().await;
     let tenant = server.tenant("Clocks").await;
-    tenant.bind("precheck", "clock", test_plugins::CLOCK_RANDOM, json!({})).await;
+    tenant
+        .bind("precheck", "clock", test_plugins::CLOCK_RANDOM, json!({}))
+        .await;
     let body = create("p-1", "20417", 5, true);
     let (_, first) = tenant.call("/api/Subscriptions/Create", &body).await;
     // Real time passes between the calls; the plugin's clock does not.
@@ -184,6 +314,9 @@ async fn clock_and_random_are_the_same_for_the_same_input() {
     assert_eq!(first["Code"], -150);
     assert_eq!(first["Message"], second["Message"]);
     let message = first["Message"].as_str().unwrap();
-    assert!(message.starts_with(&format!("wall={T0} now={T0} slept=0 ")), "{message}");
+    assert!(
+        message.starts_with(&format!("wall={T0} now={T0} slept=0 ")),
+        "{message}"
+    );
     server.stop().await;
 }

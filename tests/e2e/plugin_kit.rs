@@ -21,7 +21,12 @@ fn cargo(dir: &Path, args: &[&str], target_dir: &Path) {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()
         .expect("running cargo");
-    assert!(out.status.success(), "cargo {args:?} in {}:\n{}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "cargo {args:?} in {}:\n{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,24 +38,57 @@ async fn every_template_goes_from_new_to_a_platform_call() {
     let data = work.path().join("data");
     let data_dir = data.to_str().unwrap();
 
-    let (code, out, err) = run_cli(&["tenant", "create", "--name", "Author", "--data-dir", data_dir]);
+    let (code, out, err) = run_cli(&[
+        "tenant",
+        "create",
+        "--name",
+        "Author",
+        "--data-dir",
+        data_dir,
+    ]);
     assert_eq!(code, 0, "{err}");
-    let secrets: tollgate::service::TenantSecrets =
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("tenant create printed {out}: {e}"));
+    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim())
+        .unwrap_or_else(|e| panic!("tenant create printed {out}: {e}"));
     let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
     let tenant = Tenant::new(&server.url, secrets);
     tenant.put_catalog().await;
 
-    for (hook, name) in [("precheck", "big-orders"), ("quantity-limits", "seat-range"), ("resources", "mailboxes")] {
-        let (code, out, err) = run_cli(&["plugin", "new", "--hook", hook, name, "--dir", work.path().to_str().unwrap()]);
+    for (hook, name) in [
+        ("precheck", "big-orders"),
+        ("quantity-limits", "seat-range"),
+        ("resources", "mailboxes"),
+    ] {
+        let (code, out, err) = run_cli(&[
+            "plugin",
+            "new",
+            "--hook",
+            hook,
+            name,
+            "--dir",
+            work.path().to_str().unwrap(),
+        ]);
         assert_eq!(code, 0, "plugin new {hook}: {err}");
-        assert!(out.contains("cargo build --target wasm32-wasip2 --release"), "{out}");
+        assert!(
+            out.contains("cargo build --target wasm32-wasip2 --release"),
+            "{out}"
+        );
         let dir = work.path().join(name);
         cargo(&dir, &["test", "--quiet"], &target);
-        cargo(&dir, &["build", "--quiet", "--target", "wasm32-wasip2", "--release"], &target);
-        let wasm = target.join("wasm32-wasip2/release").join(format!("{}.wasm", name.replace('-', "_")));
+        cargo(
+            &dir,
+            &["build", "--quiet", "--target", "wasm32-wasip2", "--release"],
+            &target,
+        );
+        let wasm = target
+            .join("wasm32-wasip2/release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
         let fixtures = dir.join("fixtures");
-        let (code, out, err) = run_cli(&["plugin", "test", wasm.to_str().unwrap(), fixtures.to_str().unwrap()]);
+        let (code, out, err) = run_cli(&[
+            "plugin",
+            "test",
+            wasm.to_str().unwrap(),
+            fixtures.to_str().unwrap(),
+        ]);
         assert_eq!(code, 0, "plugin test {hook}: {out}{err}");
         assert!(out.contains("0 failed"), "{out}");
 
@@ -62,20 +100,42 @@ async fn every_template_goes_from_new_to_a_platform_call() {
             "quantity-limits" => json!({"products": {"cb_basic": {"min": 3, "max": 50}}}),
             _ => json!({"mailboxes_per_seat": 2}),
         };
-        let (status, bound) = tenant.admin_put(&format!("/bindings/{hook}/{name}"), &json!({"plugin": name, "config": config})).await;
+        let (status, bound) = tenant
+            .admin_put(
+                &format!("/bindings/{hook}/{name}"),
+                &json!({"plugin": name, "config": config}),
+            )
+            .await;
         assert_eq!(status, reqwest::StatusCode::OK, "{bound}");
     }
 
     // precheck: 45 seats (within the 3..50 range) need a quote.
-    let (_, answer) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 45, true)).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 45, true),
+        )
+        .await;
     assert_eq!(answer["Code"], -150, "{answer}");
     // quantity-limits: 2 is below 3 (checked before the precheck).
-    let (_, answer) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 2, true)).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, true),
+        )
+        .await;
     assert_eq!(answer["Code"], -105, "{answer}");
     // resources: a real create provisions 2 mailboxes per seat.
-    let (_, answer) = tenant.call("/api/Subscriptions/Create", &create("p-1", "20417", 10, false)).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 10, false),
+        )
+        .await;
     assert_eq!(answer["Code"], 0, "{answer}");
-    let sub = tenant.subscription(answer["Result"].as_str().unwrap()).await;
+    let sub = tenant
+        .subscription(answer["Result"].as_str().unwrap())
+        .await;
     assert_eq!(sub["resources"]["source"], "plugin:mailboxes");
     assert_eq!(amount(&sub["resources"]["resources"], "mailboxes"), "20");
     drop(server);
@@ -85,13 +145,18 @@ async fn every_template_goes_from_new_to_a_platform_call() {
 fn plugin_new_refuses_bad_names_and_existing_directories() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().to_str().unwrap();
-    let (code, _, err) = run_cli(&["plugin", "new", "--hook", "precheck", "Bad Name", "--dir", dir]);
+    let (code, _, err) = run_cli(&[
+        "plugin", "new", "--hook", "precheck", "Bad Name", "--dir", dir,
+    ]);
     assert_ne!(code, 0);
     assert!(err.contains("must be a crate name"), "{err}");
     let (code, _, err) = run_cli(&["plugin", "new", "--hook", "sideways", "x", "--dir", dir]);
     assert_ne!(code, 0);
     assert!(err.contains("unknown hook `sideways`"), "{err}");
-    assert_eq!(run_cli(&["plugin", "new", "--hook", "precheck", "twice", "--dir", dir]).0, 0);
+    assert_eq!(
+        run_cli(&["plugin", "new", "--hook", "precheck", "twice", "--dir", dir]).0,
+        0
+    );
     let (code, _, err) = run_cli(&["plugin", "new", "--hook", "precheck", "twice", "--dir", dir]);
     assert_ne!(code, 0);
     assert!(err.contains("already exists"), "{err}");
@@ -119,24 +184,47 @@ fn plugin_run_names_the_limit_a_hostile_plugin_hits_and_fails() {
         (test_plugins::PANIC, "trap"),
         (test_plugins::BAD_VERDICT, "invalid-output"),
     ] {
-        let (code, out, _) = run_cli(&["plugin", "run", plugin, "--input", input.to_str().unwrap()]);
+        let (code, out, _) =
+            run_cli(&["plugin", "run", plugin, "--input", input.to_str().unwrap()]);
         assert_eq!(code, 3, "{plugin}: {out}");
         assert!(out.contains(&format!("FAILED:  {kind}")), "{plugin}: {out}");
-        let (code, out, _) = run_cli(&["plugin", "run", plugin, "--input", input.to_str().unwrap(), "--json"]);
+        let (code, out, _) = run_cli(&[
+            "plugin",
+            "run",
+            plugin,
+            "--input",
+            input.to_str().unwrap(),
+            "--json",
+        ]);
         assert_eq!(code, 3);
         let report: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!((report["ok"].as_bool(), report["error"]["kind"].as_str()), (Some(false), Some(kind)), "{out}");
+        assert_eq!(
+            (report["ok"].as_bool(), report["error"]["kind"].as_str()),
+            (Some(false), Some(kind)),
+            "{out}"
+        );
     }
 }
 
 #[test]
 fn plugin_run_reports_output_cost_and_headroom() {
     let work = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples/min-max-quantity/fixtures/below-minimum.json");
-    let (code, out, err) = run_cli(&["plugin", "run", test_plugins::MIN_MAX_QUANTITY, "--input", fixture.to_str().unwrap(), "--json"]);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/examples/min-max-quantity/fixtures/below-minimum.json");
+    let (code, out, err) = run_cli(&[
+        "plugin",
+        "run",
+        test_plugins::MIN_MAX_QUANTITY,
+        "--input",
+        fixture.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 0, "{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["output"], json!({"limits": {"min": 3, "max": 50, "step": 1}}));
+    assert_eq!(
+        report["output"],
+        json!({"limits": {"min": 3, "max": 50, "step": 1}})
+    );
     assert_eq!(report["fuel"]["limit"], 10_000_000);
     assert!(report["fuel"]["used"].as_u64().unwrap() > 0);
     assert!(report["memory"]["peak"].as_u64().unwrap() > 0);
@@ -144,8 +232,19 @@ fn plugin_run_reports_output_cost_and_headroom() {
     // --config replaces the input's config.
     let config = work.path().join("config.json");
     std::fs::write(&config, r#"{"default": {"max": 9}}"#).unwrap();
-    let (_, out, _) = run_cli(&["plugin", "run", test_plugins::MIN_MAX_QUANTITY, "--input", fixture.to_str().unwrap(), "--config", config.to_str().unwrap()]);
-    assert!(out.starts_with("output:  {\"limits\":{\"min\":null,\"max\":9,\"step\":null}}"), "{out}");
+    let (_, out, _) = run_cli(&[
+        "plugin",
+        "run",
+        test_plugins::MIN_MAX_QUANTITY,
+        "--input",
+        fixture.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        out.starts_with("output:  {\"limits\":{\"min\":null,\"max\":9,\"step\":null}}"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -153,7 +252,10 @@ fn plugin_test_runs_every_example_fixture_and_fails_on_a_mismatch() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/examples");
     for (plugin, dir) in [
         (test_plugins::MIN_MAX_QUANTITY, "min-max-quantity"),
-        (test_plugins::ONE_ACTIVE_SUBSCRIPTION, "one-active-subscription"),
+        (
+            test_plugins::ONE_ACTIVE_SUBSCRIPTION,
+            "one-active-subscription",
+        ),
         (test_plugins::PREREQUISITE_SERVICE, "prerequisite-service"),
         (test_plugins::LICENCE_CAP, "licence-cap"),
         (test_plugins::CANCELLATION_WINDOW, "cancellation-window"),
@@ -179,13 +281,36 @@ fn plugin_test_runs_every_example_fixture_and_fails_on_a_mismatch() {
             "target": {"kind": "subscription", "product_id": "cb_basic", "quantity": 2}}, "expect": {"error": "fuel-exhausted"}}).to_string(),
     )
     .unwrap();
-    let (code, out, _) = run_cli(&["plugin", "test", test_plugins::MIN_MAX_QUANTITY, work.path().to_str().unwrap(), "--json"]);
+    let (code, out, _) = run_cli(&[
+        "plugin",
+        "test",
+        test_plugins::MIN_MAX_QUANTITY,
+        work.path().to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 3, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((report["passed"].as_u64(), report["failed"].as_u64()), (Some(0), Some(2)));
-    assert!(report["results"][1]["detail"].as_str().unwrap().contains("expected {\"limits\":{\"min\":4"), "{out}");
+    assert_eq!(
+        (report["passed"].as_u64(), report["failed"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert!(
+        report["results"][1]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("expected {\"limits\":{\"min\":4"),
+        "{out}"
+    );
     // A logged error fixture matches a hostile plugin.
-    let (code, out, _) = run_cli(&["plugin", "test", test_plugins::INFINITE_LOOP, work.path().to_str().unwrap()]);
+    let (code, out, _) = run_cli(&[
+        "plugin",
+        "test",
+        test_plugins::INFINITE_LOOP,
+        work.path().to_str().unwrap(),
+    ]);
     assert_eq!(code, 3);
-    assert!(out.contains("it is a quantity-limits fixture; the plugin implements precheck"), "{out}");
+    assert!(
+        out.contains("it is a quantity-limits fixture; the plugin implements precheck"),
+        "{out}"
+    );
 }

@@ -17,32 +17,64 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
     let check = create("p-1", "20417", 2, true);
 
     // v1 (minimum 3) bound: quantity 2 is rejected.
-    let (status, v1) = tenant.upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3)).await;
+    let (status, v1) = tenant
+        .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{v1}");
-    assert_eq!((v1["name"].as_str(), v1["hook"].as_str(), v1["created"].as_bool()), (Some("min-max"), Some(HOOK), Some(true)));
+    assert_eq!(
+        (
+            v1["name"].as_str(),
+            v1["hook"].as_str(),
+            v1["created"].as_bool()
+        ),
+        (Some("min-max"), Some(HOOK), Some(true))
+    );
     assert_eq!(v1["version"].as_str().unwrap().len(), 64, "sha256 hex");
-    let (status, _) = tenant.admin_put("/bindings/quantity-limits/min-max", &json!({"plugin": "min-max"})).await;
+    let (status, _) = tenant
+        .admin_put(
+            "/bindings/quantity-limits/min-max",
+            &json!({"plugin": "min-max"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (_, answer) = tenant.call("/api/Subscriptions/Create", &check).await;
     assert_eq!(answer["Code"], -105, "{answer}");
 
     // The same bytes again: the same version, nothing new.
-    let (status, again) = tenant.upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3)).await;
-    assert_eq!((status, &again["version"], &again["created"]), (StatusCode::OK, &v1["version"], &json!(false)));
+    let (status, again) = tenant
+        .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3))
+        .await;
+    assert_eq!(
+        (status, &again["version"], &again["created"]),
+        (StatusCode::OK, &v1["version"], &json!(false))
+    );
 
     // v2 (minimum 1) uploaded and activated: the next call is accepted.
-    let (_, v2) = tenant.upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_1)).await;
+    let (_, v2) = tenant
+        .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_1))
+        .await;
     assert_ne!(v2["version"], v1["version"]);
     let (status, bound) = tenant
-        .admin_put("/bindings/quantity-limits/min-max", &json!({"plugin": "min-max", "version": v2["version"]}))
+        .admin_put(
+            "/bindings/quantity-limits/min-max",
+            &json!({"plugin": "min-max", "version": v2["version"]}),
+        )
         .await;
-    assert_eq!((status, &bound["version"], &bound["revision"]), (StatusCode::OK, &v2["version"], &json!(2)));
+    assert_eq!(
+        (status, &bound["version"], &bound["revision"]),
+        (StatusCode::OK, &v2["version"], &json!(2))
+    );
     let (_, answer) = tenant.call("/api/Subscriptions/Create", &check).await;
     assert_eq!(answer["Code"], 0, "{answer}");
 
     // Roll back: v1 again, effective on the next call.
-    let (status, rolled) = tenant.admin_post("/bindings/quantity-limits/min-max/rollback", &json!({})).await;
-    assert_eq!((status, &rolled["version"], &rolled["active_revision"]), (StatusCode::OK, &v1["version"], &json!(1)));
+    let (status, rolled) = tenant
+        .admin_post("/bindings/quantity-limits/min-max/rollback", &json!({}))
+        .await;
+    assert_eq!(
+        (status, &rolled["version"], &rolled["active_revision"]),
+        (StatusCode::OK, &v1["version"], &json!(1))
+    );
     let (_, answer) = tenant.call("/api/Subscriptions/Create", &check).await;
     assert_eq!(answer["Code"], -105);
     let (_, binding) = tenant.admin_get("/bindings/quantity-limits/min-max").await;
@@ -50,10 +82,25 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["action"].as_str().unwrap().into(), h["version"].as_str().unwrap().into()))
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap().into(),
+                h["version"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    let (a, b) = (v1["version"].as_str().unwrap().to_string(), v2["version"].as_str().unwrap().to_string());
-    assert_eq!(history, [("activate".into(), a.clone()), ("activate".into(), b.clone()), ("rollback".into(), a.clone())]);
+    let (a, b) = (
+        v1["version"].as_str().unwrap().to_string(),
+        v2["version"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(
+        history,
+        [
+            ("activate".into(), a.clone()),
+            ("activate".into(), b.clone()),
+            ("rollback".into(), a.clone())
+        ]
+    );
     assert_eq!(binding["history"][2]["actor"], "e2e");
 
     // Dry-run v2 on the same input: accepted limits, and nothing written.
@@ -63,42 +110,95 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
     let logged_count = logged.as_array().unwrap().len();
     let input = json!({"request": {"operation": "subscription-create", "product_id": "cb_basic", "quantity": 2, "account": {"id": "20417"}},
                        "target": {"kind": "subscription", "product_id": "cb_basic", "quantity": 2}});
-    let (status, dry) = tenant.admin_post("/dry-run", &json!({"plugin": "min-max", "version": b, "input": input})).await;
+    let (status, dry) = tenant
+        .admin_post(
+            "/dry-run",
+            &json!({"plugin": "min-max", "version": b, "input": input}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{dry}");
-    assert_eq!(dry["output"], json!({"limits": {"min": 1, "max": null, "step": null}}));
-    assert!(dry["fuel"].as_u64().unwrap() > 0 && dry["duration_us"].as_u64().is_some() && dry["peak_memory"].as_u64().unwrap() > 0);
+    assert_eq!(
+        dry["output"],
+        json!({"limits": {"min": 1, "max": null, "step": null}})
+    );
+    assert!(
+        dry["fuel"].as_u64().unwrap() > 0
+            && dry["duration_us"].as_u64().is_some()
+            && dry["peak_memory"].as_u64().unwrap() > 0
+    );
     server.app.flush_decisions().await;
     assert_eq!(server.state().await, state, "a dry run writes nothing");
-    assert_eq!(tenant.admin_get("/invocations?binding=min-max").await.1.as_array().unwrap().len(), logged_count);
+    assert_eq!(
+        tenant
+            .admin_get("/invocations?binding=min-max")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        logged_count
+    );
 
     // Replay the logged rejection (newest logged call was the rejection after
     // the rollback) against v2: the outcome changes.
-    let (_, rejections) = tenant.admin_get("/invocations?binding=min-max&limit=1").await;
+    let (_, rejections) = tenant
+        .admin_get("/invocations?binding=min-max&limit=1")
+        .await;
     let rejection = &rejections[0];
-    assert_eq!((rejection["version"].as_str(), rejection["output"]["limits"]["min"].as_i64()), (Some(a.as_str()), Some(3)));
-    assert_eq!(rejection["fixture"]["expect"], json!({"limits": {"min": 3, "max": null, "step": null}}));
+    assert_eq!(
+        (
+            rejection["version"].as_str(),
+            rejection["output"]["limits"]["min"].as_i64()
+        ),
+        (Some(a.as_str()), Some(3))
+    );
+    assert_eq!(
+        rejection["fixture"]["expect"],
+        json!({"limits": {"min": 3, "max": null, "step": null}})
+    );
     let id = rejection["id"].as_str().unwrap();
-    let (status, replay) = tenant.admin_post(&format!("/invocations/{id}/replay"), &json!({"version": b})).await;
+    let (status, replay) = tenant
+        .admin_post(&format!("/invocations/{id}/replay"), &json!({"version": b}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{replay}");
     assert_eq!(replay["changed"], true);
     assert_eq!(replay["replayed"]["output"]["limits"]["min"], 1);
     // Against the logged version itself: unchanged (deterministic).
-    let (_, same) = tenant.admin_post(&format!("/invocations/{id}/replay"), &json!({})).await;
+    let (_, same) = tenant
+        .admin_post(&format!("/invocations/{id}/replay"), &json!({}))
+        .await;
     assert_eq!(same["changed"], false, "{same}");
 
     // Listing and filters.
     let (_, plugins) = tenant.admin_get("/plugins").await;
-    assert_eq!(plugins, json!([{"name": "min-max", "hook": HOOK, "versions": 2, "latest_version": b, "latest_uploaded_at": T0}]));
+    assert_eq!(
+        plugins,
+        json!([{"name": "min-max", "hook": HOOK, "versions": 2, "latest_version": b, "latest_uploaded_at": T0}])
+    );
     let (_, versions) = tenant.admin_get("/plugins/min-max/versions").await;
     assert_eq!(versions.as_array().unwrap().len(), 2);
-    let (_, filtered) = tenant.admin_get("/invocations?outcome=limits&hook=quantity-limits").await;
-    assert!(filtered.as_array().unwrap().iter().all(|i| i["outcome"] == "limits"));
+    let (_, filtered) = tenant
+        .admin_get("/invocations?outcome=limits&hook=quantity-limits")
+        .await;
+    assert!(
+        filtered
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["outcome"] == "limits")
+    );
     let (_, none) = tenant.admin_get("/invocations?hook=precheck").await;
     assert_eq!(none, json!([]));
     server.stop().await;
 }
 
-fn assert_problem(status: StatusCode, body: &Value, expected: StatusCode, reason: &str, words: &str) {
+fn assert_problem(
+    status: StatusCode,
+    body: &Value,
+    expected: StatusCode,
+    reason: &str,
+    words: &str,
+) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["status"], expected.as_u16());
     assert_eq!(body["reason"], reason, "{body}");
@@ -112,34 +212,103 @@ async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
     let server = Server::with(options).await;
     let tenant = server.tenant("Northwind").await;
 
-    let (s, b) = tenant.upload("x", b"\x7fELF this is not wasm at all".to_vec()).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "not-wasm", "not a WebAssembly file");
+    let (s, b) = tenant
+        .upload("x", b"\x7fELF this is not wasm at all".to_vec())
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not-wasm",
+        "not a WebAssembly file",
+    );
     let core = wat::parse_str("(module (func (export \"check\")))").unwrap();
     let (s, b) = tenant.upload("x", core).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "core-module", "core module, not a component");
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "core-module",
+        "core module, not a component",
+    );
     let mut truncated = test_plugins::bytes(test_plugins::MIN_MAX_QUANTITY);
     truncated.truncate(truncated.len() / 2);
     let (s, b) = tenant.upload("x", truncated).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "invalid", "not a valid WebAssembly component");
-    let (s, b) = tenant.upload("x", test_plugins::bytes(test_plugins::UNKNOWN_WORLD)).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "no-hook", "implements no Tollgate hook");
-    let (s, b) = tenant.upload("x", test_plugins::bytes(test_plugins::WRONG_SIGNATURE)).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "incompatible", "does not match the `precheck` world");
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        "not a valid WebAssembly component",
+    );
+    let (s, b) = tenant
+        .upload("x", test_plugins::bytes(test_plugins::UNKNOWN_WORLD))
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "no-hook",
+        "implements no Tollgate hook",
+    );
+    let (s, b) = tenant
+        .upload("x", test_plugins::bytes(test_plugins::WRONG_SIGNATURE))
+        .await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "incompatible",
+        "does not match the `precheck` world",
+    );
     let (s, b) = tenant.upload("x", vec![0u8; 5 * 1024 * 1024]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert_eq!(b["title"], "Too large");
     let started = std::time::Instant::now();
     let (s, b) = tenant.upload("x", slow_to_compile_component()).await;
-    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "compile-timeout", "longer than 1500 ms");
-    assert!(started.elapsed().as_secs() < 10, "the upload gate answered after {:?}", started.elapsed());
-    let (s, b) = tenant.upload("Bad Name!", test_plugins::bytes(test_plugins::FIXED_MIN_1)).await;
-    assert_eq!((s, b["title"].as_str()), (StatusCode::BAD_REQUEST, Some("Invalid request")));
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "compile-timeout",
+        "longer than 1500 ms",
+    );
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the upload gate answered after {:?}",
+        started.elapsed()
+    );
+    let (s, b) = tenant
+        .upload("Bad Name!", test_plugins::bytes(test_plugins::FIXED_MIN_1))
+        .await;
+    assert_eq!(
+        (s, b["title"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("Invalid request"))
+    );
 
     let (_, plugins) = tenant.admin_get("/plugins").await;
     assert_eq!(plugins, json!([]), "nothing was stored");
-    assert!(server.app.store().dump_table("plugins").await.unwrap().is_empty());
-    let metrics = client().get(format!("{}/metrics", server.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"tollgate_upload_rejections_total{reason="compile-timeout"} 1"#), "{metrics}");
+    assert!(
+        server
+            .app
+            .store()
+            .dump_table("plugins")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let metrics = client()
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"tollgate_upload_rejections_total{reason="compile-timeout"} 1"#),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
@@ -147,15 +316,52 @@ async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
 async fn bindings_are_checked_before_they_are_stored() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
-    tenant.upload("limits", test_plugins::bytes(test_plugins::FIXED_MIN_1)).await;
+    tenant
+        .upload("limits", test_plugins::bytes(test_plugins::FIXED_MIN_1))
+        .await;
     let cases = [
-        ("/bindings/precheck/x", json!({"plugin": "limits"}), StatusCode::BAD_REQUEST, "implements the quantity-limits hook, not precheck"),
-        ("/bindings/quantity-limits/x", json!({"plugin": "nope"}), StatusCode::NOT_FOUND, "no plugin named nope"),
-        ("/bindings/quantity-limits/x", json!({"plugin": "limits", "version": "abc"}), StatusCode::NOT_FOUND, "has no version abc"),
-        ("/bindings/quantity-limits/x", json!({"plugin": "limits", "on_failure": "maybe"}), StatusCode::BAD_REQUEST, "expected \"reject\" or \"allow\""),
-        ("/bindings/quantity-limits/x", json!({"plugin": "limits", "surprise": 1}), StatusCode::BAD_REQUEST, "unknown field `surprise`"),
-        ("/bindings/quantity-limits/x", json!({"plugin": "limits", "config": {"big": "x".repeat(70_000)}}), StatusCode::PAYLOAD_TOO_LARGE, "at most 65536"),
-        ("/bindings/sideways/x", json!({"plugin": "limits"}), StatusCode::NOT_FOUND, "unknown hook `sideways`"),
+        (
+            "/bindings/precheck/x",
+            json!({"plugin": "limits"}),
+            StatusCode::BAD_REQUEST,
+            "implements the quantity-limits hook, not precheck",
+        ),
+        (
+            "/bindings/quantity-limits/x",
+            json!({"plugin": "nope"}),
+            StatusCode::NOT_FOUND,
+            "no plugin named nope",
+        ),
+        (
+            "/bindings/quantity-limits/x",
+            json!({"plugin": "limits", "version": "abc"}),
+            StatusCode::NOT_FOUND,
+            "has no version abc",
+        ),
+        (
+            "/bindings/quantity-limits/x",
+            json!({"plugin": "limits", "on_failure": "maybe"}),
+            StatusCode::BAD_REQUEST,
+            "expected \"reject\" or \"allow\"",
+        ),
+        (
+            "/bindings/quantity-limits/x",
+            json!({"plugin": "limits", "surprise": 1}),
+            StatusCode::BAD_REQUEST,
+            "unknown field `surprise`",
+        ),
+        (
+            "/bindings/quantity-limits/x",
+            json!({"plugin": "limits", "config": {"big": "x".repeat(70_000)}}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "at most 65536",
+        ),
+        (
+            "/bindings/sideways/x",
+            json!({"plugin": "limits"}),
+            StatusCode::NOT_FOUND,
+            "unknown hook `sideways`",
+        ),
     ];
     for (path, body, status, words) in cases {
         let (s, b) = tenant.admin_put(path, &body).await;
@@ -164,14 +370,30 @@ async fn bindings_are_checked_before_they_are_stored() {
     }
     assert_eq!(tenant.admin_get("/bindings").await.1, json!([]));
     // Rolling back a binding with one revision: nothing to go back to.
-    tenant.admin_put("/bindings/quantity-limits/x", &json!({"plugin": "limits"})).await;
-    let (s, b) = tenant.admin_post("/bindings/quantity-limits/x/rollback", &json!({})).await;
+    tenant
+        .admin_put("/bindings/quantity-limits/x", &json!({"plugin": "limits"}))
+        .await;
+    let (s, b) = tenant
+        .admin_post("/bindings/quantity-limits/x/rollback", &json!({}))
+        .await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
     // No token, a wrong token: 401.
-    let response = client().get(format!("{}/admin/v1/plugins", server.url)).send().await.unwrap();
+    let response = client()
+        .get(format!("{}/admin/v1/plugins", server.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers()["content-type"], "application/problem+json");
-    let response = client().get(format!("{}/admin/v1/plugins", server.url)).bearer_auth("tga_wrong").send().await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let response = client()
+        .get(format!("{}/admin/v1/plugins", server.url))
+        .bearer_auth("tga_wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
@@ -182,10 +404,21 @@ async fn one_tenant_never_reaches_another_tenants_things() {
     let a = server.tenant("A").await;
     let b = server.tenant("B").await;
     a.put_catalog().await;
-    let version = a.bind(HOOK, "min-max", test_plugins::FIXED_MIN_3, json!({})).await;
-    let (_, created) = a.call("/api/Subscriptions/Create", &create("p-1", "20417", 5, false)).await;
+    let version = a
+        .bind(HOOK, "min-max", test_plugins::FIXED_MIN_3, json!({}))
+        .await;
+    let (_, created) = a
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, false),
+        )
+        .await;
     let id = created["Result"].as_str().unwrap().to_string();
-    a.call("/api/Subscriptions/Create", &create("p-2", "20417", 2, true)).await;
+    a.call(
+        "/api/Subscriptions/Create",
+        &create("p-2", "20417", 2, true),
+    )
+    .await;
     server.app.flush_decisions().await;
     let (_, logged) = a.admin_get("/invocations").await;
     let invocation = logged[0]["id"].as_str().unwrap().to_string();
@@ -205,29 +438,64 @@ async fn one_tenant_never_reaches_another_tenants_things() {
     assert_eq!(b.admin_get("/invocations").await.1, json!([]));
     assert_eq!(b.admin_get("/events").await.1["events"], json!([]));
     assert_eq!(b.admin_get("/catalog").await.1, json!({"ProductTypes": []}));
-    let (s, _) = b.admin_put("/bindings/quantity-limits/mine", &json!({"plugin": "min-max", "version": version})).await;
+    let (s, _) = b
+        .admin_put(
+            "/bindings/quantity-limits/mine",
+            &json!({"plugin": "min-max", "version": version}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "B cannot bind A's plugin");
-    let (s, _) = b.admin_post(&format!("/invocations/{invocation}/replay"), &json!({})).await;
+    let (s, _) = b
+        .admin_post(&format!("/invocations/{invocation}/replay"), &json!({}))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = b
         .admin_post("/dry-run", &json!({"plugin": "min-max", "input": {"request": {"operation": "subscription-create", "product_id": "x", "quantity": 1}, "target": {"kind": "subscription", "product_id": "x", "quantity": 1}}}))
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = b.admin_send(Method::DELETE, "/bindings/quantity-limits/min-max", &json!({})).await;
+    let (s, _) = b
+        .admin_send(
+            Method::DELETE,
+            "/bindings/quantity-limits/min-max",
+            &json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert_eq!(a.admin_get("/bindings").await.1.as_array().unwrap().len(), 1, "A's binding is intact");
+    assert_eq!(
+        a.admin_get("/bindings").await.1.as_array().unwrap().len(),
+        1,
+        "A's binding is intact"
+    );
 
     // B's platform credentials: A's subscription is unknown to B, A's rule
     // does not apply to B's calls.
-    let (_, update) = b.call("/api/Subscriptions/Update", &service(&id, "p-1", "20417", "cb_basic", 9, false)).await;
+    let (_, update) = b
+        .call(
+            "/api/Subscriptions/Update",
+            &service(&id, "p-1", "20417", "cb_basic", 9, false),
+        )
+        .await;
     assert_eq!(update["Code"], -3);
-    let (_, create_b) = b.call("/api/Subscriptions/Create", &create("p-1", "20417", 2, false)).await;
+    let (_, create_b) = b
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, false),
+        )
+        .await;
     assert_eq!(create_b["Code"], 0, "A's minimum of 3 is not B's");
-    assert_ne!(create_b["Result"], created["Result"], "the same platform ids in two tenants never collide");
+    assert_ne!(
+        create_b["Result"], created["Result"],
+        "the same platform ids in two tenants never collide"
+    );
     // Mixing A's application id with B's key fails.
     let mut mixed = b.clone();
     mixed.secrets.application_id = a.secrets.application_id.clone();
-    let (s, _) = mixed.call("/api/Subscriptions/Create", &create("p-9", "20417", 5, true)).await;
+    let (s, _) = mixed
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-9", "20417", 5, true),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
@@ -236,15 +504,23 @@ async fn one_tenant_never_reaches_another_tenants_things() {
 async fn concurrent_activations_leave_one_active_version_and_a_consistent_history() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
-    let (_, v1) = tenant.upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_1)).await;
-    let (_, v3) = tenant.upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3)).await;
+    let (_, v1) = tenant
+        .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_1))
+        .await;
+    let (_, v3) = tenant
+        .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_3))
+        .await;
     let versions = [v1["version"].clone(), v3["version"].clone()];
     let mut tasks = Vec::new();
     for i in 0..16 {
         let t = tenant.clone();
         let version = versions[i % 2].clone();
         tasks.push(tokio::spawn(async move {
-            t.admin_put("/bindings/quantity-limits/min-max", &json!({"plugin": "min-max", "version": version, "priority": i})).await
+            t.admin_put(
+                "/bindings/quantity-limits/min-max",
+                &json!({"plugin": "min-max", "version": version, "priority": i}),
+            )
+            .await
         }));
     }
     for task in tasks {
@@ -254,11 +530,31 @@ async fn concurrent_activations_leave_one_active_version_and_a_consistent_histor
     let (_, binding) = tenant.admin_get("/bindings/quantity-limits/min-max").await;
     let history = binding["history"].as_array().unwrap();
     assert_eq!(history.len(), 16);
-    let revisions: Vec<i64> = history.iter().map(|h| h["revision"].as_i64().unwrap()).collect();
-    assert_eq!(revisions, (1..=16).collect::<Vec<_>>(), "gap-free revisions");
+    let revisions: Vec<i64> = history
+        .iter()
+        .map(|h| h["revision"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        revisions,
+        (1..=16).collect::<Vec<_>>(),
+        "gap-free revisions"
+    );
     let last = history.last().unwrap();
     assert_eq!(binding["revision"], 16);
-    assert_eq!((&binding["version"], &binding["priority"]), (&last["version"], &last["priority"]), "the live binding is the last revision");
-    assert_eq!(tenant.admin_get("/bindings").await.1.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&binding["version"], &binding["priority"]),
+        (&last["version"], &last["priority"]),
+        "the live binding is the last revision"
+    );
+    assert_eq!(
+        tenant
+            .admin_get("/bindings")
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     server.stop().await;
 }

@@ -13,9 +13,15 @@ use tracing_subscriber::EnvFilter;
 /// `format` is `text` or `json`.
 pub fn init_logging(format: &str, default: &str) -> Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
-        "json" => builder.json().flatten_event(true).with_current_span(true).init(),
+        "json" => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         "text" => builder.init(),
         other => bail!("--log-format is {other:?}; expected text or json"),
     }
@@ -26,10 +32,13 @@ pub fn init_logging(format: &str, default: &str) -> Result<()> {
 /// JSON error on stderr. Run as a child so the server can kill it at the
 /// compile deadline.
 pub fn compile_worker(engine: &str) -> Result<ExitCode> {
-    let config: EngineConfig = serde_json::from_str(engine).context("--engine is not an engine configuration")?;
+    let config: EngineConfig =
+        serde_json::from_str(engine).context("--engine is not an engine configuration")?;
     let runtime = Runtime::new(config)?;
     let mut bytes = Vec::new();
-    std::io::stdin().read_to_end(&mut bytes).context("reading the component")?;
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading the component")?;
     match runtime.precompile(&bytes) {
         Ok(native) => {
             std::io::stdout().write_all(&native)?;

@@ -23,18 +23,30 @@ pub fn new(hook: &str, name: &str, dir: &Path) -> Result<()> {
     let hook: Hook = hook.parse()?;
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid {
-        bail!("the plugin name {name:?} must be a crate name: lower-case letters, digits, '-' or '_', starting with a letter");
+        bail!(
+            "the plugin name {name:?} must be a crate name: lower-case letters, digits, '-' or '_', starting with a letter"
+        );
     }
     let root = dir.join(name);
-    if root.exists() && root.read_dir().map(|mut d| d.next().is_some()).unwrap_or(true) {
+    if root.exists()
+        && root
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
         bail!("{} already exists and is not empty", root.display());
     }
     let prefix = format!("{}/content/", hook.as_str());
     let render = |bytes: &[u8]| -> Vec<u8> {
         match std::str::from_utf8(bytes) {
-            Ok(text) => text.replace("{{name}}", name).replace("{{crate}}", &crate_ident(name)).into_bytes(),
+            Ok(text) => text
+                .replace("{{name}}", name)
+                .replace("{{crate}}", &crate_ident(name))
+                .into_bytes(),
             Err(_) => bytes.to_vec(),
         }
     };
@@ -42,7 +54,8 @@ pub fn new(hook: &str, name: &str, dir: &Path) -> Result<()> {
     let mut write = |relative: &str, bytes: Vec<u8>| -> Result<()> {
         let path = root.join(relative);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         written.push(relative.to_string());
@@ -77,34 +90,45 @@ pub fn new(hook: &str, name: &str, dir: &Path) -> Result<()> {
 fn load(file: &Path) -> Result<(Runtime, CompiledPlugin)> {
     let runtime = Runtime::new(EngineConfig::default())?;
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let plugin = runtime.compile(&bytes).with_context(|| format!("loading {}", file.display()))?;
+    let plugin = runtime
+        .compile(&bytes)
+        .with_context(|| format!("loading {}", file.display()))?;
     Ok((runtime, plugin))
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
 /// An input file is either an input or a whole fixture (its input is used).
 fn input_from(value: Value, path: &Path) -> Result<InputDoc> {
     let value = match value {
-        Value::Object(mut map) if map.contains_key("expect") || map.contains_key("hook") => {
-            map.remove("input").with_context(|| format!("{} is a fixture without an input", path.display()))?
-        }
+        Value::Object(mut map) if map.contains_key("expect") || map.contains_key("hook") => map
+            .remove("input")
+            .with_context(|| format!("{} is a fixture without an input", path.display()))?,
         other => other,
     };
-    serde_json::from_value(value).with_context(|| format!("{} is not a valid hook input", path.display()))
+    serde_json::from_value(value)
+        .with_context(|| format!("{} is not a valid hook input", path.display()))
 }
 
 fn percent(used: u64, limit: u64) -> f64 {
-    if limit == 0 { 0.0 } else { used as f64 * 100.0 / limit as f64 }
+    if limit == 0 {
+        0.0
+    } else {
+        used as f64 * 100.0 / limit as f64
+    }
 }
 
 fn report(hook: Hook, invocation: &Invocation, limits: &Limits) -> Value {
     let (output, error) = match &invocation.outcome {
         Ok(o) => (serde_json::to_value(OutputDoc::from_output(o)).ok(), None),
-        Err(e) => (None, Some(json!({"kind": e.kind(), "message": e.to_string(), "limit": e.is_limit()}))),
+        Err(e) => (
+            None,
+            Some(json!({"kind": e.kind(), "message": e.to_string(), "limit": e.is_limit()})),
+        ),
     };
     json!({
         "ok": invocation.outcome.is_ok(),
@@ -149,7 +173,11 @@ pub fn run(file: &Path, input: &Path, config: Option<&Path>, as_json: bool) -> R
             limits.memory_bytes,
             100.0 - percent(invocation.peak_memory, limits.memory_bytes)
         );
-        println!("time:    {:.3} ms of the {} ms deadline", invocation.duration.as_secs_f64() * 1000.0, limits.deadline_ms);
+        println!(
+            "time:    {:.3} ms of the {} ms deadline",
+            invocation.duration.as_secs_f64() * 1000.0,
+            limits.deadline_ms
+        );
         if !invocation.logs.is_empty() {
             println!("logs:");
             for line in invocation.logs.lines() {
@@ -157,7 +185,11 @@ pub fn run(file: &Path, input: &Path, config: Option<&Path>, as_json: bool) -> R
             }
         }
     }
-    Ok(if invocation.outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
+    Ok(if invocation.outcome.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    })
 }
 
 struct Verdict {
@@ -168,8 +200,16 @@ struct Verdict {
 }
 
 fn check(runtime: &Runtime, plugin: &CompiledPlugin, path: &Path) -> Verdict {
-    let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let fail = |detail: String| Verdict { file: file.clone(), passed: false, detail, report: None };
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fail = |detail: String| Verdict {
+        file: file.clone(),
+        passed: false,
+        detail,
+        report: None,
+    };
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return fail(format!("cannot read it: {e}")),
@@ -179,7 +219,11 @@ fn check(runtime: &Runtime, plugin: &CompiledPlugin, path: &Path) -> Verdict {
         Err(e) => return fail(e.0),
     };
     if fixture.hook != plugin.hook() {
-        return fail(format!("it is a {} fixture; the plugin implements {}", fixture.hook, plugin.hook()));
+        return fail(format!(
+            "it is a {} fixture; the plugin implements {}",
+            fixture.hook,
+            plugin.hook()
+        ));
     }
     let limits = Limits::default();
     let invocation = runtime.invoke(plugin, &fixture.input.into_input(), &limits);
@@ -200,15 +244,38 @@ fn check(runtime: &Runtime, plugin: &CompiledPlugin, path: &Path) -> Verdict {
                 )
             }
         }
-        (Expectation::Error { error }, Err(e)) if e.kind() == error => (true, fixture.description.clone()),
-        (Expectation::Error { error }, Err(e)) => (false, format!("expected the error {error}, got {}: the plugin {e}", e.kind())),
-        (Expectation::Error { error }, Ok(o)) => (false, format!("expected the error {error}, got {}", codec::output_to_json(o))),
+        (Expectation::Error { error }, Err(e)) if e.kind() == error => {
+            (true, fixture.description.clone())
+        }
+        (Expectation::Error { error }, Err(e)) => (
+            false,
+            format!(
+                "expected the error {error}, got {}: the plugin {e}",
+                e.kind()
+            ),
+        ),
+        (Expectation::Error { error }, Ok(o)) => (
+            false,
+            format!(
+                "expected the error {error}, got {}",
+                codec::output_to_json(o)
+            ),
+        ),
         (Expectation::Output(expected), Err(e)) => (
             false,
-            format!("expected {}, but the plugin {e} ({})", serde_json::to_string(expected).unwrap_or_default(), e.kind()),
+            format!(
+                "expected {}, but the plugin {e} ({})",
+                serde_json::to_string(expected).unwrap_or_default(),
+                e.kind()
+            ),
         ),
     };
-    Verdict { file, passed, detail, report: Some(report) }
+    Verdict {
+        file,
+        passed,
+        detail,
+        report: Some(report),
+    }
 }
 
 /// `tollgate plugin test FILE FIXTURES_DIR [--json]`.
@@ -232,13 +299,24 @@ pub fn test(file: &Path, fixtures: &Path, as_json: bool) -> Result<ExitCode> {
             .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&json!({"passed": verdicts.len() - failed, "failed": failed, "results": results}))?
+            serde_json::to_string_pretty(
+                &json!({"passed": verdicts.len() - failed, "failed": failed, "results": results})
+            )?
         );
     } else {
         for v in &verdicts {
-            println!("{} {}  {}", if v.passed { "PASS" } else { "FAIL" }, v.file, v.detail);
+            println!(
+                "{} {}  {}",
+                if v.passed { "PASS" } else { "FAIL" },
+                v.file,
+                v.detail
+            );
         }
         println!("\n{} passed, {failed} failed", verdicts.len() - failed);
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(FAILED) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    })
 }

@@ -21,17 +21,26 @@ pub async fn open_app(store: &StoreArgs, serve: Option<&ServeArgs>) -> Result<Ar
     };
     let mut config = AppConfig {
         cache_dir: Some(store.data_dir.join("cache")),
-        compiler: Compiler::Subprocess(std::env::current_exe().context("locating the tollgate executable")?),
+        compiler: Compiler::Subprocess(
+            std::env::current_exe().context("locating the tollgate executable")?,
+        ),
         ..AppConfig::default()
     };
     if let Some(s) = serve {
         config.engine = EngineConfig {
             max_component_bytes: s.max_component_bytes,
             compile_timeout_ms: s.compile_timeout_ms,
-            max_memory_bytes: EngineConfig::default().max_memory_bytes.max(s.memory_mib * 1024 * 1024),
+            max_memory_bytes: EngineConfig::default()
+                .max_memory_bytes
+                .max(s.memory_mib * 1024 * 1024),
             ..EngineConfig::default()
         };
-        config.limits = Limits { fuel: s.fuel, deadline_ms: s.deadline_ms, memory_bytes: s.memory_mib * 1024 * 1024, ..Limits::default() };
+        config.limits = Limits {
+            fuel: s.fuel,
+            deadline_ms: s.deadline_ms,
+            memory_bytes: s.memory_mib * 1024 * 1024,
+            ..Limits::default()
+        };
         if let Some(n) = s.tenant_concurrency {
             config.tenant_concurrency = n.max(1);
         }
@@ -67,10 +76,15 @@ async fn shutdown_signal() {
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
     let app = open_app(&args.store, Some(&args)).await?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, database = %describe(&args.store), "tollgate serving");
-    let http = HttpConfig { body_limit: args.body_limit, base_path: args.base_path.clone() };
+    let http = HttpConfig {
+        body_limit: args.body_limit,
+        base_path: args.base_path.clone(),
+    };
     tollgate::http::serve(listener, app, http, shutdown_signal()).await?;
     Ok(())
 }
@@ -84,7 +98,8 @@ fn describe(store: &StoreArgs) -> String {
 
 const DEMO_CATALOG: &str = include_str!("../../../examples/catalog.json");
 const DEMO_SETUP: &str = include_str!("../../../examples/setup-fields.json");
-const DEMO_REQUEST: &str = include_str!("../../../examples/requests/subscription-create-check.json");
+const DEMO_REQUEST: &str =
+    include_str!("../../../examples/requests/subscription-create-check.json");
 
 /// The demo tenant's bindings: (hook, binding, plugin, config).
 const DEMO_BINDINGS: &[(Hook, &str, &str, &str)] = &[
@@ -94,27 +109,57 @@ const DEMO_BINDINGS: &[(Hook, &str, &str, &str)] = &[
         "min-max-quantity",
         r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#,
     ),
-    (Hook::QuantityLimits, "licence-cap", "licence-cap", r#"{"service_types": {"cloudbackup": 500}, "addons": {"cb_vault_pack": 10}}"#),
-    (Hook::Precheck, "one-active-subscription", "one-active-subscription", r#"{"service_types": ["cloudbackup"]}"#),
-    (Hook::Precheck, "cancellation-window", "cancellation-window", r#"{"max_days": 30}"#),
+    (
+        Hook::QuantityLimits,
+        "licence-cap",
+        "licence-cap",
+        r#"{"service_types": {"cloudbackup": 500}, "addons": {"cb_vault_pack": 10}}"#,
+    ),
+    (
+        Hook::Precheck,
+        "one-active-subscription",
+        "one-active-subscription",
+        r#"{"service_types": ["cloudbackup"]}"#,
+    ),
+    (
+        Hook::Precheck,
+        "cancellation-window",
+        "cancellation-window",
+        r#"{"max_days": 30}"#,
+    ),
 ];
 
 /// A fresh data dir, a demo tenant with the example plugins uploaded and
 /// bound, the §5.7 catalogue and the §4.1 setup fields; then serve.
 pub async fn demo(listen: SocketAddr, data_dir: Option<PathBuf>) -> Result<()> {
-    let data_dir = data_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("tollgate-demo-{}", uuid::Uuid::new_v4().simple())));
+    let data_dir = data_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tollgate-demo-{}", uuid::Uuid::new_v4().simple()))
+    });
     if data_dir.join("tollgate.db").exists() {
-        anyhow::bail!("{} already holds a database; the demo needs a fresh data dir", data_dir.display());
+        anyhow::bail!(
+            "{} already holds a database; the demo needs a fresh data dir",
+            data_dir.display()
+        );
     }
-    let store = StoreArgs { database: None, data_dir: data_dir.clone() };
+    let store = StoreArgs {
+        database: None,
+        data_dir: data_dir.clone(),
+    };
     let app = open_app(&store, None).await?;
-    let secrets = app.create_tenant(&NewTenantRequest { name: "Demo distributor".into(), ..Default::default() }).await?;
+    let secrets = app
+        .create_tenant(&NewTenantRequest {
+            name: "Demo distributor".into(),
+            ..Default::default()
+        })
+        .await?;
     let tenant = app
         .authenticate_admin(Some(&secrets.admin_token))
         .await?
         .map_err(|e| anyhow::anyhow!("the demo tenant cannot authenticate: {e}"))?;
     for (name, bytes) in tollgate::embedded::EXAMPLE_PLUGINS {
-        app.upload_plugin(&tenant, name, bytes.to_vec(), "demo").await.with_context(|| format!("uploading {name}"))?;
+        app.upload_plugin(&tenant, name, bytes.to_vec(), "demo")
+            .await
+            .with_context(|| format!("uploading {name}"))?;
     }
     for (hook, binding, plugin, config) in DEMO_BINDINGS {
         let spec = BindingSpec {
@@ -125,12 +170,16 @@ pub async fn demo(listen: SocketAddr, data_dir: Option<PathBuf>) -> Result<()> {
             config: serde_json::from_str(config)?,
             on_failure: "reject".into(),
         };
-        app.put_binding(&tenant, *hook, binding, &spec, "demo").await.with_context(|| format!("binding {binding}"))?;
+        app.put_binding(&tenant, *hook, binding, &spec, "demo")
+            .await
+            .with_context(|| format!("binding {binding}"))?;
     }
     app.put_catalog(&tenant, DEMO_CATALOG).await?;
     app.put_setup_fields(&tenant, DEMO_SETUP).await?;
 
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
     let local = listener.local_addr()?;
     let api_key_header = base64::engine::general_purpose::STANDARD.encode(&secrets.api_key);
     println!(
@@ -143,7 +192,10 @@ pub async fn demo(listen: SocketAddr, data_dir: Option<PathBuf>) -> Result<()> {
             "data_dir": data_dir.display().to_string(),
         })
     );
-    let body = DEMO_REQUEST.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = DEMO_REQUEST
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     println!(
         "\n# A pre-check the platform would send (quantity 2, below the minimum of 3 → Code -105):\n\
          curl -s http://{local}/api/Subscriptions/Create \\\n  \

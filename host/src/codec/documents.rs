@@ -220,15 +220,20 @@ pub struct AddonDoc {
 }
 
 fn kind_of(name: &str) -> Option<AttributeKind> {
-    AttributeKind::ALL.into_iter().find(|k| k.wire_name().eq_ignore_ascii_case(name))
+    AttributeKind::ALL
+        .into_iter()
+        .find(|k| k.wire_name().eq_ignore_ascii_case(name))
 }
 
 impl CatalogDoc {
     /// Parse and check a catalogue upload; returns the document normalized
     /// (every key present, names of enums in their canonical spelling).
     pub fn parse(text: &str) -> Result<CatalogDoc, CodecError> {
-        let mut doc: CatalogDoc =
-            serde_json::from_str(text).map_err(|e| CodecError(format!("the catalogue is not a valid ProductTypeCollection: {e}")))?;
+        let mut doc: CatalogDoc = serde_json::from_str(text).map_err(|e| {
+            CodecError(format!(
+                "the catalogue is not a valid ProductTypeCollection: {e}"
+            ))
+        })?;
         let mut type_ids = BTreeSet::new();
         for (i, t) in doc.product_types.iter_mut().enumerate() {
             if t.id.trim().is_empty() {
@@ -239,7 +244,10 @@ impl CatalogDoc {
             }
             for a in &mut t.attribute_list {
                 if a.id.trim().is_empty() {
-                    return Err(CodecError(format!("an attribute of product type {} has no ID", t.id)));
+                    return Err(CodecError(format!(
+                        "an attribute of product type {} has no ID",
+                        t.id
+                    )));
                 }
                 if a.kind.is_empty() {
                     a.kind = "Text".into();
@@ -263,7 +271,10 @@ impl CatalogDoc {
             let mut ids = BTreeSet::new();
             for p in &t.products_collection.products {
                 if p.id.trim().is_empty() {
-                    return Err(CodecError(format!("a product of product type {} has no ID", t.id)));
+                    return Err(CodecError(format!(
+                        "a product of product type {} has no ID",
+                        t.id
+                    )));
                 }
                 if !ids.insert(p.id.clone()) {
                     return Err(CodecError(format!("product {} appears twice", p.id)));
@@ -271,7 +282,10 @@ impl CatalogDoc {
             }
             for a in &t.products_collection.addons {
                 if a.id.trim().is_empty() {
-                    return Err(CodecError(format!("an add-on of product type {} has no ID", t.id)));
+                    return Err(CodecError(format!(
+                        "an add-on of product type {} has no ID",
+                        t.id
+                    )));
                 }
             }
         }
@@ -291,8 +305,16 @@ impl CatalogDoc {
                 name: t.name.clone(),
                 allow_multiple_subscriptions: t.allow_multiple_subscriptions,
                 quantity_limit: t.quantity_limit,
-                attributes: t.attribute_list.iter().filter_map(|a| Some((a.id.clone(), kind_of(&a.kind)?))).collect(),
-                dependencies: t.product_type_dependencies.iter().map(|d| d.id.clone()).collect(),
+                attributes: t
+                    .attribute_list
+                    .iter()
+                    .filter_map(|a| Some((a.id.clone(), kind_of(&a.kind)?)))
+                    .collect(),
+                dependencies: t
+                    .product_type_dependencies
+                    .iter()
+                    .map(|d| d.id.clone())
+                    .collect(),
             });
             for p in &t.products_collection.products {
                 catalog.products.push(Product {
@@ -398,16 +420,35 @@ pub struct PredefinedValueDoc {
     pub is_default: bool,
 }
 
-const SYNC_OPTION_KINDS: [&str; 10] =
-    ["SimpleValue", "List", "TextArea", "ListMultiSelect", "Boolean", "Link", "Mask", "MOD11CheckDigit", "Unknown", "File"];
+const SYNC_OPTION_KINDS: [&str; 10] = [
+    "SimpleValue",
+    "List",
+    "TextArea",
+    "ListMultiSelect",
+    "Boolean",
+    "Link",
+    "Mask",
+    "MOD11CheckDigit",
+    "Unknown",
+    "File",
+];
 const DATA_TYPES: [&str; 5] = ["Text", "Number", "Currency", "Date", "Unknown"];
 
-fn canonical(value: &str, allowed: &[&'static str], what: &str) -> Result<&'static str, CodecError> {
+fn canonical(
+    value: &str,
+    allowed: &[&'static str],
+    what: &str,
+) -> Result<&'static str, CodecError> {
     allowed
         .iter()
         .find(|a| a.eq_ignore_ascii_case(value))
         .copied()
-        .ok_or_else(|| CodecError(format!("{what} is {value:?}; expected one of {}", allowed.join(", "))))
+        .ok_or_else(|| {
+            CodecError(format!(
+                "{what} is {value:?}; expected one of {}",
+                allowed.join(", ")
+            ))
+        })
 }
 
 impl SetupDoc {
@@ -423,13 +464,21 @@ impl SetupDoc {
                 )));
             }
             if !seen.insert(f.id.to_ascii_lowercase()) {
-                return Err(CodecError(format!("setting field id {} is not unique (ignoring case)", f.id)));
+                return Err(CodecError(format!(
+                    "setting field id {} is not unique (ignoring case)",
+                    f.id
+                )));
             }
             if f.kind.is_empty() {
                 f.kind = "Text".into();
             }
             let kinds = FieldKind::ALL.map(|k| k.wire_name());
-            f.kind = canonical(&f.kind, &kinds, &format!("the Kind of setting field {}", f.id))?.into();
+            f.kind = canonical(
+                &f.kind,
+                &kinds,
+                &format!("the Kind of setting field {}", f.id),
+            )?
+            .into();
             if f.kind == "PredefinedChooseMany" {
                 return Err(CodecError(format!(
                     "setting field {} is PredefinedChooseMany: multi-value settings are not supported (their header encoding is undocumented)",
@@ -437,7 +486,10 @@ impl SetupDoc {
                 )));
             }
             if f.max_length < 0 {
-                return Err(CodecError(format!("setting field {} has a negative MaxLength", f.id)));
+                return Err(CodecError(format!(
+                    "setting field {} has a negative MaxLength",
+                    f.id
+                )));
             }
             if f.name.is_empty() {
                 f.name = f.id.clone();
@@ -457,8 +509,18 @@ impl SetupDoc {
             if o.data_type.is_empty() {
                 o.data_type = "Text".into();
             }
-            o.kind = canonical(&o.kind, &SYNC_OPTION_KINDS, &format!("the Kind of sync option {}", o.id))?.into();
-            o.data_type = canonical(&o.data_type, &DATA_TYPES, &format!("the DataType of sync option {}", o.id))?.into();
+            o.kind = canonical(
+                &o.kind,
+                &SYNC_OPTION_KINDS,
+                &format!("the Kind of sync option {}", o.id),
+            )?
+            .into();
+            o.data_type = canonical(
+                &o.data_type,
+                &DATA_TYPES,
+                &format!("the DataType of sync option {}", o.id),
+            )?
+            .into();
         }
         Ok(doc)
     }
@@ -475,7 +537,10 @@ impl SetupDoc {
                 .map(|f| SettingField {
                     id: f.id.clone(),
                     name: f.name.clone(),
-                    kind: FieldKind::ALL.into_iter().find(|k| k.wire_name() == f.kind).unwrap_or(FieldKind::Text),
+                    kind: FieldKind::ALL
+                        .into_iter()
+                        .find(|k| k.wire_name() == f.kind)
+                        .unwrap_or(FieldKind::Text),
                     required: f.is_required,
                     max_length: usize::try_from(f.max_length).unwrap_or(0),
                     predefined: f.predefined_values.clone(),
@@ -501,20 +566,48 @@ mod tests {
         assert_eq!(t["AttributeList"][0]["Kind"], "Numeric");
         assert_eq!(t["QuantityLimit"], 0);
         assert_eq!(t["Icon"], Value::Null);
-        assert_eq!(t["ProductsCollection"]["Products"][0]["EnableCancellation"], false);
+        assert_eq!(
+            t["ProductsCollection"]["Products"][0]["EnableCancellation"],
+            false
+        );
         let catalog = doc.index();
-        assert_eq!(catalog.attribute_kind("cloudbackup", "storage_gb"), Some(AttributeKind::Numeric));
-        assert_eq!(catalog.describe("cb_basic"), "Cloud Backup Basic (cb_basic)");
+        assert_eq!(
+            catalog.attribute_kind("cloudbackup", "storage_gb"),
+            Some(AttributeKind::Numeric)
+        );
+        assert_eq!(
+            catalog.describe("cb_basic"),
+            "Cloud Backup Basic (cb_basic)"
+        );
 
-        let err = CatalogDoc::parse(r#"{"ProductTypes": [{"ID": "x", "AttributeList": [{"ID": "a", "Kind": "Colour"}]}]}"#).unwrap_err();
-        assert!(err.0.contains("Colour") && err.0.contains("Numeric"), "{err}");
+        let err = CatalogDoc::parse(
+            r#"{"ProductTypes": [{"ID": "x", "AttributeList": [{"ID": "a", "Kind": "Colour"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.0.contains("Colour") && err.0.contains("Numeric"),
+            "{err}"
+        );
     }
 
     #[test]
     fn setup_fields_need_header_safe_unique_ids() {
-        assert!(SetupDoc::parse(r#"{"Fields": [{"ID": "Field Region"}]}"#).unwrap_err().0.contains("[A-Za-z0-9_-]"));
-        assert!(SetupDoc::parse(r#"{"Fields": [{"ID": "A"}, {"ID": "a"}]}"#).unwrap_err().0.contains("not unique"));
-        let doc = SetupDoc::parse(r#"{"Fields": [{"ID": "FieldUri", "Kind": "url", "IsRequired": true}]}"#).unwrap();
+        assert!(
+            SetupDoc::parse(r#"{"Fields": [{"ID": "Field Region"}]}"#)
+                .unwrap_err()
+                .0
+                .contains("[A-Za-z0-9_-]")
+        );
+        assert!(
+            SetupDoc::parse(r#"{"Fields": [{"ID": "A"}, {"ID": "a"}]}"#)
+                .unwrap_err()
+                .0
+                .contains("not unique")
+        );
+        let doc = SetupDoc::parse(
+            r#"{"Fields": [{"ID": "FieldUri", "Kind": "url", "IsRequired": true}]}"#,
+        )
+        .unwrap();
         assert_eq!(doc.fields[0].kind, "Url");
         assert_eq!(doc.index().fields[0].kind, FieldKind::Url);
     }

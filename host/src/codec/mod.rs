@@ -5,7 +5,10 @@
 
 pub mod documents;
 
-use crate::domain::hook::{Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, QuantityTarget, ResourceTotal, SubscriptionInfo, Verdict};
+use crate::domain::hook::{
+    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, QuantityTarget, ResourceTotal,
+    SubscriptionInfo, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -46,7 +49,8 @@ impl InputDoc {
             request: input.request.clone(),
             target: input.target.clone(),
             now: input.context.now,
-            config: serde_json::from_str(&input.context.config).unwrap_or(Value::String(input.context.config.clone())),
+            config: serde_json::from_str(&input.context.config)
+                .unwrap_or(Value::String(input.context.config.clone())),
             binding: input.context.binding.clone(),
             track_id: input.context.track_id.clone(),
             subscriptions: input.subscriptions.clone(),
@@ -62,7 +66,12 @@ impl InputDoc {
         HookInput {
             request: self.request,
             target: self.target,
-            context: HookContext { now: self.now, config, binding: self.binding, track_id: self.track_id },
+            context: HookContext {
+                now: self.now,
+                config,
+                binding: self.binding,
+                track_id: self.track_id,
+            },
             subscriptions: self.subscriptions,
             seed: self.seed,
         }
@@ -196,43 +205,6 @@ impl Scope {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::hook::Rejection;
-
-    #[test]
-    fn outputs_round_trip() {
-        for output in [
-            HookOutput::Verdict(Verdict::Accept),
-            HookOutput::Verdict(Verdict::Reject(Rejection { code: -105, message: "no".into() })),
-            HookOutput::Limits(Some(Limits { min: Some(3), max: None, step: None })),
-            HookOutput::Limits(None),
-            HookOutput::Plan(Err("bad".into())),
-        ] {
-            assert_eq!(output_from_json(&output_to_json(&output)).unwrap(), output);
-        }
-        assert_eq!(output_to_json(&HookOutput::Verdict(Verdict::Accept)), r#"{"verdict":"accept"}"#);
-    }
-
-    #[test]
-    fn expectation_reads_errors_and_outputs() {
-        let e: Expectation = serde_json::from_str(r#"{"error": "fuel-exhausted"}"#).unwrap();
-        assert_eq!(e, Expectation::Error { error: "fuel-exhausted".into() });
-        let e: Expectation = serde_json::from_str(r#"{"limits": {"min": 3}}"#).unwrap();
-        assert_eq!(e, Expectation::Output(OutputDoc::Limits(Some(Limits { min: Some(3), ..Default::default() }))));
-    }
-
-    #[test]
-    fn scope_specificity() {
-        let s = Scope { service_types: vec!["backup".into()], product_ids: vec!["P1".into()] };
-        assert_eq!(s.specificity("backup", "P1"), Some(2));
-        assert_eq!(s.specificity("backup", "P2"), Some(1));
-        assert_eq!(s.specificity("mail", "P2"), None);
-        assert_eq!(Scope::default().specificity("x", "y"), Some(0));
-    }
-}
-
 /// A resource plan as stored and shown: `[{"id": …, "value": {"amount": "240"}}]`.
 pub fn plan_to_json(plan: &[ResourceTotal]) -> String {
     serde_json::to_string(plan).unwrap_or_else(|_| "[]".into())
@@ -310,4 +282,65 @@ pub fn account_event(external_id: &str, document: &str) -> String {
         map.insert("external_id".into(), Value::String(external_id.to_string()));
     }
     doc.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::hook::Rejection;
+
+    #[test]
+    fn outputs_round_trip() {
+        for output in [
+            HookOutput::Verdict(Verdict::Accept),
+            HookOutput::Verdict(Verdict::Reject(Rejection {
+                code: -105,
+                message: "no".into(),
+            })),
+            HookOutput::Limits(Some(Limits {
+                min: Some(3),
+                max: None,
+                step: None,
+            })),
+            HookOutput::Limits(None),
+            HookOutput::Plan(Err("bad".into())),
+        ] {
+            assert_eq!(output_from_json(&output_to_json(&output)).unwrap(), output);
+        }
+        assert_eq!(
+            output_to_json(&HookOutput::Verdict(Verdict::Accept)),
+            r#"{"verdict":"accept"}"#
+        );
+    }
+
+    #[test]
+    fn expectation_reads_errors_and_outputs() {
+        let e: Expectation = serde_json::from_str(r#"{"error": "fuel-exhausted"}"#).unwrap();
+        assert_eq!(
+            e,
+            Expectation::Error {
+                error: "fuel-exhausted".into()
+            }
+        );
+        let e: Expectation = serde_json::from_str(r#"{"limits": {"min": 3}}"#).unwrap();
+        assert_eq!(
+            e,
+            Expectation::Output(OutputDoc::Limits(Some(Limits {
+                min: Some(3),
+                ..Default::default()
+            })))
+        );
+    }
+
+    #[test]
+    fn scope_specificity() {
+        let s = Scope {
+            service_types: vec!["backup".into()],
+            product_ids: vec!["P1".into()],
+        };
+        assert_eq!(s.specificity("backup", "P1"), Some(2));
+        assert_eq!(s.specificity("backup", "P2"), Some(1));
+        assert_eq!(s.specificity("mail", "P2"), None);
+        assert_eq!(Scope::default().specificity("x", "y"), Some(0));
+    }
 }

@@ -91,14 +91,19 @@ impl Catalog {
         self.products
             .iter()
             .find(|p| p.id == product_id)
-            .or_else(|| self.products.iter().find(|p| !p.code.is_empty() && p.code == product_id))
+            .or_else(|| {
+                self.products
+                    .iter()
+                    .find(|p| !p.code.is_empty() && p.code == product_id)
+            })
     }
 
     pub fn addon(&self, product_id: &str) -> Option<&AddonProduct> {
-        self.addons
-            .iter()
-            .find(|a| a.id == product_id)
-            .or_else(|| self.addons.iter().find(|a| !a.code.is_empty() && a.code == product_id))
+        self.addons.iter().find(|a| a.id == product_id).or_else(|| {
+            self.addons
+                .iter()
+                .find(|a| !a.code.is_empty() && a.code == product_id)
+        })
     }
 
     /// A display name for messages: "Cloud Backup Basic (cb_basic)", or the
@@ -120,6 +125,10 @@ impl Catalog {
     pub fn attribute_kind(&self, service_type: &str, id: &str) -> Option<AttributeKind> {
         self.product_type(service_type)
             .and_then(|t| t.attributes.get(id).copied())
-            .or_else(|| self.product_types.iter().find_map(|t| t.attributes.get(id).copied()))
+            .or_else(|| {
+                self.product_types
+                    .iter()
+                    .find_map(|t| t.attributes.get(id).copied())
+            })
     }
 }

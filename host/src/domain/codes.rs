@@ -34,7 +34,10 @@ pub const OFF_STEP: i32 = -108;
 /// Every code with its meaning, for documentation.
 pub const TABLE: &[(i32, &str)] = &[
     (SUCCESS, "Success."),
-    (EXISTS, "Accounts/Exists only: the account exists; `Result` holds its id."),
+    (
+        EXISTS,
+        "Accounts/Exists only: the account exists; `Result` holds its id.",
+    ),
     (
         FAILURE,
         "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets), a plugin failure under the `reject` policy (the message names the binding and the reason), an internal error (500).",
@@ -43,14 +46,44 @@ pub const TABLE: &[(i32, &str)] = &[
         INVALID,
         "The request is invalid: malformed JSON or a wrong type (HTTP 400), a missing required field, a negative quantity, a missing required setting, an unparseable attribute value. The message names the field.",
     ),
-    (UNKNOWN, "A referenced subscription, add-on or account is unknown to this installation."),
-    (UNAVAILABLE, "Temporarily unavailable (HTTP 503 with Retry-After): overloaded or shutting down. Retry later."),
-    (CANCELLED, "The subscription is cancelled: it cannot be updated, suspended, activated, upgraded or given add-ons."),
-    (ONE_ACTIVE_SUBSCRIPTION, "Business rule: the customer already holds an active subscription of this service."),
-    (PREREQUISITE_MISSING, "Business rule: a prerequisite service is not active for the customer."),
-    (BELOW_MINIMUM, "Business rule: the quantity is below the minimum (quantity-limits)."),
-    (ABOVE_MAXIMUM, "Business rule: the quantity is above the maximum (quantity-limits, or the catalogue's QuantityLimit)."),
-    (CANCELLATION_WINDOW, "Business rule: cancellation is outside the allowed window."),
-    (OFF_STEP, "Business rule: the quantity is not on the allowed step (quantity-limits)."),
-    (-199, "…-100: the whole range is for business rules; a `precheck` plugin picks its code in it."),
+    (
+        UNKNOWN,
+        "A referenced subscription, add-on or account is unknown to this installation.",
+    ),
+    (
+        UNAVAILABLE,
+        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded or shutting down. Retry later.",
+    ),
+    (
+        CANCELLED,
+        "The subscription is cancelled: it cannot be updated, suspended, activated, upgraded or given add-ons.",
+    ),
+    (
+        ONE_ACTIVE_SUBSCRIPTION,
+        "Business rule: the customer already holds an active subscription of this service.",
+    ),
+    (
+        PREREQUISITE_MISSING,
+        "Business rule: a prerequisite service is not active for the customer.",
+    ),
+    (
+        BELOW_MINIMUM,
+        "Business rule: the quantity is below the minimum (quantity-limits).",
+    ),
+    (
+        ABOVE_MAXIMUM,
+        "Business rule: the quantity is above the maximum (quantity-limits, or the catalogue's QuantityLimit).",
+    ),
+    (
+        CANCELLATION_WINDOW,
+        "Business rule: cancellation is outside the allowed window.",
+    ),
+    (
+        OFF_STEP,
+        "Business rule: the quantity is not on the allowed step (quantity-limits).",
+    ),
+    (
+        -199,
+        "…-100: the whole range is for business rules; a `precheck` plugin picks its code in it.",
+    ),
 ];

@@ -125,7 +125,9 @@ impl ServiceDefinition {
                 operation.endpoint()
             ));
         }
-        if operation == Operation::SubscriptionCreate && self.platform_subscription_id.trim().is_empty() {
+        if operation == Operation::SubscriptionCreate
+            && self.platform_subscription_id.trim().is_empty()
+        {
             return invalid("The request has no SubscriptionID: Subscriptions/Create needs the platform's subscription id.".into());
         }
         if self.quantity < 0 {
@@ -143,7 +145,10 @@ impl ServiceDefinition {
                 ));
             }
             if !seen.insert(addon.product_id.as_str()) {
-                return invalid(format!("Add-on {} appears twice in Addons.", addon.product_id));
+                return invalid(format!(
+                    "Add-on {} appears twice in Addons.",
+                    addon.product_id
+                ));
             }
         }
         let expected = match operation {
@@ -171,7 +176,9 @@ impl ServiceDefinition {
             Operation::AddonCreate | Operation::AddonUpdate => Some(ActionType::Provision),
             _ => None,
         };
-        self.addons.iter().filter(move |a| Some(a.action()) == action)
+        self.addons
+            .iter()
+            .filter(move |a| Some(a.action()) == action)
     }
 
     /// The plugin's view of this call. `previous` gives Tollgate's stored
@@ -220,7 +227,11 @@ impl ServiceDefinition {
                 email: a.email.clone(),
                 country_code: a.address.country_code.clone(),
                 is_test: a.is_test,
-                sync_options: a.sync_options.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                sync_options: a
+                    .sync_options
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             },
             settings,
             custom_fields: self
@@ -241,7 +252,10 @@ mod tests {
             platform_subscription_id: "p1".into(),
             product_id: "cb_basic".into(),
             quantity: 5,
-            account: Account { id: "20417".into(), ..Default::default() },
+            account: Account {
+                id: "20417".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -251,10 +265,20 @@ mod tests {
         assert!(def().validate(Operation::SubscriptionCreate).is_ok());
         let mut d = def();
         d.account.id.clear();
-        assert!(d.validate(Operation::SubscriptionCreate).unwrap_err().0.contains("Account.ID"));
+        assert!(
+            d.validate(Operation::SubscriptionCreate)
+                .unwrap_err()
+                .0
+                .contains("Account.ID")
+        );
         let mut d = def();
         d.platform_subscription_id.clear();
-        assert!(d.validate(Operation::SubscriptionCreate).unwrap_err().0.contains("SubscriptionID"));
+        assert!(
+            d.validate(Operation::SubscriptionCreate)
+                .unwrap_err()
+                .0
+                .contains("SubscriptionID")
+        );
     }
 
     #[test]
@@ -267,7 +291,12 @@ mod tests {
     fn negative_quantities_are_refused() {
         let mut d = def();
         d.quantity = -1;
-        assert!(d.validate(Operation::SubscriptionCreate).unwrap_err().0.contains("negative"));
+        assert!(
+            d.validate(Operation::SubscriptionCreate)
+                .unwrap_err()
+                .0
+                .contains("negative")
+        );
     }
 
     #[test]
@@ -280,7 +309,12 @@ mod tests {
             quantity: 1,
             ..Default::default()
         });
-        assert!(d.validate(Operation::AddonCreate).unwrap_err().0.contains("ActionType Provision"));
+        assert!(
+            d.validate(Operation::AddonCreate)
+                .unwrap_err()
+                .0
+                .contains("ActionType Provision")
+        );
         d.addons[0].action = Some(ActionType::Provision);
         assert!(d.validate(Operation::AddonCreate).is_ok());
         assert!(d.validate(Operation::AddonCancel).is_err());

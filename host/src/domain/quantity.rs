@@ -62,36 +62,85 @@ mod tests {
 
     #[test]
     fn below_minimum_names_the_limit_and_the_product() {
-        let err = enforce(2, &Limits { min: Some(3), ..Default::default() }, "cb_basic").unwrap_err();
+        let err = enforce(
+            2,
+            &Limits {
+                min: Some(3),
+                ..Default::default()
+            },
+            "cb_basic",
+        )
+        .unwrap_err();
         assert_eq!(err.code, -105);
-        assert_eq!(err.message, "The quantity 2 of cb_basic is below the minimum of 3.");
+        assert_eq!(
+            err.message,
+            "The quantity 2 of cb_basic is below the minimum of 3."
+        );
     }
 
     #[test]
     fn above_maximum() {
-        let err = enforce(51, &Limits { max: Some(50), ..Default::default() }, "P1").unwrap_err();
+        let err = enforce(
+            51,
+            &Limits {
+                max: Some(50),
+                ..Default::default()
+            },
+            "P1",
+        )
+        .unwrap_err();
         assert_eq!(err.code, -106);
         assert!(err.message.contains("above the maximum of 50"));
     }
 
     #[test]
     fn step_counts_from_the_minimum() {
-        let limits = Limits { min: Some(5), max: None, step: Some(5) };
+        let limits = Limits {
+            min: Some(5),
+            max: None,
+            step: Some(5),
+        };
         assert!(enforce(15, &limits, "P").is_ok());
         let err = enforce(12, &limits, "P").unwrap_err();
         assert_eq!(err.code, -108);
-        assert!(err.message.contains("for example 10 or 15"), "{}", err.message);
+        assert!(
+            err.message.contains("for example 10 or 15"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn within_limits_passes() {
-        assert!(enforce(5, &Limits { min: Some(3), max: Some(50), step: Some(1) }, "P").is_ok());
+        assert!(
+            enforce(
+                5,
+                &Limits {
+                    min: Some(3),
+                    max: Some(50),
+                    step: Some(1)
+                },
+                "P"
+            )
+            .is_ok()
+        );
         assert!(enforce(0, &Limits::default(), "P").is_ok());
     }
 
     #[test]
     fn intersection_is_the_tightest() {
-        let l = intersect(&Limits { min: Some(1), max: Some(50), step: None }, &Limits { min: Some(3), max: Some(100), step: None });
+        let l = intersect(
+            &Limits {
+                min: Some(1),
+                max: Some(50),
+                step: None,
+            },
+            &Limits {
+                min: Some(3),
+                max: Some(100),
+                step: None,
+            },
+        );
         assert_eq!((l.min, l.max), (Some(3), Some(50)));
     }
 }

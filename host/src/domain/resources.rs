@@ -33,14 +33,27 @@ pub struct Owner<'a> {
 }
 
 /// The owners of a call: the parent, then every add-on not being cancelled.
-pub fn owners<'a>(quantity: i64, attributes: &'a [Attribute], addons: &'a [AddonItem]) -> Vec<Owner<'a>> {
-    std::iter::once(Owner { quantity, attributes, is_parent: true })
-        .chain(addons.iter().filter(|a| a.action() != ActionType::Cancel).map(|a| Owner {
-            quantity: a.quantity,
-            attributes: &a.attributes,
-            is_parent: false,
-        }))
-        .collect()
+pub fn owners<'a>(
+    quantity: i64,
+    attributes: &'a [Attribute],
+    addons: &'a [AddonItem],
+) -> Vec<Owner<'a>> {
+    std::iter::once(Owner {
+        quantity,
+        attributes,
+        is_parent: true,
+    })
+    .chain(
+        addons
+            .iter()
+            .filter(|a| a.action() != ActionType::Cancel)
+            .map(|a| Owner {
+                quantity: a.quantity,
+                attributes: &a.attributes,
+                is_parent: false,
+            }),
+    )
+    .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +130,10 @@ pub fn calculate(
     let mut by_id: BTreeMap<&str, Vec<(usize, &Attribute)>> = BTreeMap::new();
     for (i, owner) in owners.iter().enumerate() {
         for attribute in owner.attributes {
-            by_id.entry(attribute.id.as_str()).or_default().push((i, attribute));
+            by_id
+                .entry(attribute.id.as_str())
+                .or_default()
+                .push((i, attribute));
         }
     }
     let mut totals = Vec::with_capacity(by_id.len());
@@ -134,25 +150,40 @@ pub fn calculate(
                     } else {
                         Some(value)
                     };
-                    total = contribution.and_then(|c| total.checked_add(c)).ok_or_else(|| {
-                        InvalidRequest(format!("The total of attribute {id} is too large."))
-                    })?;
+                    total = contribution
+                        .and_then(|c| total.checked_add(c))
+                        .ok_or_else(|| {
+                            InvalidRequest(format!("The total of attribute {id} is too large."))
+                        })?;
                 }
                 ResourceValue::Amount(total.normalize())
             }
-            Reading::Feature => ResourceValue::Feature(attributes.iter().any(|a| is_true(&a.value))),
+            Reading::Feature => {
+                ResourceValue::Feature(attributes.iter().any(|a| is_true(&a.value)))
+            }
             Reading::Choice => ResourceValue::Text(pick(owners, &held, |a| {
-                if a.code.trim().is_empty() { a.value.trim() } else { a.code.trim() }
+                if a.code.trim().is_empty() {
+                    a.value.trim()
+                } else {
+                    a.code.trim()
+                }
             })),
             Reading::Text => ResourceValue::Text(pick(owners, &held, |a| a.value.as_str())),
         };
-        totals.push(ResourceTotal { id: id.to_string(), value });
+        totals.push(ResourceTotal {
+            id: id.to_string(),
+            value,
+        });
     }
     Ok(totals)
 }
 
 /// The parent's value, else the smallest add-on value (order-independent).
-fn pick<'a>(owners: &[Owner<'_>], held: &[(usize, &'a Attribute)], value: impl Fn(&'a Attribute) -> &'a str) -> String {
+fn pick<'a>(
+    owners: &[Owner<'_>],
+    held: &[(usize, &'a Attribute)],
+    value: impl Fn(&'a Attribute) -> &'a str,
+) -> String {
     held.iter()
         .find(|(i, _)| owners[*i].is_parent)
         .map(|(_, a)| value(a))
@@ -168,11 +199,28 @@ mod tests {
     use proptest::prelude::*;
 
     fn attr(id: &str, value: &str, code: &str, linked: bool) -> Attribute {
-        Attribute { id: id.into(), name: id.into(), value: value.into(), code: code.into(), quantity_linked: linked }
+        Attribute {
+            id: id.into(),
+            name: id.into(),
+            value: value.into(),
+            code: code.into(),
+            quantity_linked: linked,
+        }
     }
 
-    fn addon(product: &str, action: ActionType, quantity: i64, attributes: Vec<Attribute>) -> AddonItem {
-        AddonItem { product_id: product.into(), action: Some(action), quantity, attributes, ..Default::default() }
+    fn addon(
+        product: &str,
+        action: ActionType,
+        quantity: i64,
+        attributes: Vec<Attribute>,
+    ) -> AddonItem {
+        AddonItem {
+            product_id: product.into(),
+            action: Some(action),
+            quantity,
+            attributes,
+            ..Default::default()
+        }
     }
 
     /// The catalogue of spec §5.7.
@@ -192,12 +240,20 @@ mod tests {
         }
     }
 
-    fn plan(quantity: i64, attributes: &[Attribute], addons: &[AddonItem]) -> BTreeMap<String, ResourceValue> {
-        calculate(&owners(quantity, attributes, addons), "cloudbackup", Some(&catalog()))
-            .unwrap()
-            .into_iter()
-            .map(|t| (t.id, t.value))
-            .collect()
+    fn plan(
+        quantity: i64,
+        attributes: &[Attribute],
+        addons: &[AddonItem],
+    ) -> BTreeMap<String, ResourceValue> {
+        calculate(
+            &owners(quantity, attributes, addons),
+            "cloudbackup",
+            Some(&catalog()),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.value))
+        .collect()
     }
 
     fn amount_of(p: &BTreeMap<String, ResourceValue>, id: &str) -> Decimal {
@@ -208,7 +264,10 @@ mod tests {
     }
 
     fn parent() -> Vec<Attribute> {
-        vec![attr("storage_gb", "20", "", true), attr("immutable_backup", "0", "", false)]
+        vec![
+            attr("storage_gb", "20", "", true),
+            attr("immutable_backup", "0", "", false),
+        ]
     }
 
     fn vault(action: ActionType) -> AddonItem {
@@ -216,7 +275,10 @@ mod tests {
             "cb_vault_pack",
             action,
             3,
-            vec![attr("storage_gb", "40", "", true), attr("immutable_backup", "1", "", false)],
+            vec![
+                attr("storage_gb", "40", "", true),
+                attr("immutable_backup", "1", "", false),
+            ],
         )
     }
 
@@ -255,7 +317,12 @@ mod tests {
             attr("immutable_backup", "1", "", false),
             attr("datacenter", "US East (Virginia)", "us-east", false),
         ];
-        let archive = addon("archive", ActionType::Provision, 2, vec![attr("archive_gb", "500", "", false)]);
+        let archive = addon(
+            "archive",
+            ActionType::Provision,
+            2,
+            vec![attr("archive_gb", "500", "", false)],
+        );
         let p = plan(4, &attributes, &[archive]);
         assert_eq!(amount_of(&p, "storage_gb"), Decimal::from(300));
         assert_eq!(amount_of(&p, "archive_gb"), Decimal::from(500));
@@ -267,11 +334,22 @@ mod tests {
     fn empty_counts_as_zero_and_garbage_is_refused() {
         let p = plan(3, &[attr("storage_gb", "", "", true)], &[]);
         assert_eq!(amount_of(&p, "storage_gb"), Decimal::ZERO);
-        let err = calculate(&owners(3, &[attr("storage_gb", "lots", "", true)], &[]), "cloudbackup", Some(&catalog()))
-            .unwrap_err();
-        assert!(err.0.contains("storage_gb") && err.0.contains("not a number"), "{err}");
-        let err = calculate(&owners(3, &[attr("storage_gb", "-4", "", true)], &[]), "cloudbackup", Some(&catalog()))
-            .unwrap_err();
+        let err = calculate(
+            &owners(3, &[attr("storage_gb", "lots", "", true)], &[]),
+            "cloudbackup",
+            Some(&catalog()),
+        )
+        .unwrap_err();
+        assert!(
+            err.0.contains("storage_gb") && err.0.contains("not a number"),
+            "{err}"
+        );
+        let err = calculate(
+            &owners(3, &[attr("storage_gb", "-4", "", true)], &[]),
+            "cloudbackup",
+            Some(&catalog()),
+        )
+        .unwrap_err();
         assert!(err.0.contains("negative"), "{err}");
     }
 
@@ -283,8 +361,11 @@ mod tests {
             attr("region", "Frankfurt", "eu-central", false),
             attr("note", "gold customer", "", false),
         ];
-        let p: BTreeMap<_, _> =
-            calculate(&owners(5, &attributes, &[]), "x", None).unwrap().into_iter().map(|t| (t.id, t.value)).collect();
+        let p: BTreeMap<_, _> = calculate(&owners(5, &attributes, &[]), "x", None)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.id, t.value))
+            .collect();
         assert_eq!(p["seats"], ResourceValue::Amount(Decimal::from(10)));
         assert_eq!(p["sso"], ResourceValue::Feature(true));
         assert_eq!(p["region"], ResourceValue::Text("eu-central".into()));
@@ -294,14 +375,21 @@ mod tests {
     fn arb_attributes() -> impl Strategy<Value = Vec<Attribute>> {
         proptest::collection::vec(
             (
-                prop_oneof![Just("storage_gb"), Just("immutable_backup"), Just("datacenter"), Just("extra_gb")],
+                prop_oneof![
+                    Just("storage_gb"),
+                    Just("immutable_backup"),
+                    Just("datacenter"),
+                    Just("extra_gb")
+                ],
                 0u32..10_000,
                 any::<bool>(),
                 any::<bool>(),
             )
                 .prop_map(|(id, n, linked, flag)| match id {
                     "immutable_backup" => attr(id, if flag { "1" } else { "0" }, "", false),
-                    "datacenter" => attr(id, "label", if flag { "eu-west" } else { "us-east" }, false),
+                    "datacenter" => {
+                        attr(id, "label", if flag { "eu-west" } else { "us-east" }, false)
+                    }
                     _ => attr(id, &n.to_string(), "", linked),
                 }),
             0..4,
@@ -317,7 +405,11 @@ mod tests {
         proptest::collection::vec(
             (
                 0..1000i64,
-                prop_oneof![Just(ActionType::None), Just(ActionType::Provision), Just(ActionType::Cancel)],
+                prop_oneof![
+                    Just(ActionType::None),
+                    Just(ActionType::Provision),
+                    Just(ActionType::Cancel)
+                ],
                 arb_attributes(),
             ),
             0..5,
@@ -325,7 +417,9 @@ mod tests {
         .prop_map(|v| {
             v.into_iter()
                 .enumerate()
-                .map(|(i, (q, action, attributes))| addon(&format!("addon{i}"), action, q, attributes))
+                .map(|(i, (q, action, attributes))| {
+                    addon(&format!("addon{i}"), action, q, attributes)
+                })
                 .collect()
         })
     }

@@ -5,7 +5,9 @@
 //! because the platform may retry).
 
 use super::codes;
-use super::hook::{ActionType, Attribute, Operation, QuantityTarget, Rejection, SubscriptionStatus, TargetKind};
+use super::hook::{
+    ActionType, Attribute, Operation, QuantityTarget, Rejection, SubscriptionStatus, TargetKind,
+};
 use super::interworks::ServiceDefinition;
 
 /// An add-on as Tollgate stores it.
@@ -84,14 +86,19 @@ pub fn decide(
     use Operation::*;
     if operation == SubscriptionCreate {
         return Ok(match existing {
-            Some(s) => Decision::AlreadyCreated { external_id: s.external_id.clone() },
+            Some(s) => Decision::AlreadyCreated {
+                external_id: s.external_id.clone(),
+            },
             None => Decision::Create,
         });
     }
     let Some(sub) = existing else {
         return refuse(
             codes::UNKNOWN,
-            format!("Subscription {} is unknown: it was never created through this service.", def.external_id),
+            format!(
+                "Subscription {} is unknown: it was never created through this service.",
+                def.external_id
+            ),
         );
     };
     let cancelled = sub.status == SubscriptionStatus::Cancelled;
@@ -111,7 +118,9 @@ pub fn decide(
         SubscriptionCancel => Ok(Decision::Change),
         _ if cancelled && operation == AddonCancel => Ok(Decision::NoChange),
         _ if cancelled => refuse_cancelled(),
-        SubscriptionSuspend if sub.status == SubscriptionStatus::Suspended => Ok(Decision::NoChange),
+        SubscriptionSuspend if sub.status == SubscriptionStatus::Suspended => {
+            Ok(Decision::NoChange)
+        }
         SubscriptionActivate if sub.status == SubscriptionStatus::Active => Ok(Decision::NoChange),
         SubscriptionUpgradeToPaid if !sub.is_trial => Ok(Decision::NoChange),
         AddonUpdate | AddonCancel => {
@@ -141,7 +150,11 @@ pub fn decide(
                     }
                 }
             }
-            Ok(if all_in_effect { Decision::NoChange } else { Decision::Change })
+            Ok(if all_in_effect {
+                Decision::NoChange
+            } else {
+                Decision::Change
+            })
         }
         _ => Ok(Decision::Change),
     }
@@ -150,11 +163,18 @@ pub fn decide(
 /// The stored state a real call converges to. Add-ons follow the payload
 /// (state-based provisioning, spec §7.1): `Cancel` cancels, anything else
 /// sets the sent quantity; stored add-ons absent from the payload are kept.
-pub fn apply(operation: Operation, def: &ServiceDefinition, existing: Option<&StoredSubscription>) -> NewState {
+pub fn apply(
+    operation: Operation,
+    def: &ServiceDefinition,
+    existing: Option<&StoredSubscription>,
+) -> NewState {
     use Operation::*;
     let base = existing.cloned();
     let mut addons: Vec<StoredAddon> = base.as_ref().map(|s| s.addons.clone()).unwrap_or_default();
-    let converge_addons = !matches!(operation, SubscriptionSuspend | SubscriptionActivate | SubscriptionCancel);
+    let converge_addons = !matches!(
+        operation,
+        SubscriptionSuspend | SubscriptionActivate | SubscriptionCancel
+    );
     if converge_addons {
         for item in &def.addons {
             let active = item.action() != ActionType::Cancel;
@@ -207,13 +227,34 @@ pub fn apply(operation: Operation, def: &ServiceDefinition, existing: Option<&St
             is_trial: sub.is_trial,
             ..from_payload
         },
-        SubscriptionUpgradeDowngrade => NewState { status: sub.status, is_trial: sub.is_trial, ..from_payload },
-        SubscriptionUpgradeToPaid => NewState { status: sub.status, is_trial: false, ..from_payload },
-        SubscriptionSuspend => NewState { status: SubscriptionStatus::Suspended, ..kept },
-        SubscriptionActivate => NewState { status: SubscriptionStatus::Active, ..kept },
+        SubscriptionUpgradeDowngrade => NewState {
+            status: sub.status,
+            is_trial: sub.is_trial,
+            ..from_payload
+        },
+        SubscriptionUpgradeToPaid => NewState {
+            status: sub.status,
+            is_trial: false,
+            ..from_payload
+        },
+        SubscriptionSuspend => NewState {
+            status: SubscriptionStatus::Suspended,
+            ..kept
+        },
+        SubscriptionActivate => NewState {
+            status: SubscriptionStatus::Active,
+            ..kept
+        },
         SubscriptionCancel => NewState {
             status: SubscriptionStatus::Cancelled,
-            addons: kept.addons.iter().map(|a| StoredAddon { active: false, ..a.clone() }).collect(),
+            addons: kept
+                .addons
+                .iter()
+                .map(|a| StoredAddon {
+                    active: false,
+                    ..a.clone()
+                })
+                .collect(),
             ..kept
         },
     }
@@ -228,7 +269,13 @@ pub fn quantity_targets(
 ) -> Vec<QuantityTarget> {
     use Operation::*;
     let mut targets = Vec::new();
-    if matches!(operation, SubscriptionCreate | SubscriptionUpdate | SubscriptionUpgradeToPaid | SubscriptionUpgradeDowngrade) {
+    if matches!(
+        operation,
+        SubscriptionCreate
+            | SubscriptionUpdate
+            | SubscriptionUpgradeToPaid
+            | SubscriptionUpgradeDowngrade
+    ) {
         targets.push(QuantityTarget {
             kind: TargetKind::Subscription,
             product_id: def.product_id.clone(),
@@ -238,12 +285,19 @@ pub fn quantity_targets(
         });
     }
     if matches!(operation, SubscriptionCreate | AddonCreate | AddonUpdate) {
-        for addon in def.addons.iter().filter(|a| a.action() == ActionType::Provision) {
+        for addon in def
+            .addons
+            .iter()
+            .filter(|a| a.action() == ActionType::Provision)
+        {
             targets.push(QuantityTarget {
                 kind: TargetKind::Addon,
                 product_id: addon.product_id.clone(),
                 quantity: addon.quantity,
-                previous_quantity: existing.and_then(|s| s.addon(&addon.product_id)).filter(|a| a.active).map(|a| a.quantity),
+                previous_quantity: existing
+                    .and_then(|s| s.addon(&addon.product_id))
+                    .filter(|a| a.active)
+                    .map(|a| a.quantity),
                 attributes: addon.attributes.clone(),
             });
         }
@@ -270,7 +324,10 @@ pub fn event_kind(operation: Operation) -> &'static str {
 /// Whether the call recomputes the resource plan (spec §7.2): Suspend and
 /// Activate leave totals as they are.
 pub fn recomputes_resources(operation: Operation) -> bool {
-    !matches!(operation, Operation::SubscriptionSuspend | Operation::SubscriptionActivate)
+    !matches!(
+        operation,
+        Operation::SubscriptionSuspend | Operation::SubscriptionActivate
+    )
 }
 
 #[cfg(test)]
@@ -284,7 +341,10 @@ mod tests {
             platform_subscription_id: "p1".into(),
             product_id: "cb_basic".into(),
             quantity: 5,
-            account: Account { id: "a".into(), ..Default::default() },
+            account: Account {
+                id: "a".into(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -313,16 +373,26 @@ mod tests {
     }
 
     fn addon(product: &str, action: ActionType) -> AddonItem {
-        AddonItem { product_id: product.into(), action: Some(action), quantity: 4, ..Default::default() }
+        AddonItem {
+            product_id: product.into(),
+            action: Some(action),
+            quantity: 4,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn create_is_idempotent_per_platform_subscription() {
-        assert_eq!(decide(Operation::SubscriptionCreate, &def(""), None), Ok(Decision::Create));
+        assert_eq!(
+            decide(Operation::SubscriptionCreate, &def(""), None),
+            Ok(Decision::Create)
+        );
         let s = stored(SubscriptionStatus::Active);
         assert_eq!(
             decide(Operation::SubscriptionCreate, &def(""), Some(&s)),
-            Ok(Decision::AlreadyCreated { external_id: "S1".into() })
+            Ok(Decision::AlreadyCreated {
+                external_id: "S1".into()
+            })
         );
     }
 
@@ -336,19 +406,44 @@ mod tests {
     #[test]
     fn a_cancelled_subscription_cannot_change() {
         let s = stored(SubscriptionStatus::Cancelled);
-        for op in [Operation::SubscriptionUpdate, Operation::SubscriptionActivate, Operation::SubscriptionSuspend, Operation::AddonCreate] {
-            assert_eq!(decide(op, &def("S1"), Some(&s)).unwrap_err().code, -5, "{op:?}");
+        for op in [
+            Operation::SubscriptionUpdate,
+            Operation::SubscriptionActivate,
+            Operation::SubscriptionSuspend,
+            Operation::AddonCreate,
+        ] {
+            assert_eq!(
+                decide(op, &def("S1"), Some(&s)).unwrap_err().code,
+                -5,
+                "{op:?}"
+            );
         }
-        assert_eq!(decide(Operation::SubscriptionCancel, &def("S1"), Some(&s)), Ok(Decision::NoChange));
+        assert_eq!(
+            decide(Operation::SubscriptionCancel, &def("S1"), Some(&s)),
+            Ok(Decision::NoChange)
+        );
     }
 
     #[test]
     fn retries_of_what_is_in_effect_change_nothing() {
         let active = stored(SubscriptionStatus::Active);
-        assert_eq!(decide(Operation::SubscriptionActivate, &def("S1"), Some(&active)), Ok(Decision::NoChange));
+        assert_eq!(
+            decide(Operation::SubscriptionActivate, &def("S1"), Some(&active)),
+            Ok(Decision::NoChange)
+        );
         let suspended = stored(SubscriptionStatus::Suspended);
-        assert_eq!(decide(Operation::SubscriptionSuspend, &def("S1"), Some(&suspended)), Ok(Decision::NoChange));
-        assert_eq!(decide(Operation::SubscriptionUpgradeToPaid, &def("S1"), Some(&active)), Ok(Decision::NoChange));
+        assert_eq!(
+            decide(Operation::SubscriptionSuspend, &def("S1"), Some(&suspended)),
+            Ok(Decision::NoChange)
+        );
+        assert_eq!(
+            decide(
+                Operation::SubscriptionUpgradeToPaid,
+                &def("S1"),
+                Some(&active)
+            ),
+            Ok(Decision::NoChange)
+        );
     }
 
     #[test]
@@ -356,14 +451,25 @@ mod tests {
         let s = stored(SubscriptionStatus::Active);
         let mut d = def("S1");
         d.addons = vec![addon("other", ActionType::Provision)];
-        assert_eq!(decide(Operation::AddonUpdate, &d, Some(&s)).unwrap_err().code, -3);
+        assert_eq!(
+            decide(Operation::AddonUpdate, &d, Some(&s))
+                .unwrap_err()
+                .code,
+            -3
+        );
         d.addons = vec![addon("vault", ActionType::Cancel)];
-        assert_eq!(decide(Operation::AddonCancel, &d, Some(&s)), Ok(Decision::Change));
+        assert_eq!(
+            decide(Operation::AddonCancel, &d, Some(&s)),
+            Ok(Decision::Change)
+        );
         let state = apply(Operation::AddonCancel, &d, Some(&s));
         assert!(!state.addons[0].active);
         let mut after = s.clone();
         after.addons = state.addons;
-        assert_eq!(decide(Operation::AddonCancel, &d, Some(&after)), Ok(Decision::NoChange));
+        assert_eq!(
+            decide(Operation::AddonCancel, &d, Some(&after)),
+            Ok(Decision::NoChange)
+        );
     }
 
     #[test]
@@ -375,17 +481,26 @@ mod tests {
         let mut d = def("S1");
         d.quantity = 99;
         let state = apply(Operation::SubscriptionSuspend, &d, Some(&s));
-        assert_eq!((state.status, state.quantity), (SubscriptionStatus::Suspended, 5));
+        assert_eq!(
+            (state.status, state.quantity),
+            (SubscriptionStatus::Suspended, 5)
+        );
     }
 
     #[test]
     fn targets_cover_the_subscription_and_provisioned_addons() {
         let s = stored(SubscriptionStatus::Active);
         let mut d = def("S1");
-        d.addons = vec![addon("vault", ActionType::Provision), addon("x", ActionType::None)];
+        d.addons = vec![
+            addon("vault", ActionType::Provision),
+            addon("x", ActionType::None),
+        ];
         let t = quantity_targets(Operation::AddonUpdate, &d, Some(&s));
         assert_eq!(t.len(), 1);
-        assert_eq!((t[0].kind, t[0].previous_quantity), (TargetKind::Addon, Some(3)));
+        assert_eq!(
+            (t[0].kind, t[0].previous_quantity),
+            (TargetKind::Addon, Some(3))
+        );
         let t = quantity_targets(Operation::SubscriptionUpdate, &d, Some(&s));
         assert_eq!((t.len(), t[0].previous_quantity), (1, Some(5)));
     }

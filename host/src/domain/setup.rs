@@ -75,7 +75,10 @@ pub struct SetupFields {
 
 /// Field ids must be usable as header names: `[A-Za-z0-9_-]{1,64}`.
 pub fn valid_field_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 impl SetupFields {
@@ -87,7 +90,12 @@ impl SetupFields {
     /// id), one sentence each; empty means valid.
     pub fn validate(&self, values: &BTreeMap<String, String>) -> Vec<String> {
         let mut problems = Vec::new();
-        let value_of = |id: &str| values.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)).map(|(_, v)| v.as_str());
+        let value_of = |id: &str| {
+            values
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(id))
+                .map(|(_, v)| v.as_str())
+        };
         for field in &self.fields {
             let value = value_of(&field.id).unwrap_or("").trim();
             if value.is_empty() {
@@ -97,11 +105,17 @@ impl SetupFields {
                 continue;
             }
             if field.max_length > 0 && value.chars().count() > field.max_length {
-                problems.push(format!("{} must be at most {} characters long", field.name, field.max_length));
+                problems.push(format!(
+                    "{} must be at most {} characters long",
+                    field.name, field.max_length
+                ));
             }
             match field.kind {
                 FieldKind::Url if !looks_like_url(value) => {
-                    problems.push(format!("{} must be an absolute http:// or https:// URL", field.name));
+                    problems.push(format!(
+                        "{} must be an absolute http:// or https:// URL",
+                        field.name
+                    ));
                 }
                 FieldKind::Integer if value.parse::<i64>().is_err() => {
                     problems.push(format!("{} must be a whole number", field.name));
@@ -110,9 +124,16 @@ impl SetupFields {
                     problems.push(format!("{} must be one of: {}", field.name, choices(field)));
                 }
                 FieldKind::PredefinedChooseMany
-                    if value.split(',').map(str::trim).any(|v| !field.predefined.contains_key(v)) =>
+                    if value
+                        .split(',')
+                        .map(str::trim)
+                        .any(|v| !field.predefined.contains_key(v)) =>
                 {
-                    problems.push(format!("{} must be made of: {}", field.name, choices(field)));
+                    problems.push(format!(
+                        "{} must be made of: {}",
+                        field.name,
+                        choices(field)
+                    ));
                 }
                 _ => {}
             }
@@ -128,25 +149,38 @@ impl SetupFields {
     /// The required settings missing from a call's headers (spec §2.6).
     pub fn missing_required<'a>(&'a self, sent: &[(String, String)]) -> Option<&'a SettingField> {
         self.fields.iter().find(|f| {
-            f.required && !sent.iter().any(|(k, v)| k.eq_ignore_ascii_case(&f.id) && !v.trim().is_empty())
+            f.required
+                && !sent
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case(&f.id) && !v.trim().is_empty())
         })
     }
 
     /// The settings a plugin may see: everything but password fields.
     pub fn visible_to_plugins(&self, sent: &[(String, String)]) -> Vec<(String, String)> {
         sent.iter()
-            .filter(|(k, _)| self.field(k).is_none_or(|f| f.kind != FieldKind::PasswordText))
+            .filter(|(k, _)| {
+                self.field(k)
+                    .is_none_or(|f| f.kind != FieldKind::PasswordText)
+            })
             .cloned()
             .collect()
     }
 }
 
 fn choices(field: &SettingField) -> String {
-    field.predefined.iter().map(|(code, label)| format!("{code} ({label})")).collect::<Vec<_>>().join(", ")
+    field
+        .predefined
+        .iter()
+        .map(|(code, label)| format!("{code} ({label})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn looks_like_url(value: &str) -> bool {
-    let rest = value.strip_prefix("https://").or_else(|| value.strip_prefix("http://"));
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
     match rest {
         Some(rest) => {
             let host = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -169,8 +203,17 @@ mod tests {
             max_length: 0,
             predefined: BTreeMap::new(),
         };
-        let mut region = f("FieldRegion", "Region", FieldKind::PredefinedChooseOne, true);
-        region.predefined = [("1".to_string(), "Data Center 1".to_string()), ("2".into(), "Data Center 2".into())].into();
+        let mut region = f(
+            "FieldRegion",
+            "Region",
+            FieldKind::PredefinedChooseOne,
+            true,
+        );
+        region.predefined = [
+            ("1".to_string(), "Data Center 1".to_string()),
+            ("2".into(), "Data Center 2".into()),
+        ]
+        .into();
         SetupFields {
             fields: vec![
                 f("FieldUsername", "Username", FieldKind::Text, true),
@@ -182,7 +225,10 @@ mod tests {
     }
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -193,12 +239,20 @@ mod tests {
             ("FieldUri", "https://api.vendor.example"),
             ("FieldRegion", "1"),
         ]);
-        assert_eq!(fields().validate(&v), vec!["Password could not be empty".to_string()]);
+        assert_eq!(
+            fields().validate(&v),
+            vec!["Password could not be empty".to_string()]
+        );
     }
 
     #[test]
     fn urls_and_choices_are_checked() {
-        let v = values(&[("FieldUsername", "u"), ("FieldPassword", "p"), ("FieldUri", "ftp://x"), ("FieldRegion", "9")]);
+        let v = values(&[
+            ("FieldUsername", "u"),
+            ("FieldPassword", "p"),
+            ("FieldUri", "ftp://x"),
+            ("FieldRegion", "9"),
+        ]);
         let problems = fields().validate(&v);
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("URL"));
@@ -207,8 +261,14 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_plugins() {
-        let sent = vec![("fieldpassword".to_string(), "S3cret".to_string()), ("FieldRegion".to_string(), "1".to_string())];
-        assert_eq!(fields().visible_to_plugins(&sent), vec![("FieldRegion".to_string(), "1".to_string())]);
+        let sent = vec![
+            ("fieldpassword".to_string(), "S3cret".to_string()),
+            ("FieldRegion".to_string(), "1".to_string()),
+        ];
+        assert_eq!(
+            fields().visible_to_plugins(&sent),
+            vec![("FieldRegion".to_string(), "1".to_string())]
+        );
     }
 
     #[test]
@@ -218,6 +278,9 @@ mod tests {
             ("FIELDPASSWORD".to_string(), "p".to_string()),
             ("fielduri".to_string(), "https://x".to_string()),
         ];
-        assert_eq!(fields().missing_required(&sent).map(|f| f.id.as_str()), Some("FieldRegion"));
+        assert_eq!(
+            fields().missing_required(&sent).map(|f| f.id.as_str()),
+            Some("FieldRegion")
+        );
     }
 }

@@ -7,7 +7,9 @@ use super::{AppState, Body};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::hook::Hook;
 use crate::runtime::Limits;
-use crate::service::{AuthError, BindingSpec, DryRunRequest, NewTenantRequest, ServiceError, Tenant};
+use crate::service::{
+    AuthError, BindingSpec, DryRunRequest, NewTenantRequest, ServiceError, Tenant,
+};
 use crate::store::InvocationFilter;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -24,12 +26,16 @@ pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
 }
 
 fn problem_with(status: StatusCode, title: &str, detail: &str, reason: Option<&str>) -> Response {
-    let mut body = json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
+    let mut body =
+        json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
     if let Some(reason) = reason {
         body["reason"] = Value::String(reason.to_string());
     }
     let mut response = (status, body.to_string()).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     response
 }
 
@@ -54,28 +60,50 @@ impl From<ServiceError> for AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         match self {
-            AdminError::Auth(AuthError::BadOperatorToken) => {
-                problem(StatusCode::UNAUTHORIZED, "Unauthorized", "A valid operator token is required (Authorization: Bearer …).")
+            AdminError::Auth(AuthError::BadOperatorToken) => problem(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "A valid operator token is required (Authorization: Bearer …).",
+            ),
+            AdminError::Auth(_) => problem(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "A valid admin token is required (Authorization: Bearer …).",
+            ),
+            AdminError::BadRequest(detail) => {
+                problem(StatusCode::BAD_REQUEST, "Invalid request", &detail)
             }
-            AdminError::Auth(_) => problem(StatusCode::UNAUTHORIZED, "Unauthorized", "A valid admin token is required (Authorization: Bearer …)."),
-            AdminError::BadRequest(detail) => problem(StatusCode::BAD_REQUEST, "Invalid request", &detail),
             AdminError::NotFound(detail) => problem(StatusCode::NOT_FOUND, "Not found", &detail),
             AdminError::Service(e) => match e {
                 ServiceError::NotFound(d) => problem(StatusCode::NOT_FOUND, "Not found", &d),
                 ServiceError::Invalid(d) => problem(StatusCode::BAD_REQUEST, "Invalid request", &d),
                 ServiceError::Conflict(d) => problem(StatusCode::CONFLICT, "Conflict", &d),
-                ServiceError::TooLarge(d) => problem(StatusCode::PAYLOAD_TOO_LARGE, "Too large", &d),
-                ServiceError::Refused(load) => {
-                    problem_with(StatusCode::UNPROCESSABLE_ENTITY, "Plugin refused", &load.to_string(), Some(load.kind()))
+                ServiceError::TooLarge(d) => {
+                    problem(StatusCode::PAYLOAD_TOO_LARGE, "Too large", &d)
                 }
+                ServiceError::Refused(load) => problem_with(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Plugin refused",
+                    &load.to_string(),
+                    Some(load.kind()),
+                ),
                 ServiceError::Unavailable(d) => {
-                    let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable", &d);
-                    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    let mut r = problem(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Temporarily unavailable",
+                        &d,
+                    );
+                    r.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                     r
                 }
                 other => {
                     tracing::error!(error = %other, "admin API internal error");
-                    problem(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "An internal error occurred; it has been logged.")
+                    problem(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal error",
+                        "An internal error occurred; it has been logged.",
+                    )
                 }
             },
         }
@@ -87,7 +115,9 @@ type Result<T> = std::result::Result<T, AdminError>;
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// The tenant behind the admin bearer token, and who acts (for history).
@@ -100,7 +130,11 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = AdminError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let tenant = state.app.authenticate_admin(bearer(&parts.headers)).await?.map_err(AdminError::Auth)?;
+        let tenant = state
+            .app
+            .authenticate_admin(bearer(&parts.headers))
+            .await?
+            .map_err(AdminError::Auth)?;
         // Free text for the audit trail; the token decides the tenant.
         let actor = parts
             .headers
@@ -120,21 +154,33 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = AdminError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        state.app.authenticate_operator(bearer(&parts.headers)).map_err(AdminError::Auth)?;
+        state
+            .app
+            .authenticate_operator(bearer(&parts.headers))
+            .map_err(AdminError::Auth)?;
         Ok(Operator)
     }
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("the {what} is not valid: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AdminError::BadRequest(format!("the {what} is not valid: {e}")))
 }
 
-fn optional_json_body<T: serde::de::DeserializeOwned + Default>(body: &[u8], what: &str) -> Result<T> {
-    if body.iter().all(u8::is_ascii_whitespace) { Ok(T::default()) } else { json_body(body, what) }
+fn optional_json_body<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+    what: &str,
+) -> Result<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        json_body(body, what)
+    }
 }
 
 fn hook(text: &str) -> Result<Hook> {
-    text.parse::<Hook>().map_err(|e| AdminError::NotFound(e.to_string()))
+    text.parse::<Hook>()
+        .map_err(|e| AdminError::NotFound(e.to_string()))
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -143,12 +189,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/admin/v1/plugins",
-            post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)).get(list_plugins),
+            post(upload)
+                .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
+                .get(list_plugins),
         )
         .route("/admin/v1/plugins/{name}/versions", get(plugin_versions))
         .route("/admin/v1/bindings", get(list_bindings))
-        .route("/admin/v1/bindings/{hook}/{binding}", get(get_binding).put(put_binding).delete(delete_binding))
-        .route("/admin/v1/bindings/{hook}/{binding}/rollback", post(rollback))
+        .route(
+            "/admin/v1/bindings/{hook}/{binding}",
+            get(get_binding).put(put_binding).delete(delete_binding),
+        )
+        .route(
+            "/admin/v1/bindings/{hook}/{binding}/rollback",
+            post(rollback),
+        )
         .route("/admin/v1/dry-run", post(dry_run))
         .route("/admin/v1/invocations", get(invocations))
         .route("/admin/v1/invocations/{id}", get(invocation))
@@ -159,15 +213,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/v1/subscriptions/{external_id}", get(subscription))
         .route("/admin/v1/tenants", post(create_tenant))
         .route("/admin/v1/tenants/{id}/api-key", post(rotate_api_key))
-        .route("/admin/v1/tenants/{id}/admin-token", post(rotate_admin_token))
-        .route("/admin/v1/tenants/{id}/limits", axum::routing::put(set_limits))
+        .route(
+            "/admin/v1/tenants/{id}/admin-token",
+            post(rotate_admin_token),
+        )
+        .route(
+            "/admin/v1/tenants/{id}/limits",
+            axum::routing::put(set_limits),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(json_limit))
         .layer(middleware::from_fn_with_state(state.clone(), count))
 }
 
 async fn count(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
     let response = next.run(req).await;
-    state.app.metrics().admin_request(response.status().as_u16());
+    state
+        .app
+        .metrics()
+        .admin_request(response.status().as_u16());
     response
 }
 
@@ -177,10 +240,26 @@ struct NameQuery {
 }
 
 /// `POST /admin/v1/plugins?name=N`, body: the component bytes.
-async fn upload(State(state): State<AppState>, admin: Admin, Query(q): Query<NameQuery>, Body(body): Body) -> Result<Response> {
-    let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| AdminError::BadRequest("the plugin name is missing: POST /admin/v1/plugins?name=NAME".into()))?;
-    let result = state.app.upload_plugin(&admin.tenant, &name, body.to_vec(), &admin.actor).await?;
-    let status = if result.created { StatusCode::CREATED } else { StatusCode::OK };
+async fn upload(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<NameQuery>,
+    Body(body): Body,
+) -> Result<Response> {
+    let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
+        AdminError::BadRequest(
+            "the plugin name is missing: POST /admin/v1/plugins?name=NAME".into(),
+        )
+    })?;
+    let result = state
+        .app
+        .upload_plugin(&admin.tenant, &name, body.to_vec(), &admin.actor)
+        .await?;
+    let status = if result.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(ok(status, &result))
 }
 
@@ -188,26 +267,61 @@ async fn list_plugins(State(state): State<AppState>, admin: Admin) -> Result<Res
     Ok(ok(StatusCode::OK, &state.app.plugins(&admin.tenant).await?))
 }
 
-async fn plugin_versions(State(state): State<AppState>, admin: Admin, Path(name): Path<String>) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.plugin_versions(&admin.tenant, &name).await?))
+async fn plugin_versions(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(name): Path<String>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.plugin_versions(&admin.tenant, &name).await?,
+    ))
 }
 
 async fn list_bindings(State(state): State<AppState>, admin: Admin) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.bindings(&admin.tenant).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.bindings(&admin.tenant).await?,
+    ))
 }
 
-async fn get_binding(State(state): State<AppState>, admin: Admin, Path((h, name)): Path<(String, String)>) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.binding(&admin.tenant, hook(&h)?, &name).await?))
+async fn get_binding(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((h, name)): Path<(String, String)>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.binding(&admin.tenant, hook(&h)?, &name).await?,
+    ))
 }
 
-async fn put_binding(State(state): State<AppState>, admin: Admin, Path((h, name)): Path<(String, String)>, Body(body): Body) -> Result<Response> {
+async fn put_binding(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((h, name)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response> {
     let hook = hook(&h)?;
     let spec: BindingSpec = json_body(&body, "binding")?;
-    Ok(ok(StatusCode::OK, &state.app.put_binding(&admin.tenant, hook, &name, &spec, &admin.actor).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &state
+            .app
+            .put_binding(&admin.tenant, hook, &name, &spec, &admin.actor)
+            .await?,
+    ))
 }
 
-async fn delete_binding(State(state): State<AppState>, admin: Admin, Path((h, name)): Path<(String, String)>) -> Result<Response> {
-    state.app.delete_binding(&admin.tenant, hook(&h)?, &name, &admin.actor).await?;
+async fn delete_binding(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((h, name)): Path<(String, String)>,
+) -> Result<Response> {
+    state
+        .app
+        .delete_binding(&admin.tenant, hook(&h)?, &name, &admin.actor)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -217,15 +331,33 @@ struct RollbackBody {
     revision: Option<i64>,
 }
 
-async fn rollback(State(state): State<AppState>, admin: Admin, Path((h, name)): Path<(String, String)>, Body(body): Body) -> Result<Response> {
+async fn rollback(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((h, name)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response> {
     let hook = hook(&h)?;
     let body: RollbackBody = optional_json_body(&body, "rollback request")?;
-    Ok(ok(StatusCode::OK, &state.app.rollback_binding(&admin.tenant, hook, &name, body.revision, &admin.actor).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &state
+            .app
+            .rollback_binding(&admin.tenant, hook, &name, body.revision, &admin.actor)
+            .await?,
+    ))
 }
 
-async fn dry_run(State(state): State<AppState>, admin: Admin, Body(body): Body) -> Result<Response> {
+async fn dry_run(
+    State(state): State<AppState>,
+    admin: Admin,
+    Body(body): Body,
+) -> Result<Response> {
     let request: DryRunRequest = json_body(&body, "dry-run request")?;
-    Ok(ok(StatusCode::OK, &state.app.dry_run(&admin.tenant, request).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.dry_run(&admin.tenant, request).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -238,7 +370,11 @@ struct InvocationQuery {
     limit: Option<i64>,
 }
 
-async fn invocations(State(state): State<AppState>, admin: Admin, Query(q): Query<InvocationQuery>) -> Result<Response> {
+async fn invocations(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<InvocationQuery>,
+) -> Result<Response> {
     let filter = InvocationFilter {
         hook: q.hook,
         binding: q.binding,
@@ -247,11 +383,21 @@ async fn invocations(State(state): State<AppState>, admin: Admin, Query(q): Quer
         before: q.before,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
-    Ok(ok(StatusCode::OK, &state.app.invocations(&admin.tenant, &filter).await?))
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.invocations(&admin.tenant, &filter).await?,
+    ))
 }
 
-async fn invocation(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.invocation(&admin.tenant, &id).await?))
+async fn invocation(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.invocation(&admin.tenant, &id).await?,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -261,9 +407,22 @@ struct ReplayBody {
     version: Option<String>,
 }
 
-async fn replay(State(state): State<AppState>, admin: Admin, Path(id): Path<String>, Body(body): Body) -> Result<Response> {
+async fn replay(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Response> {
     let body: ReplayBody = optional_json_body(&body, "replay request")?;
-    let result = state.app.replay(&admin.tenant, &id, body.plugin.as_deref(), body.version.as_deref()).await?;
+    let result = state
+        .app
+        .replay(
+            &admin.tenant,
+            &id,
+            body.plugin.as_deref(),
+            body.version.as_deref(),
+        )
+        .await?;
     Ok(ok(StatusCode::OK, &result))
 }
 
@@ -276,8 +435,15 @@ async fn get_catalog(State(state): State<AppState>, admin: Admin) -> Result<Resp
     Ok(ok(StatusCode::OK, &doc))
 }
 
-async fn put_catalog(State(state): State<AppState>, admin: Admin, Body(body): Body) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.put_catalog(&admin.tenant, utf8(&body)?).await?))
+async fn put_catalog(
+    State(state): State<AppState>,
+    admin: Admin,
+    Body(body): Body,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.put_catalog(&admin.tenant, utf8(&body)?).await?,
+    ))
 }
 
 async fn get_setup(State(state): State<AppState>, admin: Admin) -> Result<Response> {
@@ -285,8 +451,18 @@ async fn get_setup(State(state): State<AppState>, admin: Admin) -> Result<Respon
     Ok(ok(StatusCode::OK, &doc))
 }
 
-async fn put_setup(State(state): State<AppState>, admin: Admin, Body(body): Body) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.put_setup_fields(&admin.tenant, utf8(&body)?).await?))
+async fn put_setup(
+    State(state): State<AppState>,
+    admin: Admin,
+    Body(body): Body,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state
+            .app
+            .put_setup_fields(&admin.tenant, utf8(&body)?)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -295,14 +471,31 @@ struct EventsQuery {
     limit: Option<i64>,
 }
 
-async fn events(State(state): State<AppState>, admin: Admin, Query(q): Query<EventsQuery>) -> Result<Response> {
-    let events = state.app.events(&admin.tenant, q.after.unwrap_or(0), q.limit.unwrap_or(100)).await?;
-    let next = events.last().map(|e| e.cursor).unwrap_or(q.after.unwrap_or(0));
+async fn events(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<EventsQuery>,
+) -> Result<Response> {
+    let events = state
+        .app
+        .events(&admin.tenant, q.after.unwrap_or(0), q.limit.unwrap_or(100))
+        .await?;
+    let next = events
+        .last()
+        .map(|e| e.cursor)
+        .unwrap_or(q.after.unwrap_or(0));
     Ok(ok(StatusCode::OK, &json!({"events": events, "next": next})))
 }
 
-async fn subscription(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.subscription_view(&admin.tenant, &id).await?))
+async fn subscription(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state.app.subscription_view(&admin.tenant, &id).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -313,11 +506,19 @@ struct NewTenantBody {
     api_key: Option<String>,
 }
 
-async fn create_tenant(State(state): State<AppState>, _: Operator, Body(body): Body) -> Result<Response> {
+async fn create_tenant(
+    State(state): State<AppState>,
+    _: Operator,
+    Body(body): Body,
+) -> Result<Response> {
     let b: NewTenantBody = json_body(&body, "tenant")?;
     let secrets = state
         .app
-        .create_tenant(&NewTenantRequest { name: b.name, application_id: b.application_id, api_key: b.api_key })
+        .create_tenant(&NewTenantRequest {
+            name: b.name,
+            application_id: b.application_id,
+            api_key: b.api_key,
+        })
         .await?;
     Ok(ok(StatusCode::CREATED, &secrets))
 }
@@ -330,19 +531,49 @@ struct RotateKeyBody {
     keep_previous: bool,
 }
 
-async fn rotate_api_key(State(state): State<AppState>, _: Operator, Path(id): Path<String>, Body(body): Body) -> Result<Response> {
+async fn rotate_api_key(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Response> {
     let b: RotateKeyBody = optional_json_body(&body, "rotation request")?;
-    let key = state.app.rotate_api_key(&id, b.api_key.as_deref(), b.keep_previous).await?;
-    Ok(ok(StatusCode::OK, &json!({"tenant_id": id, "api_key": key, "previous_key_valid": b.keep_previous})))
+    let key = state
+        .app
+        .rotate_api_key(&id, b.api_key.as_deref(), b.keep_previous)
+        .await?;
+    Ok(ok(
+        StatusCode::OK,
+        &json!({"tenant_id": id, "api_key": key, "previous_key_valid": b.keep_previous}),
+    ))
 }
 
-async fn rotate_admin_token(State(state): State<AppState>, _: Operator, Path(id): Path<String>) -> Result<Response> {
+async fn rotate_admin_token(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> Result<Response> {
     let token = state.app.rotate_admin_token(&id).await?;
-    Ok(ok(StatusCode::OK, &json!({"tenant_id": id, "admin_token": token})))
+    Ok(ok(
+        StatusCode::OK,
+        &json!({"tenant_id": id, "admin_token": token}),
+    ))
 }
 
-async fn set_limits(State(state): State<AppState>, _: Operator, Path(id): Path<String>, Body(body): Body) -> Result<Response> {
-    let limits: Option<Limits> = if body.iter().all(u8::is_ascii_whitespace) { None } else { json_body(&body, "limits")? };
+async fn set_limits(
+    State(state): State<AppState>,
+    _: Operator,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> Result<Response> {
+    let limits: Option<Limits> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        json_body(&body, "limits")?
+    };
     state.app.set_tenant_limits(&id, limits).await?;
-    Ok(ok(StatusCode::OK, &json!({"tenant_id": id, "limits": limits})))
+    Ok(ok(
+        StatusCode::OK,
+        &json!({"tenant_id": id, "limits": limits}),
+    ))
 }

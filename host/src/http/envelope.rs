@@ -16,7 +16,9 @@ pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
     let mut response = (status, bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     response
 }
 
@@ -52,7 +54,13 @@ struct Envelope<'a> {
     extra_info: Option<Map<String, Value>>,
 }
 
-pub fn envelope(kind: Kind, status: StatusCode, code: i32, message: Option<&str>, result: Option<&str>) -> Response {
+pub fn envelope(
+    kind: Kind,
+    status: StatusCode,
+    code: i32,
+    message: Option<&str>,
+    result: Option<&str>,
+) -> Response {
     let (account, service) = (kind == Kind::Account, kind == Kind::Service);
     let body = Envelope {
         code,
@@ -68,7 +76,13 @@ pub fn envelope(kind: Kind, status: StatusCode, code: i32, message: Option<&str>
 }
 
 pub fn answer(kind: Kind, a: &Answer) -> Response {
-    envelope(kind, StatusCode::OK, a.code, a.message.as_deref(), a.result.as_deref())
+    envelope(
+        kind,
+        StatusCode::OK,
+        a.code,
+        a.message.as_deref(),
+        a.result.as_deref(),
+    )
 }
 
 /// The Service Manager API's failures that are not business outcomes.
@@ -102,22 +116,53 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let kind = Kind::Result;
         match self {
-            ApiError::Unauthorized => envelope(kind, StatusCode::UNAUTHORIZED, codes::FAILURE, Some("Unauthorized"), None),
-            ApiError::BadRequest(m) => envelope(kind, StatusCode::BAD_REQUEST, codes::INVALID, Some(&m), None),
+            ApiError::Unauthorized => envelope(
+                kind,
+                StatusCode::UNAUTHORIZED,
+                codes::FAILURE,
+                Some("Unauthorized"),
+                None,
+            ),
+            ApiError::BadRequest(m) => envelope(
+                kind,
+                StatusCode::BAD_REQUEST,
+                codes::INVALID,
+                Some(&m),
+                None,
+            ),
             ApiError::TooLarge(limit) => envelope(
                 kind,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 codes::INVALID,
-                Some(&format!("The request body is larger than the limit of {limit} bytes.")),
+                Some(&format!(
+                    "The request body is larger than the limit of {limit} bytes."
+                )),
                 None,
             ),
-            ApiError::NotFound => envelope(kind, StatusCode::NOT_FOUND, codes::FAILURE, Some("There is no such endpoint."), None),
-            ApiError::MethodNotAllowed => {
-                envelope(kind, StatusCode::METHOD_NOT_ALLOWED, codes::FAILURE, Some("This endpoint does not accept this HTTP method."), None)
-            }
+            ApiError::NotFound => envelope(
+                kind,
+                StatusCode::NOT_FOUND,
+                codes::FAILURE,
+                Some("There is no such endpoint."),
+                None,
+            ),
+            ApiError::MethodNotAllowed => envelope(
+                kind,
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::FAILURE,
+                Some("This endpoint does not accept this HTTP method."),
+                None,
+            ),
             ApiError::Unavailable(m) => {
-                let mut r = envelope(kind, StatusCode::SERVICE_UNAVAILABLE, codes::UNAVAILABLE, Some(&m), None);
-                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                let mut r = envelope(
+                    kind,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    codes::UNAVAILABLE,
+                    Some(&m),
+                    None,
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 r
             }
             ApiError::Internal(detail) => {
@@ -126,7 +171,9 @@ impl IntoResponse for ApiError {
                     kind,
                     StatusCode::INTERNAL_SERVER_ERROR,
                     codes::FAILURE,
-                    Some("An internal error occurred; it has been logged with this call's TrackId."),
+                    Some(
+                        "An internal error occurred; it has been logged with this call's TrackId.",
+                    ),
                     None,
                 )
             }

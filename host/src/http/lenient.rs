@@ -5,7 +5,9 @@
 //! the field by its path, e.g. `Addons[0].Quantity`.
 
 use crate::domain::hook::{ActionType, Attribute};
-use crate::domain::interworks::{Account, AddonItem, Address, Contact, RequestedBy, ServiceDefinition};
+use crate::domain::interworks::{
+    Account, AddonItem, Address, Contact, RequestedBy, ServiceDefinition,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -14,7 +16,11 @@ use std::collections::BTreeMap;
 pub enum FieldError {
     /// A value of the wrong type: HTTP 400, Code -2.
     #[error("{path} must be {expected}, but it is {found}.")]
-    Type { path: String, expected: &'static str, found: String },
+    Type {
+        path: String,
+        expected: &'static str,
+        found: String,
+    },
     /// A required key is absent or null: HTTP 200, Code -2.
     #[error("The request has no {path}.")]
     Missing { path: String },
@@ -29,19 +35,22 @@ impl FieldError {
 type Result<T> = std::result::Result<T, FieldError>;
 
 fn describe(v: &Value) -> String {
-    let text = match v {
+    match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {n}"),
         Value::String(s) => format!("the text {:?}", truncate(s, 60)),
         Value::Array(_) => "a list".to_string(),
         Value::Object(_) => "an object".to_string(),
-    };
-    text
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
 }
 
 /// A JSON object read with the spec's rules.
@@ -55,19 +64,34 @@ impl<'a> Obj<'a> {
     /// The top-level body; it must be an object.
     pub fn root(value: &'a Value) -> Result<Obj<'a>> {
         match value {
-            Value::Object(map) => Ok(Obj { map: Some(map), path: "" }),
-            other => Err(FieldError::Type { path: "The request body".into(), expected: "a JSON object", found: describe(other) }),
+            Value::Object(map) => Ok(Obj {
+                map: Some(map),
+                path: "",
+            }),
+            other => Err(FieldError::Type {
+                path: "The request body".into(),
+                expected: "a JSON object",
+                found: describe(other),
+            }),
         }
     }
 
     fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     /// The value under `key`, matched ignoring case; `null` counts as absent.
     fn get(&self, key: &str) -> Option<&'a Value> {
         let map = self.map?;
-        let value = map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))?;
+        let value = map.get(key).or_else(|| {
+            map.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })?;
         (!value.is_null()).then_some(value)
     }
 
@@ -76,11 +100,21 @@ impl<'a> Obj<'a> {
     }
 
     fn type_error(&self, key: &str, expected: &'static str, found: &Value) -> FieldError {
-        FieldError::Type { path: self.child_path(key), expected, found: describe(found) }
+        FieldError::Type {
+            path: self.child_path(key),
+            expected,
+            found: describe(found),
+        }
     }
 
     pub fn require(&self, key: &str) -> Result<()> {
-        if self.has(key) { Ok(()) } else { Err(FieldError::Missing { path: self.child_path(key) }) }
+        if self.has(key) {
+            Ok(())
+        } else {
+            Err(FieldError::Missing {
+                path: self.child_path(key),
+            })
+        }
     }
 
     /// Text; numbers and booleans are converted to text.
@@ -104,7 +138,9 @@ impl<'a> Obj<'a> {
         let expected = "a whole number between -2147483648 and 2147483647";
         let n = match v {
             Value::Number(n) => n.as_i64().or_else(|| {
-                n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64)
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+                    .map(|f| f as i64)
             }),
             Value::String(s) => s.trim().parse::<i64>().ok(),
             _ => None,
@@ -116,11 +152,21 @@ impl<'a> Obj<'a> {
     }
 
     pub fn bool(&self, key: &str) -> Result<bool> {
-        let Some(v) = self.get(key) else { return Ok(false) };
+        let Some(v) = self.get(key) else {
+            return Ok(false);
+        };
         match v {
             Value::Bool(b) => Ok(*b),
-            Value::String(s) if s.trim().eq_ignore_ascii_case("true") || s.trim() == "1" => Ok(true),
-            Value::String(s) if s.trim().eq_ignore_ascii_case("false") || s.trim() == "0" || s.trim().is_empty() => Ok(false),
+            Value::String(s) if s.trim().eq_ignore_ascii_case("true") || s.trim() == "1" => {
+                Ok(true)
+            }
+            Value::String(s)
+                if s.trim().eq_ignore_ascii_case("false")
+                    || s.trim() == "0"
+                    || s.trim().is_empty() =>
+            {
+                Ok(false)
+            }
             Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
             Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
             other => Err(self.type_error(key, "true or false", other)),
@@ -132,7 +178,10 @@ impl<'a> Obj<'a> {
         *path = self.child_path(key);
         match self.get(key) {
             None => Ok(Obj { map: None, path }),
-            Some(Value::Object(map)) => Ok(Obj { map: Some(map), path }),
+            Some(Value::Object(map)) => Ok(Obj {
+                map: Some(map),
+                path,
+            }),
             Some(other) => Err(self.type_error(key, "an object", other)),
         }
     }
@@ -174,12 +223,22 @@ impl<'a> Obj<'a> {
     }
 
     pub fn action(&self, key: &str) -> Result<Option<ActionType>> {
-        let Some(v) = self.get(key) else { return Ok(None) };
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
         let found = match v {
-            Value::String(s) => ActionType::ALL.into_iter().find(|a| a.wire_name().eq_ignore_ascii_case(s.trim())).or_else(|| {
-                s.trim().parse::<usize>().ok().and_then(|i| ActionType::ALL.get(i).copied())
-            }),
-            Value::Number(n) => n.as_u64().and_then(|i| ActionType::ALL.get(i as usize).copied()),
+            Value::String(s) => ActionType::ALL
+                .into_iter()
+                .find(|a| a.wire_name().eq_ignore_ascii_case(s.trim()))
+                .or_else(|| {
+                    s.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| ActionType::ALL.get(i).copied())
+                }),
+            Value::Number(n) => n
+                .as_u64()
+                .and_then(|i| ActionType::ALL.get(i as usize).copied()),
             _ => None,
         };
         found.map(Some).ok_or_else(|| {
@@ -192,9 +251,16 @@ fn attributes(parent: Obj<'_>, key: &str) -> Result<Vec<Attribute>> {
     let path = parent.child_path(key);
     let item = |value: &Value, item_path: String, map_key: Option<&str>| -> Result<Attribute> {
         let Value::Object(map) = value else {
-            return Err(FieldError::Type { path: item_path, expected: "an attribute object", found: describe(value) });
+            return Err(FieldError::Type {
+                path: item_path,
+                expected: "an attribute object",
+                found: describe(value),
+            });
         };
-        let o = Obj { map: Some(map), path: &item_path };
+        let o = Obj {
+            map: Some(map),
+            path: &item_path,
+        };
         let id = match map_key {
             // The map key wins over the item's own ID (spec §5.3).
             Some(k) => k.to_string(),
@@ -226,7 +292,11 @@ fn attributes(parent: Obj<'_>, key: &str) -> Result<Vec<Attribute>> {
             .map(|(i, v)| item(v, format!("{path}[{i}]"), None))
             .collect::<Result<Vec<_>>>()?,
         Some(other) => {
-            return Err(FieldError::Type { path, expected: "an object of attributes", found: describe(other) });
+            return Err(FieldError::Type {
+                path,
+                expected: "an object of attributes",
+                found: describe(other),
+            });
         }
     };
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -307,9 +377,16 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
             .map(|(i, v)| {
                 let path = format!("{}[{i}]", o.child_path("Addons"));
                 let Value::Object(map) = v else {
-                    return Err(FieldError::Type { path, expected: "an add-on object", found: describe(v) });
+                    return Err(FieldError::Type {
+                        path,
+                        expected: "an add-on object",
+                        found: describe(v),
+                    });
                 };
-                let a = Obj { map: Some(map), path: &path };
+                let a = Obj {
+                    map: Some(map),
+                    path: &path,
+                };
                 let item = AddonItem {
                     id: a.string("ID")?,
                     parent_id: a.string("ParentID")?,
@@ -360,9 +437,16 @@ pub fn field_values(body: &Value) -> Result<BTreeMap<String, String>> {
     for (i, v) in o.list("Fields")?.iter().enumerate() {
         let path = format!("Fields[{i}]");
         let Value::Object(map) = v else {
-            return Err(FieldError::Type { path, expected: "a field object", found: describe(v) });
+            return Err(FieldError::Type {
+                path,
+                expected: "a field object",
+                found: describe(v),
+            });
         };
-        let f = Obj { map: Some(map), path: &path };
+        let f = Obj {
+            map: Some(map),
+            path: &path,
+        };
         f.require("ID")?;
         let id = f.string("ID")?;
         let value = match f.get("Value") {
@@ -372,7 +456,11 @@ pub fn field_values(body: &Value) -> Result<BTreeMap<String, String>> {
                     Value::String(s) => Ok(s.clone()),
                     Value::Number(n) => Ok(n.to_string()),
                     Value::Bool(b) => Ok(b.to_string()),
-                    other => Err(FieldError::Type { path: format!("{path}.Value"), expected: "text values", found: describe(other) }),
+                    other => Err(FieldError::Type {
+                        path: format!("{path}.Value"),
+                        expected: "text values",
+                        found: describe(other),
+                    }),
                 })
                 .collect::<Result<Vec<_>>>()?
                 .join(","),
@@ -410,20 +498,40 @@ mod tests {
 
     #[test]
     fn keys_ignore_case_and_strings_spell_numbers() {
-        let d = def(json!({"productid": "P", "QUANTITY": "5", "account": {"id": 7}, "checkOnly": "true"})).unwrap();
-        assert_eq!((d.product_id.as_str(), d.quantity, d.account.id.as_str(), d.check_only), ("P", 5, "7", true));
+        let d = def(
+            json!({"productid": "P", "QUANTITY": "5", "account": {"id": 7}, "checkOnly": "true"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                d.product_id.as_str(),
+                d.quantity,
+                d.account.id.as_str(),
+                d.check_only
+            ),
+            ("P", 5, "7", true)
+        );
     }
 
     #[test]
     fn enums_by_name_or_integer() {
         let mut v = minimal();
         v["ActionType"] = json!("upgradetopaid");
-        assert_eq!(def(v.clone()).unwrap().action, Some(ActionType::UpgradeToPaid));
+        assert_eq!(
+            def(v.clone()).unwrap().action,
+            Some(ActionType::UpgradeToPaid)
+        );
         v["ActionType"] = json!(2);
         assert_eq!(def(v.clone()).unwrap().action, Some(ActionType::Cancel));
         v["ActionType"] = json!("Sideways");
         let err = def(v).unwrap_err();
-        assert!(err.is_type() && err.to_string().starts_with("ActionType must be an ActionType"), "{err}");
+        assert!(
+            err.is_type()
+                && err
+                    .to_string()
+                    .starts_with("ActionType must be an ActionType"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -431,7 +539,10 @@ mod tests {
         let mut v = minimal();
         v["Addons"] = json!([{"ProductID": "x", "Quantity": "lots"}]);
         let err = def(v).unwrap_err();
-        assert_eq!(err.to_string(), "Addons[0].Quantity must be a whole number between -2147483648 and 2147483647, but it is the text \"lots\".");
+        assert_eq!(
+            err.to_string(),
+            "Addons[0].Quantity must be a whole number between -2147483648 and 2147483647, but it is the text \"lots\"."
+        );
         let mut v = minimal();
         v["Quantity"] = json!(99999999999999999999u128 as f64);
         assert!(def(v).unwrap_err().is_type());
@@ -443,14 +554,29 @@ mod tests {
     #[test]
     fn missing_required_keys() {
         let err = def(json!({"ProductID": "P", "Account": {"ID": "1"}})).unwrap_err();
-        assert_eq!(err, FieldError::Missing { path: "Quantity".into() });
+        assert_eq!(
+            err,
+            FieldError::Missing {
+                path: "Quantity".into()
+            }
+        );
         let err = def(json!({"ProductID": "P", "Quantity": 1, "Account": {}})).unwrap_err();
-        assert_eq!(err, FieldError::Missing { path: "Account.ID".into() });
+        assert_eq!(
+            err,
+            FieldError::Missing {
+                path: "Account.ID".into()
+            }
+        );
         let err = service_definition(&minimal(), true).unwrap_err();
         assert_eq!(err, FieldError::Missing { path: "ID".into() });
         let mut v = minimal();
         v["Addons"] = json!([{"ProductID": "x"}]);
-        assert_eq!(def(v).unwrap_err(), FieldError::Missing { path: "Addons[0].Quantity".into() });
+        assert_eq!(
+            def(v).unwrap_err(),
+            FieldError::Missing {
+                path: "Addons[0].Quantity".into()
+            }
+        );
     }
 
     #[test]

@@ -33,7 +33,10 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { body_limit: 1024 * 1024, base_path: String::new() }
+        HttpConfig {
+            body_limit: 1024 * 1024,
+            base_path: String::new(),
+        }
     }
 }
 
@@ -55,17 +58,29 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let limit = req.extensions().get::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(1024 * 1024, |l| l.0);
         let admin = req.uri().path().starts_with("/admin");
         match Bytes::from_request(req, state).await {
             Ok(bytes) => Ok(Body(bytes)),
-            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(if admin {
-                admin::problem(StatusCode::PAYLOAD_TOO_LARGE, "Too large", "The request body is larger than this endpoint accepts.")
-            } else {
-                envelope::ApiError::TooLarge(limit).into_response()
-            }),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(if admin {
+                    admin::problem(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "Too large",
+                        "The request body is larger than this endpoint accepts.",
+                    )
+                } else {
+                    envelope::ApiError::TooLarge(limit).into_response()
+                })
+            }
             Err(rejection) => {
-                let detail = format!("The request body could not be read: {}", rejection.body_text());
+                let detail = format!(
+                    "The request body could not be read: {}",
+                    rejection.body_text()
+                );
                 Err(if admin {
                     admin::problem(StatusCode::BAD_REQUEST, "Invalid request", &detail)
                 } else {
@@ -82,7 +97,10 @@ struct BodyLimit(usize);
 /// The whole HTTP application, with path normalization in front of the
 /// router (so it applies before routing).
 pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
-    let state = AppState { app, config: config.clone() };
+    let state = AppState {
+        app,
+        config: config.clone(),
+    };
     let api = sm::routes()
         .layer(axum::extract::DefaultBodyLimit::max(config.body_limit))
         .layer(middleware::from_fn(track_id));
@@ -97,13 +115,22 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
         .route("/docs", get(openapi::docs))
         .fallback(not_found)
         .layer(middleware::from_fn(errors_in_body))
-        .layer(middleware::from_fn_with_state(BodyLimit(config.body_limit), set_body_limit))
+        .layer(middleware::from_fn_with_state(
+            BodyLimit(config.body_limit),
+            set_body_limit,
+        ))
         .with_state(state);
     let base = config.base_path.trim_end_matches('/').to_string();
-    Router::new().fallback_service(tower::util::MapRequestLayer::new(move |req| normalize(req, &base)).layer(inner))
+    Router::new().fallback_service(
+        tower::util::MapRequestLayer::new(move |req| normalize(req, &base)).layer(inner),
+    )
 }
 
-async fn set_body_limit(axum::extract::State(limit): axum::extract::State<BodyLimit>, mut req: Request, next: Next) -> Response {
+async fn set_body_limit(
+    axum::extract::State(limit): axum::extract::State<BodyLimit>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     req.extensions_mut().insert(limit);
     next.run(req).await
 }
@@ -120,10 +147,20 @@ fn normalize(mut req: Request, base: &str) -> Request {
     {
         p = &p[base.len()..];
     }
-    let p = if p.len() > 1 && p.ends_with('/') { &p[..p.len() - 1] } else { p };
+    let p = if p.len() > 1 && p.ends_with('/') {
+        &p[..p.len() - 1]
+    } else {
+        p
+    };
     let p = if p.is_empty() { "/" } else { p };
-    let is_api = p.len() >= 4 && p[..4].eq_ignore_ascii_case("/api") && (p.len() == 4 || p.as_bytes()[4] == b'/');
-    let new_path = if is_api { p.to_ascii_lowercase() } else { p.to_string() };
+    let is_api = p.len() >= 4
+        && p[..4].eq_ignore_ascii_case("/api")
+        && (p.len() == 4 || p.as_bytes()[4] == b'/');
+    let new_path = if is_api {
+        p.to_ascii_lowercase()
+    } else {
+        p.to_string()
+    };
     if new_path != path {
         let uri = match req.uri().query() {
             Some(q) => format!("{new_path}?{q}"),
@@ -154,7 +191,9 @@ async fn track_id(mut req: Request, next: Next) -> Response {
     tracing::info!(track_id = %id, %method, %path, status = response.status().as_u16(),
         duration_us = started.elapsed().as_micros() as u64, "platform call");
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-cloudplatform-trackid", value);
+        response
+            .headers_mut()
+            .insert("x-cloudplatform-trackid", value);
     }
     response
 }
@@ -171,11 +210,24 @@ async fn errors_in_body(req: Request, next: Next) -> Response {
     }
     let allow = response.headers().get(header::ALLOW).cloned();
     let mut replaced = if is_api {
-        if status == StatusCode::NOT_FOUND { envelope::ApiError::NotFound } else { envelope::ApiError::MethodNotAllowed }.into_response()
+        if status == StatusCode::NOT_FOUND {
+            envelope::ApiError::NotFound
+        } else {
+            envelope::ApiError::MethodNotAllowed
+        }
+        .into_response()
     } else if status == StatusCode::NOT_FOUND {
-        admin::problem(StatusCode::NOT_FOUND, "Not found", "There is no such endpoint.")
+        admin::problem(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such endpoint.",
+        )
     } else {
-        admin::problem(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", "This endpoint does not accept this HTTP method.")
+        admin::problem(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method not allowed",
+            "This endpoint does not accept this HTTP method.",
+        )
     };
     if let Some(allow) = allow {
         replaced.headers_mut().insert(header::ALLOW, allow);
@@ -194,7 +246,9 @@ async fn healthz() -> Response {
 /// Ready when the database answers.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.app.store().ping()).await {
-        Ok(Ok(())) => envelope::json_response(StatusCode::OK, &serde_json::json!({"status": "ready"})),
+        Ok(Ok(())) => {
+            envelope::json_response(StatusCode::OK, &serde_json::json!({"status": "ready"}))
+        }
         Ok(Err(e)) => envelope::json_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &serde_json::json!({"status": "not ready", "reason": e.to_string()}),
@@ -208,7 +262,10 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 
 async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
     let mut response = state.app.metrics().render().into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     response
 }
 
@@ -236,7 +293,9 @@ pub async fn serve(
             }
         })
     };
-    let result = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await;
     pruning.abort();
     app.shutdown().await;
     result
@@ -247,16 +306,31 @@ mod tests {
     use super::*;
 
     fn path_of(uri: &str, base: &str) -> String {
-        let req = Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
         normalize(req, base).uri().to_string()
     }
 
     #[test]
     fn api_paths_ignore_case_base_path_and_one_trailing_slash() {
-        assert_eq!(path_of("/API/Subscriptions/Create", ""), "/api/subscriptions/create");
-        assert_eq!(path_of("/api/accounts/synchronize/?checkonly=true", ""), "/api/accounts/synchronize?checkonly=true");
-        assert_eq!(path_of("/backup/api/Accounts/Synchronize", "/backup"), "/api/accounts/synchronize");
-        assert_eq!(path_of("/admin/v1/plugins/MyPlugin/versions", ""), "/admin/v1/plugins/MyPlugin/versions");
+        assert_eq!(
+            path_of("/API/Subscriptions/Create", ""),
+            "/api/subscriptions/create"
+        );
+        assert_eq!(
+            path_of("/api/accounts/synchronize/?checkonly=true", ""),
+            "/api/accounts/synchronize?checkonly=true"
+        );
+        assert_eq!(
+            path_of("/backup/api/Accounts/Synchronize", "/backup"),
+            "/api/accounts/synchronize"
+        );
+        assert_eq!(
+            path_of("/admin/v1/plugins/MyPlugin/versions", ""),
+            "/admin/v1/plugins/MyPlugin/versions"
+        );
         assert_eq!(path_of("/apix/Thing", ""), "/apix/Thing");
     }
 }

@@ -23,7 +23,13 @@ fn problem(description: &str) -> Value {
     json!({"description": description, "content": {"application/problem+json": {"schema": reference("Problem")}}})
 }
 
-fn platform_op(summary: &str, description: &str, request: Option<Value>, ok: Value, tag: &str) -> Value {
+fn platform_op(
+    summary: &str,
+    description: &str,
+    request: Option<Value>,
+    ok: Value,
+    tag: &str,
+) -> Value {
     let mut op = json!({
         "tags": [tag],
         "summary": summary,
@@ -161,29 +167,119 @@ pub fn spec() -> Value {
     let mut add = |path: &str, item: Value| {
         paths.insert(path.to_string(), item);
     };
-    add("/api/Fields/Get", json!({"get": platform_op("Setting fields", "The partner settings this service declares (tenant setup fields).", None, response("FieldCollection", reference("FieldCollection")), sm)}));
-    add("/api/Fields/Validate", json!({"post": platform_op("Validate settings", "Checks presence of required fields, MaxLength, URL syntax and choices. Answers a bare array of problems; [] means valid.", Some(reference("FieldCollection")), response("Problems", json!({"type": "array", "items": {"type": "string"}})), sm)}));
-    add("/api/Fields/ServiceDefinition", json!({"get": platform_op("Catalogue", "The tenant's ProductTypeCollection (deterministic).", None, response("ProductTypeCollection", reference("ProductTypeCollection")), sm)}));
-    add("/api/Fields/AdditionalInfo", json!({"get": platform_op("Additional info", "Always {}.", None, response("Empty map", json!({"type": "object"})), sm)}));
-    add("/api/Accounts/SyncOptions", json!({"get": platform_op("Sync options", "Per-customer options (tenant setup fields' SyncOptions).", None, response("CustomFieldCollection", json!({"type": "object"})), "Accounts")}));
-    add("/api/Accounts/Synchronize", json!({"post": platform_op("Create or update an account", "Idempotent per account ID: the same ID always answers the same external id. Check mode changes nothing.", Some(reference("AccountDefinition")), response("AccountResultDefinition", reference("AccountResultDefinition")), "Accounts")}));
-    add("/api/Accounts/Exists", json!({"post": platform_op("Does the account exist", "Code 1 with the external id in Result when it exists, else Code 0.", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}));
-    add("/api/Accounts/Delete", json!({"post": platform_op("Delete an account", "By ExternalID (or ID). A retried delete succeeds; an unknown account is Code -3.", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}));
-    add("/api/Accounts/IsReseller", json!({"post": platform_op("Is the account a reseller", "Bare true/false: whether any account names it as its reseller.", Some(reference("AccountDefinition")), response("Boolean", json!({"type": "boolean"})), "Accounts")}));
-    add("/api/Subscriptions/Create", service_op("Create a subscription", "Idempotent per SubscriptionID. Quantity limits, pre-check rules, then (real mode) the resource plan and one transaction."));
-    add("/api/Subscriptions/Update", service_op("Change quantity or attributes", "Sets the new absolute totals."));
-    add("/api/Subscriptions/Cancel", service_op("Cancel a subscription", "Cancels it and every add-on; releases all resources. A retried cancel succeeds."));
-    add("/api/Subscriptions/Suspend", service_op("Suspend a subscription", "Keeps the totals."));
-    add("/api/Subscriptions/Activate", service_op("Lift a suspension", "Keeps the totals."));
-    add("/api/Subscriptions/UpgradeToPaid", service_op("Turn a trial into a paid subscription", "Keeps the external id."));
-    add("/api/Subscriptions/UpgradeDowngrade", service_op("Switch product", "To the ProductID of the body."));
-    add("/api/Addons/Create", service_op("Add an add-on", "Add-ons with ActionType Provision are created (or converge when they exist). Result: the parent's id. Alias: /api/Addon/Create."));
-    add("/api/Addons/Update", service_op("Change an add-on", "Add-ons with ActionType Provision must exist. Alias: /api/Addon/Update."));
-    add("/api/Addons/Cancel", service_op("Remove an add-on", "Add-ons with ActionType Cancel are cancelled and excluded from the totals. Alias: /api/Addon/Cancel."));
-    add("/api/Ppu/usages", json!({"post": platform_op("Pay-per-use usages", "Not supported: Code -1 in the PPU response shape.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}));
-    add("/api/Ppu/billingitems", json!({"post": platform_op("Pay-per-use billing items", "Not supported: Code -1 in the PPU response shape.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}));
-    add("/api/Users/{action}", json!({"post": platform_op("Users management", "Not supported: Code -1.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}));
-    add("/api/Assets/Create", json!({"post": platform_op("Assets", "Not supported: Code -1 (also /Update, /Cancel).", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}));
+    add(
+        "/api/Fields/Get",
+        json!({"get": platform_op("Setting fields", "The partner settings this service declares (tenant setup fields).", None, response("FieldCollection", reference("FieldCollection")), sm)}),
+    );
+    add(
+        "/api/Fields/Validate",
+        json!({"post": platform_op("Validate settings", "Checks presence of required fields, MaxLength, URL syntax and choices. Answers a bare array of problems; [] means valid.", Some(reference("FieldCollection")), response("Problems", json!({"type": "array", "items": {"type": "string"}})), sm)}),
+    );
+    add(
+        "/api/Fields/ServiceDefinition",
+        json!({"get": platform_op("Catalogue", "The tenant's ProductTypeCollection (deterministic).", None, response("ProductTypeCollection", reference("ProductTypeCollection")), sm)}),
+    );
+    add(
+        "/api/Fields/AdditionalInfo",
+        json!({"get": platform_op("Additional info", "Always {}.", None, response("Empty map", json!({"type": "object"})), sm)}),
+    );
+    add(
+        "/api/Accounts/SyncOptions",
+        json!({"get": platform_op("Sync options", "Per-customer options (tenant setup fields' SyncOptions).", None, response("CustomFieldCollection", json!({"type": "object"})), "Accounts")}),
+    );
+    add(
+        "/api/Accounts/Synchronize",
+        json!({"post": platform_op("Create or update an account", "Idempotent per account ID: the same ID always answers the same external id. Check mode changes nothing.", Some(reference("AccountDefinition")), response("AccountResultDefinition", reference("AccountResultDefinition")), "Accounts")}),
+    );
+    add(
+        "/api/Accounts/Exists",
+        json!({"post": platform_op("Does the account exist", "Code 1 with the external id in Result when it exists, else Code 0.", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}),
+    );
+    add(
+        "/api/Accounts/Delete",
+        json!({"post": platform_op("Delete an account", "By ExternalID (or ID). A retried delete succeeds; an unknown account is Code -3.", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}),
+    );
+    add(
+        "/api/Accounts/IsReseller",
+        json!({"post": platform_op("Is the account a reseller", "Bare true/false: whether any account names it as its reseller.", Some(reference("AccountDefinition")), response("Boolean", json!({"type": "boolean"})), "Accounts")}),
+    );
+    add(
+        "/api/Subscriptions/Create",
+        service_op(
+            "Create a subscription",
+            "Idempotent per SubscriptionID. Quantity limits, pre-check rules, then (real mode) the resource plan and one transaction.",
+        ),
+    );
+    add(
+        "/api/Subscriptions/Update",
+        service_op(
+            "Change quantity or attributes",
+            "Sets the new absolute totals.",
+        ),
+    );
+    add(
+        "/api/Subscriptions/Cancel",
+        service_op(
+            "Cancel a subscription",
+            "Cancels it and every add-on; releases all resources. A retried cancel succeeds.",
+        ),
+    );
+    add(
+        "/api/Subscriptions/Suspend",
+        service_op("Suspend a subscription", "Keeps the totals."),
+    );
+    add(
+        "/api/Subscriptions/Activate",
+        service_op("Lift a suspension", "Keeps the totals."),
+    );
+    add(
+        "/api/Subscriptions/UpgradeToPaid",
+        service_op(
+            "Turn a trial into a paid subscription",
+            "Keeps the external id.",
+        ),
+    );
+    add(
+        "/api/Subscriptions/UpgradeDowngrade",
+        service_op("Switch product", "To the ProductID of the body."),
+    );
+    add(
+        "/api/Addons/Create",
+        service_op(
+            "Add an add-on",
+            "Add-ons with ActionType Provision are created (or converge when they exist). Result: the parent's id. Alias: /api/Addon/Create.",
+        ),
+    );
+    add(
+        "/api/Addons/Update",
+        service_op(
+            "Change an add-on",
+            "Add-ons with ActionType Provision must exist. Alias: /api/Addon/Update.",
+        ),
+    );
+    add(
+        "/api/Addons/Cancel",
+        service_op(
+            "Remove an add-on",
+            "Add-ons with ActionType Cancel are cancelled and excluded from the totals. Alias: /api/Addon/Cancel.",
+        ),
+    );
+    add(
+        "/api/Ppu/usages",
+        json!({"post": platform_op("Pay-per-use usages", "Not supported: Code -1 in the PPU response shape.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}),
+    );
+    add(
+        "/api/Ppu/billingitems",
+        json!({"post": platform_op("Pay-per-use billing items", "Not supported: Code -1 in the PPU response shape.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}),
+    );
+    add(
+        "/api/Users/{action}",
+        json!({"post": platform_op("Users management", "Not supported: Code -1.", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}),
+    );
+    add(
+        "/api/Assets/Create",
+        json!({"post": platform_op("Assets", "Not supported: Code -1 (also /Update, /Cancel).", Some(json!({"type": "object"})), envelope_ok("Not supported"), "Not supported")}),
+    );
 
     let plugin_upload = json!({"post": {
         "tags": ["Admin"], "summary": "Upload a plugin version",
@@ -197,45 +293,106 @@ pub fn spec() -> Value {
             "422": problem("Refused: not WebAssembly, a core module, no or several hooks, a wrong signature, too slow to compile… (`reason` names it).")}
     }, "get": admin_op("List plugins", None, "200", response("Plugins", json!({"type": "array", "items": {"type": "object"}})))});
     add("/admin/v1/plugins", plugin_upload);
-    add("/admin/v1/plugins/{name}/versions", json!({"get": admin_op("A plugin's versions, newest first", None, "200", response("Versions", json!({"type": "array", "items": {"type": "object"}})))}));
-    add("/admin/v1/bindings", json!({"get": admin_op("List bindings", None, "200", response("Bindings", json!({"type": "array", "items": reference("Binding")})))}));
-    add("/admin/v1/bindings/{hook}/{binding}", json!({
+    add(
+        "/admin/v1/plugins/{name}/versions",
+        json!({"get": admin_op("A plugin's versions, newest first", None, "200", response("Versions", json!({"type": "array", "items": {"type": "object"}})))}),
+    );
+    add(
+        "/admin/v1/bindings",
+        json!({"get": admin_op("List bindings", None, "200", response("Bindings", json!({"type": "array", "items": reference("Binding")})))}),
+    );
+    add(
+        "/admin/v1/bindings/{hook}/{binding}",
+        json!({
         "put": admin_op("Activate a plugin version on a binding", Some(reference("BindingSpec")), "200", response("The binding", reference("Binding"))),
         "get": admin_op("A binding with its history", None, "200", response("The binding", reference("Binding"))),
-        "delete": admin_op("Remove a binding (history kept)", None, "204", json!({"description": "Removed"}))}));
-    add("/admin/v1/bindings/{hook}/{binding}/rollback", json!({"post": admin_op("Roll back to an earlier revision (default: the previous one)",
-        Some(obj(json!({"revision": {"type": "integer"}}))), "200", response("The binding", reference("Binding")))}));
-    add("/admin/v1/dry-run", json!({"post": admin_op("Evaluate a plugin version on an input; writes nothing", Some(reference("DryRun")), "200", response("Result", reference("DryRunResult")))}));
+        "delete": admin_op("Remove a binding (history kept)", None, "204", json!({"description": "Removed"}))}),
+    );
+    add(
+        "/admin/v1/bindings/{hook}/{binding}/rollback",
+        json!({"post": admin_op("Roll back to an earlier revision (default: the previous one)",
+        Some(obj(json!({"revision": {"type": "integer"}}))), "200", response("The binding", reference("Binding")))}),
+    );
+    add(
+        "/admin/v1/dry-run",
+        json!({"post": admin_op("Evaluate a plugin version on an input; writes nothing", Some(reference("DryRun")), "200", response("Result", reference("DryRunResult")))}),
+    );
     let filters: Vec<Value> = ["hook", "binding", "outcome", "track_id"]
         .iter()
         .map(|n| json!({"name": n, "in": "query", "schema": {"type": "string"}}))
-        .chain(["before", "limit"].iter().map(|n| json!({"name": n, "in": "query", "schema": {"type": "integer"}})))
+        .chain(
+            ["before", "limit"]
+                .iter()
+                .map(|n| json!({"name": n, "in": "query", "schema": {"type": "integer"}})),
+        )
         .collect();
-    add("/admin/v1/invocations", json!({"get": {
+    add(
+        "/admin/v1/invocations",
+        json!({"get": {
         "tags": ["Admin"], "summary": "The decision log, newest first", "security": [{"adminToken": []}],
         "parameters": filters,
-        "responses": {"200": response("Invocations", json!({"type": "array", "items": reference("Invocation")})), "401": problem("Bad admin token.")}}}));
-    add("/admin/v1/invocations/{id}", json!({"get": admin_op("One logged invocation (with its fixture form)", None, "200", response("Invocation", reference("Invocation")))}));
-    add("/admin/v1/invocations/{id}/replay", json!({"post": admin_op("Replay a logged invocation against any version",
-        Some(obj(json!({"plugin": {"type": "string"}, "version": {"type": "string"}}))), "200", response("Replay", reference("Replay")))}));
-    add("/admin/v1/catalog", json!({
+        "responses": {"200": response("Invocations", json!({"type": "array", "items": reference("Invocation")})), "401": problem("Bad admin token.")}}}),
+    );
+    add(
+        "/admin/v1/invocations/{id}",
+        json!({"get": admin_op("One logged invocation (with its fixture form)", None, "200", response("Invocation", reference("Invocation")))}),
+    );
+    add(
+        "/admin/v1/invocations/{id}/replay",
+        json!({"post": admin_op("Replay a logged invocation against any version",
+        Some(obj(json!({"plugin": {"type": "string"}, "version": {"type": "string"}}))), "200", response("Replay", reference("Replay")))}),
+    );
+    add(
+        "/admin/v1/catalog",
+        json!({
         "put": admin_op("Replace the catalogue (a ProductTypeCollection)", Some(reference("ProductTypeCollection")), "200", response("Normalized catalogue", reference("ProductTypeCollection"))),
-        "get": admin_op("The catalogue", None, "200", response("Catalogue", reference("ProductTypeCollection")))}));
-    add("/admin/v1/setup-fields", json!({
+        "get": admin_op("The catalogue", None, "200", response("Catalogue", reference("ProductTypeCollection")))}),
+    );
+    add(
+        "/admin/v1/setup-fields",
+        json!({
         "put": admin_op("Replace the setup fields and sync options", Some(obj(json!({"Fields": {"type": "array"}, "SyncOptions": {"type": "array"}}))), "200", response("Normalized", json!({"type": "object"}))),
-        "get": admin_op("The setup fields", None, "200", response("Setup fields", json!({"type": "object"})))}));
-    add("/admin/v1/events", json!({"get": {"tags": ["Admin"], "summary": "The provisioning event feed after a cursor", "security": [{"adminToken": []}],
+        "get": admin_op("The setup fields", None, "200", response("Setup fields", json!({"type": "object"})))}),
+    );
+    add(
+        "/admin/v1/events",
+        json!({"get": {"tags": ["Admin"], "summary": "The provisioning event feed after a cursor", "security": [{"adminToken": []}],
         "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer"}}, {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
-        "responses": {"200": response("Events and the next cursor", reference("Events")), "401": problem("Bad admin token.")}}}));
-    add("/admin/v1/subscriptions/{external_id}", json!({"get": admin_op("A subscription with add-ons, resource plans and history", None, "200", response("Subscription", reference("Subscription")))}));
-    add("/admin/v1/tenants", json!({"post": operator_op("Create a tenant (answers its secrets once)", Some(obj(json!({"name": {"type": "string"}, "application_id": {"type": "string"}, "api_key": {"type": "string"}}))))}));
-    add("/admin/v1/tenants/{id}/api-key", json!({"post": operator_op("Rotate the API key", Some(obj(json!({"api_key": {"type": "string"}, "keep_previous": {"type": "boolean"}}))))}));
-    add("/admin/v1/tenants/{id}/admin-token", json!({"post": operator_op("Rotate the admin token", None)}));
-    add("/admin/v1/tenants/{id}/limits", json!({"put": operator_op("Set the tenant's per-call limits (empty body: defaults)",
-        Some(obj(json!({"fuel": {"type": "integer"}, "deadline_ms": {"type": "integer"}, "memory_bytes": {"type": "integer"}, "input_bytes": {"type": "integer"}, "output_bytes": {"type": "integer"}, "log_bytes": {"type": "integer"}}))))}));
-    add("/healthz", json!({"get": {"tags": ["Operations"], "summary": "Liveness", "responses": {"200": {"description": "Alive"}}}}));
-    add("/readyz", json!({"get": {"tags": ["Operations"], "summary": "Readiness: the database answers", "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}}));
-    add("/metrics", json!({"get": {"tags": ["Operations"], "summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}}));
+        "responses": {"200": response("Events and the next cursor", reference("Events")), "401": problem("Bad admin token.")}}}),
+    );
+    add(
+        "/admin/v1/subscriptions/{external_id}",
+        json!({"get": admin_op("A subscription with add-ons, resource plans and history", None, "200", response("Subscription", reference("Subscription")))}),
+    );
+    add(
+        "/admin/v1/tenants",
+        json!({"post": operator_op("Create a tenant (answers its secrets once)", Some(obj(json!({"name": {"type": "string"}, "application_id": {"type": "string"}, "api_key": {"type": "string"}}))))}),
+    );
+    add(
+        "/admin/v1/tenants/{id}/api-key",
+        json!({"post": operator_op("Rotate the API key", Some(obj(json!({"api_key": {"type": "string"}, "keep_previous": {"type": "boolean"}}))))}),
+    );
+    add(
+        "/admin/v1/tenants/{id}/admin-token",
+        json!({"post": operator_op("Rotate the admin token", None)}),
+    );
+    add(
+        "/admin/v1/tenants/{id}/limits",
+        json!({"put": operator_op("Set the tenant's per-call limits (empty body: defaults)",
+        Some(obj(json!({"fuel": {"type": "integer"}, "deadline_ms": {"type": "integer"}, "memory_bytes": {"type": "integer"}, "input_bytes": {"type": "integer"}, "output_bytes": {"type": "integer"}, "log_bytes": {"type": "integer"}}))))}),
+    );
+    add(
+        "/healthz",
+        json!({"get": {"tags": ["Operations"], "summary": "Liveness", "responses": {"200": {"description": "Alive"}}}}),
+    );
+    add(
+        "/readyz",
+        json!({"get": {"tags": ["Operations"], "summary": "Readiness: the database answers", "responses": {"200": {"description": "Ready"}, "503": {"description": "Not ready"}}}}),
+    );
+    add(
+        "/metrics",
+        json!({"get": {"tags": ["Operations"], "summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format"}}}}),
+    );
 
     json!({
         "openapi": "3.0.3",
@@ -262,10 +419,16 @@ pub async fn document() -> Response {
 /// fetched from anywhere else.
 pub async fn docs() -> Response {
     let mut response = DOCS_PAGE.into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        ),
+    );
     response
 }
 
@@ -328,7 +491,10 @@ mod tests {
         assert!(paths.len() > 30);
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
-                assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+                assert!(
+                    op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                    "{method} {path}"
+                );
             }
         }
     }

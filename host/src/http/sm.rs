@@ -39,9 +39,18 @@ pub fn routes() -> Router<AppState> {
         ("/api/subscriptions/update", Operation::SubscriptionUpdate),
         ("/api/subscriptions/cancel", Operation::SubscriptionCancel),
         ("/api/subscriptions/suspend", Operation::SubscriptionSuspend),
-        ("/api/subscriptions/activate", Operation::SubscriptionActivate),
-        ("/api/subscriptions/upgradetopaid", Operation::SubscriptionUpgradeToPaid),
-        ("/api/subscriptions/upgradedowngrade", Operation::SubscriptionUpgradeDowngrade),
+        (
+            "/api/subscriptions/activate",
+            Operation::SubscriptionActivate,
+        ),
+        (
+            "/api/subscriptions/upgradetopaid",
+            Operation::SubscriptionUpgradeToPaid,
+        ),
+        (
+            "/api/subscriptions/upgradedowngrade",
+            Operation::SubscriptionUpgradeDowngrade,
+        ),
         ("/api/addons/create", Operation::AddonCreate),
         ("/api/addons/update", Operation::AddonUpdate),
         ("/api/addons/cancel", Operation::AddonCancel),
@@ -51,9 +60,15 @@ pub fn routes() -> Router<AppState> {
     ] {
         r = r.route(
             path,
-            post(move |state: State<AppState>, track: Extension<TrackId>, headers: HeaderMap, query: RawQuery, body: Body| {
-                service_call(state, track, headers, query, body, op)
-            }),
+            post(
+                move |state: State<AppState>,
+                      track: Extension<TrackId>,
+                      headers: HeaderMap,
+                      query: RawQuery,
+                      body: Body| {
+                    service_call(state, track, headers, query, body, op)
+                },
+            ),
         );
     }
     r
@@ -65,10 +80,17 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Spec §2.5: the same 401 for every cause; the cause is logged with the
 /// TrackId, the key never is.
-async fn authenticate(state: &AppState, headers: &HeaderMap, track: &TrackId) -> Result<Tenant, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    track: &TrackId,
+) -> Result<Tenant, ApiError> {
     let result = state
         .app
-        .authenticate(header(headers, "x-cloudplatform-applicationid"), header(headers, "x-cloudplatform-apikey"))
+        .authenticate(
+            header(headers, "x-cloudplatform-applicationid"),
+            header(headers, "x-cloudplatform-apikey"),
+        )
         .await?;
     result.map_err(|cause| {
         tracing::warn!(track_id = %track.0, %cause, "platform call refused");
@@ -94,26 +116,38 @@ fn query_check_only(query: Option<&str>) -> bool {
         .unwrap_or("")
         .split('&')
         .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-        .any(|(k, v)| k.eq_ignore_ascii_case("checkonly") && (v.eq_ignore_ascii_case("true") || v == "1"))
+        .any(|(k, v)| {
+            k.eq_ignore_ascii_case("checkonly") && (v.eq_ignore_ascii_case("true") || v == "1")
+        })
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadRequest("The request body is empty; a JSON object is expected.".into()));
+        return Err(ApiError::BadRequest(
+            "The request body is empty; a JSON object is expected.".into(),
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))
 }
 
 /// A field error: wrong types are HTTP 400, absences a Code -2 answer.
 fn field_error(kind: Kind, e: FieldError) -> Result<Response, ApiError> {
     match e {
         FieldError::Type { .. } => Err(ApiError::BadRequest(e.to_string())),
-        FieldError::Missing { .. } => Ok(envelope::answer(kind, &Answer::fail(codes::INVALID, e.to_string()))),
+        FieldError::Missing { .. } => Ok(envelope::answer(
+            kind,
+            &Answer::fail(codes::INVALID, e.to_string()),
+        )),
     }
 }
 
 fn context(headers: &HeaderMap, query: Option<&str>, track: &TrackId) -> CallContext {
-    CallContext { track_id: track.0.clone(), settings: settings(headers), check_only: query_check_only(query) }
+    CallContext {
+        track_id: track.0.clone(),
+        settings: settings(headers),
+        check_only: query_check_only(query),
+    }
 }
 
 async fn service_call(
@@ -126,12 +160,16 @@ async fn service_call(
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
-    let def = match lenient::service_definition(&value, operation != Operation::SubscriptionCreate) {
+    let def = match lenient::service_definition(&value, operation != Operation::SubscriptionCreate)
+    {
         Ok(d) => d,
         Err(e) => return field_error(Kind::Service, e),
     };
     let ctx = context(&headers, query.as_deref(), &track);
-    let answer = state.app.service_call(&tenant, operation, def, &ctx).await?;
+    let answer = state
+        .app
+        .service_call(&tenant, operation, def, &ctx)
+        .await?;
     Ok(envelope::answer(Kind::Service, &answer))
 }
 
@@ -149,7 +187,10 @@ async fn synchronize(
         Err(e) => return field_error(Kind::Account, e),
     };
     let ctx = context(&headers, query.as_deref(), &track);
-    let answer = state.app.synchronize_account(&tenant, &account, &ctx, body_check || ctx.check_only).await?;
+    let answer = state
+        .app
+        .synchronize_account(&tenant, &account, &ctx, body_check || ctx.check_only)
+        .await?;
     Ok(envelope::answer(Kind::Account, &answer))
 }
 
@@ -165,7 +206,10 @@ async fn exists(
         Ok(a) => a,
         Err(e) => return field_error(Kind::Result, e),
     };
-    Ok(envelope::answer(Kind::Result, &state.app.account_exists(&tenant, &account).await?))
+    Ok(envelope::answer(
+        Kind::Result,
+        &state.app.account_exists(&tenant, &account).await?,
+    ))
 }
 
 async fn delete(
@@ -182,7 +226,10 @@ async fn delete(
         Err(e) => return field_error(Kind::Result, e),
     };
     let ctx = context(&headers, query.as_deref(), &track);
-    let answer = state.app.delete_account(&tenant, &account, &ctx, body_check || ctx.check_only).await?;
+    let answer = state
+        .app
+        .delete_account(&tenant, &account, &ctx, body_check || ctx.check_only)
+        .await?;
     Ok(envelope::answer(Kind::Result, &answer))
 }
 
@@ -194,11 +241,19 @@ async fn is_reseller(
 ) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
-    let (account, _) = lenient::account_body(&value, false).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(json_response(StatusCode::OK, &state.app.is_reseller(&tenant, &account).await?))
+    let (account, _) =
+        lenient::account_body(&value, false).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &state.app.is_reseller(&tenant, &account).await?,
+    ))
 }
 
-async fn fields_get(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn fields_get(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers, &track).await?;
     let doc = state.app.setup_document(&tenant).await?;
     let fields: Vec<Value> = doc
@@ -218,29 +273,54 @@ async fn fields_validate(
     let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
     let values = lenient::field_values(&value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    Ok(json_response(StatusCode::OK, &state.app.validate_fields(&tenant, &values).await?))
+    Ok(json_response(
+        StatusCode::OK,
+        &state.app.validate_fields(&tenant, &values).await?,
+    ))
 }
 
-async fn service_definition(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn service_definition(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers, &track).await?;
-    Ok(json_response(StatusCode::OK, &state.app.service_definition(&tenant).await?))
+    Ok(json_response(
+        StatusCode::OK,
+        &state.app.service_definition(&tenant).await?,
+    ))
 }
 
-async fn additional_info(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn additional_info(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers, &track).await?;
     Ok(json_response(StatusCode::OK, &json!({})))
 }
 
-async fn sync_options(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn sync_options(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let tenant = authenticate(&state, &headers, &track).await?;
     let options = state.app.sync_options(&tenant).await?;
-    let fields: Vec<Value> = options.iter().map(|o| json!({"ID": o.id, "Definition": o})).collect();
+    let fields: Vec<Value> = options
+        .iter()
+        .map(|o| json!({"ID": o.id, "Definition": o}))
+        .collect();
     Ok(json_response(StatusCode::OK, &json!({"Fields": fields})))
 }
 
 /// Pay-per-use is not offered: a documented "not supported" answer in the
 /// PPU response shape.
-async fn ppu(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn ppu(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers, &track).await?;
     Ok(json_response(
         StatusCode::OK,
@@ -252,14 +332,31 @@ async fn ppu(State(state): State<AppState>, Extension(track): Extension<TrackId>
     ))
 }
 
-async fn users(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn users(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers, &track).await?;
-    Ok(envelope::answer(Kind::Result, &Answer::fail(codes::FAILURE, "Users management is not supported by this service.")))
+    Ok(envelope::answer(
+        Kind::Result,
+        &Answer::fail(
+            codes::FAILURE,
+            "Users management is not supported by this service.",
+        ),
+    ))
 }
 
-async fn assets(State(state): State<AppState>, Extension(track): Extension<TrackId>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn assets(
+    State(state): State<AppState>,
+    Extension(track): Extension<TrackId>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers, &track).await?;
-    Ok(envelope::answer(Kind::Service, &Answer::fail(codes::FAILURE, "Assets are not supported by this service.")))
+    Ok(envelope::answer(
+        Kind::Service,
+        &Answer::fail(codes::FAILURE, "Assets are not supported by this service."),
+    ))
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::codec::{self, InputDoc, OutputDoc, Scope};
 use crate::domain::hook::{Hook, HookInput};
 use crate::runtime::{LoadError, PluginError};
-use crate::store::{BindingHistoryRecord, BindingRecord, BindingWrite, EventRecord, InvocationFilter, InvocationRecord, PluginRecord, PluginSummary, StoreError};
+use crate::store::{
+    BindingHistoryRecord, BindingRecord, BindingWrite, EventRecord, InvocationFilter,
+    InvocationRecord, PluginRecord, PluginSummary, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,7 +27,9 @@ pub fn valid_name(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 64
         && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'))
+        && b.iter().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+        })
 }
 
 fn check_name(what: &str, name: &str) -> Result<()> {
@@ -60,7 +65,14 @@ pub struct PluginVersionView {
 
 impl From<PluginRecord> for PluginVersionView {
     fn from(r: PluginRecord) -> Self {
-        PluginVersionView { name: r.name, version: r.version, hook: r.hook, size: r.size, uploaded_by: r.uploaded_by, uploaded_at: r.uploaded_at }
+        PluginVersionView {
+            name: r.name,
+            version: r.version,
+            hook: r.hook,
+            size: r.size,
+            uploaded_by: r.uploaded_by,
+            uploaded_at: r.uploaded_at,
+        }
     }
 }
 
@@ -75,7 +87,13 @@ pub struct PluginView {
 
 impl From<PluginSummary> for PluginView {
     fn from(s: PluginSummary) -> Self {
-        PluginView { name: s.name, hook: s.hook, versions: s.versions, latest_version: s.latest_version, latest_uploaded_at: s.latest_at }
+        PluginView {
+            name: s.name,
+            hook: s.hook,
+            versions: s.versions,
+            latest_version: s.latest_version,
+            latest_uploaded_at: s.latest_at,
+        }
     }
 }
 
@@ -234,8 +252,14 @@ pub struct InvocationView {
 impl From<InvocationRecord> for InvocationView {
     fn from(r: InvocationRecord) -> Self {
         let input: Value = serde_json::from_str(&r.input).unwrap_or(Value::Null);
-        let output: Option<Value> = r.output.as_deref().and_then(|o| serde_json::from_str(o).ok());
-        let error = r.error_kind.clone().map(|kind| RunError { kind, message: r.error_message.clone().unwrap_or_default() });
+        let output: Option<Value> = r
+            .output
+            .as_deref()
+            .and_then(|o| serde_json::from_str(o).ok());
+        let error = r.error_kind.clone().map(|kind| RunError {
+            kind,
+            message: r.error_message.clone().unwrap_or_default(),
+        });
         let expect = match (&output, &error) {
             (Some(o), _) => o.clone(),
             (None, Some(e)) => serde_json::json!({"error": e.kind}),
@@ -363,14 +387,23 @@ pub struct SubscriptionView {
 }
 
 fn run_error(e: &PluginError) -> RunError {
-    RunError { kind: e.kind().to_string(), message: e.to_string() }
+    RunError {
+        kind: e.kind().to_string(),
+        message: e.to_string(),
+    }
 }
 
 impl App {
     /// Upload a plugin version: checked (size, component, one hook world
     /// type-checked against the linker), compiled under a deadline,
     /// stored content-addressed. Same bytes twice: same version, no change.
-    pub async fn upload_plugin(&self, tenant: &Tenant, name: &str, bytes: Vec<u8>, actor: &str) -> Result<UploadResult> {
+    pub async fn upload_plugin(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        bytes: Vec<u8>,
+        actor: &str,
+    ) -> Result<UploadResult> {
         check_name("plugin", name)?;
         let version = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len();
@@ -399,15 +432,42 @@ impl App {
                 existing.hook
             )));
         }
-        let created = self.store.insert_plugin(&tenant.id, name, &version, hook.as_str(), &bytes, actor, self.now()).await?;
-        Ok(UploadResult { name: name.to_string(), version, hook, size, created })
+        let created = self
+            .store
+            .insert_plugin(
+                &tenant.id,
+                name,
+                &version,
+                hook.as_str(),
+                &bytes,
+                actor,
+                self.now(),
+            )
+            .await?;
+        Ok(UploadResult {
+            name: name.to_string(),
+            version,
+            hook,
+            size,
+            created,
+        })
     }
 
     pub async fn plugins(&self, tenant: &Tenant) -> Result<Vec<PluginView>> {
-        Ok(self.store.plugins(&tenant.id).await?.into_iter().map(PluginView::from).collect())
+        Ok(self
+            .store
+            .plugins(&tenant.id)
+            .await?
+            .into_iter()
+            .map(PluginView::from)
+            .collect())
     }
 
-    pub async fn plugin_versions(&self, tenant: &Tenant, name: &str) -> Result<Vec<PluginVersionView>> {
+    pub async fn plugin_versions(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<Vec<PluginVersionView>> {
         let versions = self.store.plugin_versions(&tenant.id, name).await?;
         if versions.is_empty() {
             return Err(ServiceError::NotFound(format!("no plugin named {name}")));
@@ -416,7 +476,12 @@ impl App {
     }
 
     /// A stored version of `name` (the newest when `version` is none).
-    async fn resolve_version(&self, tenant: &Tenant, name: &str, version: Option<&str>) -> Result<PluginRecord> {
+    async fn resolve_version(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<PluginRecord> {
         match version {
             Some(v) => self
                 .store
@@ -435,9 +500,18 @@ impl App {
 
     /// Activate a plugin version on a binding: atomic, effective for the
     /// next call, recorded in the binding's history.
-    pub async fn put_binding(&self, tenant: &Tenant, hook: Hook, name: &str, spec: &BindingSpec, actor: &str) -> Result<BindingView> {
+    pub async fn put_binding(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        spec: &BindingSpec,
+        actor: &str,
+    ) -> Result<BindingView> {
         check_name("binding", name)?;
-        let plugin = self.resolve_version(tenant, &spec.plugin, spec.version.as_deref()).await?;
+        let plugin = self
+            .resolve_version(tenant, &spec.plugin, spec.version.as_deref())
+            .await?;
         if plugin.hook != hook.as_str() {
             return Err(ServiceError::Invalid(format!(
                 "plugin {} implements the {} hook, not {hook}",
@@ -445,7 +519,10 @@ impl App {
             )));
         }
         let policy = FailurePolicy::parse(&spec.on_failure).ok_or_else(|| {
-            ServiceError::Invalid(format!("on_failure is {:?}; expected \"reject\" or \"allow\"", spec.on_failure))
+            ServiceError::Invalid(format!(
+                "on_failure is {:?}; expected \"reject\" or \"allow\"",
+                spec.on_failure
+            ))
         })?;
         let config = spec.config.to_string();
         if config.len() > MAX_CONFIG_BYTES {
@@ -456,7 +533,9 @@ impl App {
         }
         for list in [&spec.scope.service_types, &spec.scope.product_ids] {
             if list.iter().any(|s| s.trim().is_empty()) {
-                return Err(ServiceError::Invalid("scope entries cannot be empty strings".into()));
+                return Err(ServiceError::Invalid(
+                    "scope entries cannot be empty strings".into(),
+                ));
             }
         }
         let scope = spec.scope.to_json();
@@ -468,7 +547,9 @@ impl App {
             config: &config,
             on_failure: policy.as_str(),
         };
-        let record = self.put_binding_retrying(tenant, hook, name, &write, "activate", None, actor).await?;
+        let record = self
+            .put_binding_retrying(tenant, hook, name, &write, "activate", None, actor)
+            .await?;
         Ok(record.into())
     }
 
@@ -485,14 +566,29 @@ impl App {
     ) -> Result<BindingRecord> {
         let mut last = None;
         for _ in 0..10 {
-            match self.store.put_binding(&tenant.id, hook.as_str(), name, write, action, restores, actor, self.now()).await {
+            match self
+                .store
+                .put_binding(
+                    &tenant.id,
+                    hook.as_str(),
+                    name,
+                    write,
+                    action,
+                    restores,
+                    actor,
+                    self.now(),
+                )
+                .await
+            {
                 Ok(record) => return Ok(record),
                 Err(StoreError::Conflict(m)) => last = Some(m),
                 Err(e) if e.is_unique_violation() => last = Some(e.to_string()),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Conflict(last.unwrap_or_else(|| "the binding keeps changing; retry".into())))
+        Err(ServiceError::Conflict(last.unwrap_or_else(|| {
+            "the binding keeps changing; retry".into()
+        })))
     }
 
     pub async fn binding(&self, tenant: &Tenant, hook: Hook, name: &str) -> Result<BindingView> {
@@ -514,11 +610,27 @@ impl App {
     }
 
     pub async fn bindings(&self, tenant: &Tenant) -> Result<Vec<BindingView>> {
-        Ok(self.store.bindings(&tenant.id).await?.into_iter().map(BindingView::from).collect())
+        Ok(self
+            .store
+            .bindings(&tenant.id)
+            .await?
+            .into_iter()
+            .map(BindingView::from)
+            .collect())
     }
 
-    pub async fn delete_binding(&self, tenant: &Tenant, hook: Hook, name: &str, actor: &str) -> Result<()> {
-        if self.store.delete_binding(&tenant.id, hook.as_str(), name, actor, self.now()).await? {
+    pub async fn delete_binding(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        actor: &str,
+    ) -> Result<()> {
+        if self
+            .store
+            .delete_binding(&tenant.id, hook.as_str(), name, actor, self.now())
+            .await?
+        {
             Ok(())
         } else {
             Err(ServiceError::NotFound(format!("no binding {hook}/{name}")))
@@ -527,25 +639,48 @@ impl App {
 
     /// Bring back an earlier revision (by default the one before the active
     /// one): a new revision, atomic like any activation.
-    pub async fn rollback_binding(&self, tenant: &Tenant, hook: Hook, name: &str, to: Option<i64>, actor: &str) -> Result<BindingView> {
+    pub async fn rollback_binding(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        to: Option<i64>,
+        actor: &str,
+    ) -> Result<BindingView> {
         let current = self
             .store
             .binding(&tenant.id, hook.as_str(), name)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no binding {hook}/{name}")))?;
-        let history = self.store.binding_history(&tenant.id, hook.as_str(), name).await?;
+        let history = self
+            .store
+            .binding_history(&tenant.id, hook.as_str(), name)
+            .await?;
         let target = match to {
             Some(revision) => history
                 .iter()
                 .find(|h| h.revision == revision && h.action != "delete")
-                .ok_or_else(|| ServiceError::NotFound(format!("binding {hook}/{name} has no revision {revision} to roll back to")))?,
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!(
+                        "binding {hook}/{name} has no revision {revision} to roll back to"
+                    ))
+                })?,
             None => history
                 .iter()
                 .rev()
                 .find(|h| h.revision < current.based_on && h.action != "delete")
-                .ok_or_else(|| ServiceError::Conflict(format!("binding {hook}/{name} has no earlier revision to roll back to")))?,
+                .ok_or_else(|| {
+                    ServiceError::Conflict(format!(
+                        "binding {hook}/{name} has no earlier revision to roll back to"
+                    ))
+                })?,
         };
-        if self.store.plugin(&tenant.id, &target.plugin_name, &target.plugin_version).await?.is_none() {
+        if self
+            .store
+            .plugin(&tenant.id, &target.plugin_name, &target.plugin_version)
+            .await?
+            .is_none()
+        {
             return Err(ServiceError::Conflict(format!(
                 "revision {} uses plugin {} {}, which is no longer stored",
                 target.revision, target.plugin_name, target.plugin_version
@@ -559,24 +694,45 @@ impl App {
             config: &target.config,
             on_failure: &target.on_failure,
         };
-        let record = self.put_binding_retrying(tenant, hook, name, &write, "rollback", Some(target.revision), actor).await?;
+        let record = self
+            .put_binding_retrying(
+                tenant,
+                hook,
+                name,
+                &write,
+                "rollback",
+                Some(target.revision),
+                actor,
+            )
+            .await?;
         Ok(record.into())
     }
 
-    async fn run_version(&self, tenant: &Tenant, plugin: &PluginRecord, input: HookInput) -> Result<(crate::runtime::Invocation, HookInput, Hook)> {
+    async fn run_version(
+        &self,
+        tenant: &Tenant,
+        plugin: &PluginRecord,
+        input: HookInput,
+    ) -> Result<(crate::runtime::Invocation, HookInput, Hook)> {
         let compiled = self.compiled(&tenant.id, &plugin.version).await?;
         let hook = compiled.hook();
         if hook == Hook::QuantityLimits && input.target.is_none() {
-            return Err(ServiceError::Invalid("a quantity-limits input needs a `target`".into()));
+            return Err(ServiceError::Invalid(
+                "a quantity-limits input needs a `target`".into(),
+            ));
         }
-        let (invocation, input) = self.execute(&tenant.id, compiled, input, tenant.limits).await?;
+        let (invocation, input) = self
+            .execute(&tenant.id, compiled, input, tenant.limits)
+            .await?;
         Ok((invocation, input, hook))
     }
 
     /// Evaluate any of the tenant's plugin versions on an input, bound or
     /// not. Writes nothing.
     pub async fn dry_run(&self, tenant: &Tenant, request: DryRunRequest) -> Result<DryRunResult> {
-        let plugin = self.resolve_version(tenant, &request.plugin, request.version.as_deref()).await?;
+        let plugin = self
+            .resolve_version(tenant, &request.plugin, request.version.as_deref())
+            .await?;
         let mut doc = request.input;
         if let Some(config) = request.config {
             doc.config = config;
@@ -600,9 +756,19 @@ impl App {
         })
     }
 
-    pub async fn invocations(&self, tenant: &Tenant, filter: &InvocationFilter) -> Result<Vec<InvocationView>> {
+    pub async fn invocations(
+        &self,
+        tenant: &Tenant,
+        filter: &InvocationFilter,
+    ) -> Result<Vec<InvocationView>> {
         self.flush_decisions().await;
-        Ok(self.store.invocations(&tenant.id, filter).await?.into_iter().map(InvocationView::from).collect())
+        Ok(self
+            .store
+            .invocations(&tenant.id, filter)
+            .await?
+            .into_iter()
+            .map(InvocationView::from)
+            .collect())
     }
 
     pub async fn invocation(&self, tenant: &Tenant, id: &str) -> Result<InvocationView> {
@@ -618,16 +784,25 @@ impl App {
     /// Re-run a logged invocation, with the same input (host-import answers
     /// and random seed included), against `version` (default: the logged
     /// one) of `plugin` (default: the logged plugin).
-    pub async fn replay(&self, tenant: &Tenant, id: &str, plugin: Option<&str>, version: Option<&str>) -> Result<ReplayResult> {
+    pub async fn replay(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        plugin: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<ReplayResult> {
         let logged = self.invocation(tenant, id).await?;
         let record = self
             .store
             .invocation(&tenant.id, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no invocation {id}")))?;
-        let input = codec::input_from_json(&record.input).map_err(|e| ServiceError::Internal(e.0))?;
+        let input =
+            codec::input_from_json(&record.input).map_err(|e| ServiceError::Internal(e.0))?;
         let name = plugin.unwrap_or(&logged.plugin);
-        let target = self.resolve_version(tenant, name, Some(version.unwrap_or(&logged.version))).await?;
+        let target = self
+            .resolve_version(tenant, name, Some(version.unwrap_or(&logged.version)))
+            .await?;
         if target.hook != logged.hook {
             return Err(ServiceError::Invalid(format!(
                 "invocation {id} is a {} decision; plugin {name} implements {}",
@@ -641,9 +816,17 @@ impl App {
                 output: serde_json::from_str(&codec::output_to_json(o)).ok(),
                 error: None,
             },
-            Err(e) => ReplayOutcome { outcome: "error".into(), output: None, error: Some(run_error(e)) },
+            Err(e) => ReplayOutcome {
+                outcome: "error".into(),
+                output: None,
+                error: Some(run_error(e)),
+            },
         };
-        let original = ReplayOutcome { outcome: logged.outcome, output: logged.output, error: logged.error };
+        let original = ReplayOutcome {
+            outcome: logged.outcome,
+            output: logged.output,
+            error: logged.error,
+        };
         let changed = original.outcome != replayed.outcome
             || original.output != replayed.output
             || original.error.as_ref().map(|e| &e.kind) != replayed.error.as_ref().map(|e| &e.kind);
@@ -662,21 +845,35 @@ impl App {
 
     pub async fn put_catalog(&self, tenant: &Tenant, body: &str) -> Result<CatalogDoc> {
         let doc = CatalogDoc::parse(body).map_err(|e| ServiceError::Invalid(e.0))?;
-        self.store.put_document(&tenant.id, "catalog", &doc.to_json(), self.now()).await?;
+        self.store
+            .put_document(&tenant.id, "catalog", &doc.to_json(), self.now())
+            .await?;
         Ok(doc)
     }
 
     pub async fn put_setup_fields(&self, tenant: &Tenant, body: &str) -> Result<SetupDoc> {
         let doc = SetupDoc::parse(body).map_err(|e| ServiceError::Invalid(e.0))?;
-        self.store.put_document(&tenant.id, "setup-fields", &doc.to_json(), self.now()).await?;
+        self.store
+            .put_document(&tenant.id, "setup-fields", &doc.to_json(), self.now())
+            .await?;
         Ok(doc)
     }
 
     pub async fn events(&self, tenant: &Tenant, after: i64, limit: i64) -> Result<Vec<EventView>> {
-        Ok(self.store.events(&tenant.id, after, limit.clamp(1, 1000)).await?.into_iter().map(EventView::from).collect())
+        Ok(self
+            .store
+            .events(&tenant.id, after, limit.clamp(1, 1000))
+            .await?
+            .into_iter()
+            .map(EventView::from)
+            .collect())
     }
 
-    pub async fn subscription_view(&self, tenant: &Tenant, external_id: &str) -> Result<SubscriptionView> {
+    pub async fn subscription_view(
+        &self,
+        tenant: &Tenant,
+        external_id: &str,
+    ) -> Result<SubscriptionView> {
         let (s, _) = self
             .store
             .subscription(&tenant.id, external_id)
@@ -700,15 +897,17 @@ impl App {
             .subscription_history(&tenant.id, external_id)
             .await?
             .into_iter()
-            .map(|(version, operation, status, quantity, product_id, track_id, at)| HistoryView {
-                version,
-                operation,
-                status,
-                quantity,
-                product_id,
-                track_id,
-                at,
-            })
+            .map(
+                |(version, operation, status, quantity, product_id, track_id, at)| HistoryView {
+                    version,
+                    operation,
+                    status,
+                    quantity,
+                    product_id,
+                    track_id,
+                    at,
+                },
+            )
             .collect();
         Ok(SubscriptionView {
             external_id: s.external_id,
@@ -725,7 +924,12 @@ impl App {
             addons: s
                 .addons
                 .into_iter()
-                .map(|a| AddonView { product_id: a.product_id, name: a.name, quantity: a.quantity, active: a.active })
+                .map(|a| AddonView {
+                    product_id: a.product_id,
+                    name: a.name,
+                    quantity: a.quantity,
+                    active: a.active,
+                })
                 .collect(),
             resources: plans.first().cloned(),
             plans,

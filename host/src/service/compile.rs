@@ -25,7 +25,10 @@ pub enum Compiler {
 impl App {
     fn cache_path(&self, version: &str) -> Option<PathBuf> {
         let dir = self.config.cache_dir.as_ref()?;
-        Some(dir.join(self.runtime.compatibility_key()).join(format!("{version}.cwasm")))
+        Some(
+            dir.join(self.runtime.compatibility_key())
+                .join(format!("{version}.cwasm")),
+        )
     }
 
     /// Compile untrusted bytes under the compile deadline; answers native
@@ -35,7 +38,9 @@ impl App {
         let limit_ms = self.config.engine.compile_timeout_ms;
         let deadline = Duration::from_millis(limit_ms);
         match &self.config.compiler {
-            Compiler::Subprocess(exe) => compile_in_child(exe, &self.config.engine, bytes, deadline).await,
+            Compiler::Subprocess(exe) => {
+                compile_in_child(exe, &self.config.engine, bytes, deadline).await
+            }
             Compiler::InProcess => {
                 let runtime = self.runtime.clone();
                 let job = tokio::task::spawn_blocking(move || runtime.precompile(&bytes));
@@ -49,12 +54,17 @@ impl App {
     }
 
     /// Load native code compiled by this host and remember it.
-    pub(crate) async fn install_compiled(&self, version: &str, native: Vec<u8>) -> Result<Arc<CompiledPlugin>, LoadError> {
+    pub(crate) async fn install_compiled(
+        &self,
+        version: &str,
+        native: Vec<u8>,
+    ) -> Result<Arc<CompiledPlugin>, LoadError> {
         let runtime = self.runtime.clone();
         let native_for_load = native.clone();
-        let plugin = tokio::task::spawn_blocking(move || runtime.load_precompiled(&native_for_load))
-            .await
-            .map_err(|e| LoadError::Compile(format!("loading failed: {e}")))??;
+        let plugin =
+            tokio::task::spawn_blocking(move || runtime.load_precompiled(&native_for_load))
+                .await
+                .map_err(|e| LoadError::Compile(format!("loading failed: {e}")))??;
         let plugin = Arc::new(plugin);
         if let Some(path) = self.cache_path(version) {
             write_cache(&path, &native);
@@ -68,15 +78,25 @@ impl App {
 
     /// The compiled plugin for a stored version: memory cache, then this
     /// host's disk cache, then compile the bytes from the database.
-    pub(crate) async fn compiled(&self, tenant_id: &str, version: &str) -> Result<Arc<CompiledPlugin>> {
-        if let Some(plugin) = self.compiled.lock().unwrap_or_else(PoisonError::into_inner).get(version) {
+    pub(crate) async fn compiled(
+        &self,
+        tenant_id: &str,
+        version: &str,
+    ) -> Result<Arc<CompiledPlugin>> {
+        if let Some(plugin) = self
+            .compiled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(version)
+        {
             return Ok(plugin.clone());
         }
         if let Some(path) = self.cache_path(version)
             && let Ok(native) = tokio::fs::read(&path).await
         {
             let runtime = self.runtime.clone();
-            let loaded = tokio::task::spawn_blocking(move || runtime.load_precompiled(&native)).await;
+            let loaded =
+                tokio::task::spawn_blocking(move || runtime.load_precompiled(&native)).await;
             match loaded {
                 Ok(Ok(plugin)) => {
                     let plugin = Arc::new(plugin);
@@ -96,14 +116,15 @@ impl App {
             .store
             .plugin_bytes(tenant_id, version)
             .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("plugin version {version} is not stored")))?;
-        let native = self
-            .compile_untrusted(bytes)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("stored plugin {version} no longer compiles: {e}")))?;
-        self.install_compiled(version, native)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("stored plugin {version} no longer loads: {e}")))
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("plugin version {version} is not stored"))
+            })?;
+        let native = self.compile_untrusted(bytes).await.map_err(|e| {
+            ServiceError::Internal(format!("stored plugin {version} no longer compiles: {e}"))
+        })?;
+        self.install_compiled(version, native).await.map_err(|e| {
+            ServiceError::Internal(format!("stored plugin {version} no longer loads: {e}"))
+        })
     }
 }
 
@@ -126,7 +147,8 @@ async fn compile_in_child(
     deadline: Duration,
 ) -> Result<Vec<u8>, LoadError> {
     let limit_ms = deadline.as_millis() as u64;
-    let engine_json = serde_json::to_string(engine).map_err(|e| LoadError::Compile(e.to_string()))?;
+    let engine_json =
+        serde_json::to_string(engine).map_err(|e| LoadError::Compile(e.to_string()))?;
     let mut child = tokio::process::Command::new(exe)
         .arg("internal-compile")
         .arg("--engine")
@@ -136,10 +158,24 @@ async fn compile_in_child(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| LoadError::Compile(format!("cannot start the compile worker {}: {e}", exe.display())))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| LoadError::Compile("no stdin for the compile worker".into()))?;
-    let mut stdout = child.stdout.take().ok_or_else(|| LoadError::Compile("no stdout for the compile worker".into()))?;
-    let mut stderr = child.stderr.take().ok_or_else(|| LoadError::Compile("no stderr for the compile worker".into()))?;
+        .map_err(|e| {
+            LoadError::Compile(format!(
+                "cannot start the compile worker {}: {e}",
+                exe.display()
+            ))
+        })?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| LoadError::Compile("no stdin for the compile worker".into()))?;
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| LoadError::Compile("no stdout for the compile worker".into()))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| LoadError::Compile("no stderr for the compile worker".into()))?;
     let work = async {
         let feed = async {
             let result = stdin.write_all(&bytes).await;
@@ -148,8 +184,11 @@ async fn compile_in_child(
         };
         let mut native = Vec::new();
         let mut message = Vec::new();
-        let (fed, read, read_err) =
-            tokio::join!(feed, stdout.read_to_end(&mut native), stderr.read_to_end(&mut message));
+        let (fed, read, read_err) = tokio::join!(
+            feed,
+            stdout.read_to_end(&mut native),
+            stderr.read_to_end(&mut message)
+        );
         let status = child.wait().await;
         (fed, read, read_err, status, native, message)
     };
@@ -161,7 +200,13 @@ async fn compile_in_child(
             // The worker prints the load error's JSON on failure.
             Err(serde_json::from_str::<WorkerError>(&text)
                 .map(WorkerError::into_load_error)
-                .unwrap_or_else(|_| LoadError::Compile(if text.is_empty() { "the compile worker failed".into() } else { text })))
+                .unwrap_or_else(|_| {
+                    LoadError::Compile(if text.is_empty() {
+                        "the compile worker failed".into()
+                    } else {
+                        text
+                    })
+                }))
         }
     }
 }
@@ -175,7 +220,10 @@ pub struct WorkerError {
 
 impl WorkerError {
     pub fn from_load_error(e: &LoadError) -> Self {
-        WorkerError { kind: e.kind().to_string(), message: e.to_string() }
+        WorkerError {
+            kind: e.kind().to_string(),
+            message: e.to_string(),
+        }
     }
 
     fn into_load_error(self) -> LoadError {

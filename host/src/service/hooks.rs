@@ -71,21 +71,42 @@ impl App {
 
     /// The tenant's bindings that apply to a call on (service type,
     /// product), in evaluation order: by hook, then priority, then name.
-    pub(crate) async fn applicable_bindings(&self, tenant: &Tenant, service_type: &str, product_id: &str) -> Result<Vec<ActiveBinding>> {
+    pub(crate) async fn applicable_bindings(
+        &self,
+        tenant: &Tenant,
+        service_type: &str,
+        product_id: &str,
+    ) -> Result<Vec<ActiveBinding>> {
         let mut active = Vec::new();
         for record in self.store.bindings(&tenant.id).await? {
-            let Ok(hook) = record.hook.parse::<Hook>() else { continue };
+            let Ok(hook) = record.hook.parse::<Hook>() else {
+                continue;
+            };
             let scope = Scope::from_json(&record.scope).unwrap_or_default();
-            let Some(specificity) = scope.specificity(service_type, product_id) else { continue };
+            let Some(specificity) = scope.specificity(service_type, product_id) else {
+                continue;
+            };
             let policy = FailurePolicy::parse(&record.on_failure).unwrap_or(FailurePolicy::Reject);
             let plugin = match self.compiled(&tenant.id, &record.plugin_version).await {
                 Ok(p) => Ok(p),
                 Err(ServiceError::Store(e)) => return Err(e.into()),
                 Err(e) => Err(e.to_string()),
             };
-            active.push(ActiveBinding { record, hook, specificity, policy, plugin });
+            active.push(ActiveBinding {
+                record,
+                hook,
+                specificity,
+                policy,
+                plugin,
+            });
         }
-        active.sort_by(|a, b| (a.hook, a.record.priority, &a.record.name).cmp(&(b.hook, b.record.priority, &b.record.name)));
+        active.sort_by(|a, b| {
+            (a.hook, a.record.priority, &a.record.name).cmp(&(
+                b.hook,
+                b.record.priority,
+                &b.record.name,
+            ))
+        });
         Ok(active)
     }
 
@@ -122,7 +143,8 @@ impl App {
             drop(slot);
             drop(tenant_permit);
         });
-        rx.await.map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
+        rx.await
+            .map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
     }
 
     /// Run a binding on `input` and record the decision. `input` is
@@ -139,15 +161,35 @@ impl App {
         let plugin = match &binding.plugin {
             Ok(p) => p.clone(),
             Err(reason) => {
-                self.metrics.invocation(binding.hook.as_str(), "error", Some("unavailable"), false, 0.0, 0);
-                return Ok(Ran::Failed(format!("its plugin version cannot be loaded ({reason})")));
+                self.metrics.invocation(
+                    binding.hook.as_str(),
+                    "error",
+                    Some("unavailable"),
+                    false,
+                    0.0,
+                    0,
+                );
+                return Ok(Ran::Failed(format!(
+                    "its plugin version cannot be loaded ({reason})"
+                )));
             }
         };
         if !plugin.reads_subscriptions() {
             input.subscriptions.clear();
         }
-        let (invocation, input) = self.execute(&tenant.id, plugin, input, tenant.limits).await?;
-        self.record_invocation(tenant, Some(call_id), &binding.record.name, &binding.record.plugin_name, &binding.record.plugin_version, binding.hook, &input, &invocation);
+        let (invocation, input) = self
+            .execute(&tenant.id, plugin, input, tenant.limits)
+            .await?;
+        self.record_invocation(
+            tenant,
+            Some(call_id),
+            &binding.record.name,
+            &binding.record.plugin_name,
+            &binding.record.plugin_version,
+            binding.hook,
+            &input,
+            &invocation,
+        );
         Ok(match invocation.outcome {
             Ok(output) if output.hook() == binding.hook => Ran::Output(output),
             Ok(_) => Ran::Failed("it answered for another hook".into()),
@@ -170,8 +212,20 @@ impl App {
         let mut logged = input.clone();
         logged.seed = Some(invocation.seed);
         let (outcome, output, error_kind, error_message, is_limit) = match &invocation.outcome {
-            Ok(output) => (codec::outcome_label(output), Some(codec::output_to_json(output)), None, None, false),
-            Err(e) => ("error", None, Some(e.kind().to_string()), Some(e.to_string()), e.is_limit()),
+            Ok(output) => (
+                codec::outcome_label(output),
+                Some(codec::output_to_json(output)),
+                None,
+                None,
+                false,
+            ),
+            Err(e) => (
+                "error",
+                None,
+                Some(e.kind().to_string()),
+                Some(e.to_string()),
+                e.is_limit(),
+            ),
         };
         self.metrics.invocation(
             hook.as_str(),
@@ -185,26 +239,27 @@ impl App {
             tracing::warn!(tenant = %tenant.id, hook = %hook, binding, plugin = plugin_name, version = plugin_version,
                 track_id = %input.context.track_id, %message, "plugin trapped");
         }
-        self.decisions.record(Record::Invocation(Box::new(InvocationRecord {
-            // Time-ordered, so "newest first" holds within one millisecond.
-            id: uuid::Uuid::now_v7().simple().to_string(),
-            tenant_id: tenant.id.clone(),
-            call_id: call_id.map(str::to_string),
-            hook: hook.as_str().to_string(),
-            binding: binding.to_string(),
-            plugin_name: plugin_name.to_string(),
-            plugin_version: plugin_version.to_string(),
-            track_id: input.context.track_id.clone(),
-            outcome: outcome.to_string(),
-            input: codec::input_to_json(&logged),
-            output,
-            error_kind,
-            error_message,
-            fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
-            peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
-            duration_us: i64::try_from(invocation.duration.as_micros()).unwrap_or(i64::MAX),
-            logs: invocation.logs.clone(),
-            at: self.now(),
-        })));
+        self.decisions
+            .record(Record::Invocation(Box::new(InvocationRecord {
+                // Time-ordered, so "newest first" holds within one millisecond.
+                id: uuid::Uuid::now_v7().simple().to_string(),
+                tenant_id: tenant.id.clone(),
+                call_id: call_id.map(str::to_string),
+                hook: hook.as_str().to_string(),
+                binding: binding.to_string(),
+                plugin_name: plugin_name.to_string(),
+                plugin_version: plugin_version.to_string(),
+                track_id: input.context.track_id.clone(),
+                outcome: outcome.to_string(),
+                input: codec::input_to_json(&logged),
+                output,
+                error_kind,
+                error_message,
+                fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
+                peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
+                duration_us: i64::try_from(invocation.duration.as_micros()).unwrap_or(i64::MAX),
+                logs: invocation.logs.clone(),
+                at: self.now(),
+            })));
     }
 }

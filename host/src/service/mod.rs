@@ -11,7 +11,8 @@ mod platform;
 mod tenants;
 
 pub use admin::{
-    BindingSpec, BindingView, DryRunRequest, DryRunResult, InvocationView, ReplayResult, SubscriptionView, UploadResult,
+    BindingSpec, BindingView, DryRunRequest, DryRunResult, InvocationView, ReplayResult,
+    SubscriptionView, UploadResult,
 };
 pub use compile::{Compiler, WorkerError as CompileWorkerError};
 pub use metrics::Metrics;
@@ -54,7 +55,9 @@ pub struct AppConfig {
 
 impl Default for AppConfig {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         AppConfig {
             engine: EngineConfig::default(),
             limits: Limits::default(),
@@ -110,12 +113,15 @@ pub struct App {
     /// Compiled plugins by content hash (immutable, so never stale).
     compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
     /// Indexed documents by (tenant, kind), with the revision they came from.
-    documents: Mutex<HashMap<(String, &'static str), (i64, Arc<Indexed>)>>,
+    documents: Mutex<DocumentCache>,
     /// Per-tenant plugin slots.
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Process-wide plugin slots: never more calls than the pool holds.
     slots: Arc<Semaphore>,
 }
+
+/// (tenant, kind) → (revision, indexed document).
+type DocumentCache = HashMap<(String, &'static str), (i64, Arc<Indexed>)>;
 
 pub(crate) enum Indexed {
     Catalog(CatalogDoc, Catalog),
@@ -132,7 +138,10 @@ pub enum StartError {
 
 impl App {
     pub fn new(store: Arc<Store>, config: AppConfig, clock: Clock) -> Result<Arc<App>, StartError> {
-        config.limits.validate(&config.engine).map_err(StartError::Config)?;
+        config
+            .limits
+            .validate(&config.engine)
+            .map_err(StartError::Config)?;
         let runtime = Arc::new(Runtime::new(config.engine.clone())?);
         let metrics = Arc::new(Metrics::new());
         let decisions = decisions::DecisionLog::start(store.clone(), metrics.clone());
@@ -184,7 +193,10 @@ impl App {
     /// Prune decision records per the retention settings; run periodically.
     pub async fn prune(&self) -> Result<u64> {
         let cutoff = self.now() - self.config.retention_days.max(0) * 86_400_000;
-        Ok(self.store.prune_decisions(cutoff, self.config.retention_per_tenant.max(0)).await?)
+        Ok(self
+            .store
+            .prune_decisions(cutoff, self.config.retention_per_tenant.max(0))
+            .await?)
     }
 
     /// The tenant's indexed catalogue and setup fields, re-read when their
@@ -195,7 +207,11 @@ impl App {
             return Ok(None);
         };
         let key = (tenant_id.to_string(), kind);
-        if let Some((cached, doc)) = self.documents.lock().unwrap_or_else(PoisonError::into_inner).get(&key)
+        if let Some((cached, doc)) = self
+            .documents
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
             && *cached == revision
         {
             return Ok(Some(doc.clone()));
@@ -205,7 +221,8 @@ impl App {
         };
         let indexed = match kind {
             "catalog" => {
-                let doc = CatalogDoc::parse(&record.body).map_err(|e| ServiceError::Internal(e.0))?;
+                let doc =
+                    CatalogDoc::parse(&record.body).map_err(|e| ServiceError::Internal(e.0))?;
                 let index = doc.index();
                 Indexed::Catalog(doc, index)
             }
@@ -235,9 +252,11 @@ impl App {
     }
 
     pub(crate) async fn setup(&self, tenant_id: &str) -> Result<Option<(SetupDoc, SetupFields)>> {
-        Ok(match self.indexed(tenant_id, "setup-fields").await?.as_deref() {
-            Some(Indexed::Setup(doc, index)) => Some((doc.clone(), index.clone())),
-            _ => None,
-        })
+        Ok(
+            match self.indexed(tenant_id, "setup-fields").await?.as_deref() {
+                Some(Indexed::Setup(doc, index)) => Some((doc.clone(), index.clone())),
+                _ => None,
+            },
+        )
     }
 }

@@ -11,11 +11,16 @@ use crate::codec;
 use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
 use crate::domain::codes;
-use crate::domain::hook::{Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, Operation, QuantityTarget, ResourceTotal, TargetKind, Verdict};
+use crate::domain::hook::{
+    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, Operation, QuantityTarget,
+    ResourceTotal, TargetKind, Verdict,
+};
 use crate::domain::interworks::{Account, ServiceDefinition};
 use crate::domain::rules::{self, Decision};
 use crate::domain::{quantity, resources};
-use crate::store::{AccountWrite, CallRecord, CreateOutcome, EventWrite, StoreError, SubscriptionWrite, SyncOutcome};
+use crate::store::{
+    AccountWrite, CallRecord, CreateOutcome, EventWrite, StoreError, SubscriptionWrite, SyncOutcome,
+};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -40,11 +45,19 @@ pub struct Answer {
 
 impl Answer {
     pub fn ok(result: Option<String>) -> Self {
-        Answer { code: codes::SUCCESS, message: None, result }
+        Answer {
+            code: codes::SUCCESS,
+            message: None,
+            result,
+        }
     }
 
     pub fn fail(code: i32, message: impl Into<String>) -> Self {
-        Answer { code, message: Some(message.into()), result: None }
+        Answer {
+            code,
+            message: Some(message.into()),
+            result: None,
+        }
     }
 }
 
@@ -53,14 +66,24 @@ impl Answer {
 const RETRIES: usize = 8;
 
 fn new_id(prefix: &str) -> String {
-    let id = uuid::Uuid::new_v4().simple().to_string().to_ascii_uppercase();
+    let id = uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .to_ascii_uppercase();
     format!("{prefix}-{}", &id[..20])
 }
 
 impl App {
-    fn record_call(&self, tenant: &Tenant, call_id: &str, endpoint: &str, ctx: &CallContext, check_only: bool, answer: &Answer, started: Instant) {
+    fn record_call(&self, tenant: &Tenant, call: &Call<'_>, ctx: &CallContext, answer: &Answer) {
+        let Call {
+            id: call_id,
+            endpoint,
+            check_only,
+            started,
+        } = *call;
         let elapsed = started.elapsed();
-        self.metrics.request(endpoint, check_only, answer.code, elapsed.as_secs_f64());
+        self.metrics
+            .request(endpoint, check_only, answer.code, elapsed.as_secs_f64());
         self.decisions.record(Record::Call(CallRecord {
             id: call_id.to_string(),
             tenant_id: tenant.id.clone(),
@@ -76,22 +99,50 @@ impl App {
     }
 
     /// A Subscriptions/* or Addons/* call.
-    pub async fn service_call(&self, tenant: &Tenant, operation: Operation, def: ServiceDefinition, ctx: &CallContext) -> Result<Answer> {
+    pub async fn service_call(
+        &self,
+        tenant: &Tenant,
+        operation: Operation,
+        def: ServiceDefinition,
+        ctx: &CallContext,
+    ) -> Result<Answer> {
         let started = Instant::now();
         let call_id = uuid::Uuid::now_v7().simple().to_string();
         let check_only = ctx.check_only || def.check_only;
-        let answer = self.serve(tenant, operation, &def, ctx, check_only, &call_id).await;
+        let answer = self
+            .serve(tenant, operation, &def, ctx, check_only, &call_id)
+            .await;
         match &answer {
             Ok(answer) => {
                 if answer.code != codes::SUCCESS {
                     tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint = operation.endpoint(),
                         check_only, code = answer.code, message = answer.message.as_deref().unwrap_or(""), "call refused");
                 }
-                self.record_call(tenant, &call_id, operation.endpoint(), ctx, check_only, answer, started);
+                self.record_call(
+                    tenant,
+                    &Call {
+                        id: &call_id,
+                        endpoint: operation.endpoint(),
+                        check_only,
+                        started,
+                    },
+                    ctx,
+                    answer,
+                );
             }
             Err(e) => {
-                let code = if matches!(e, ServiceError::Unavailable(_)) { codes::UNAVAILABLE } else { codes::FAILURE };
-                self.record_call(tenant, &call_id, operation.endpoint(), ctx, check_only, &Answer::fail(code, e.to_string()), started);
+                let code = if matches!(e, ServiceError::Unavailable(_)) {
+                    codes::UNAVAILABLE
+                } else {
+                    codes::FAILURE
+                };
+                let call = Call {
+                    id: &call_id,
+                    endpoint: operation.endpoint(),
+                    check_only,
+                    started,
+                };
+                self.record_call(tenant, &call, ctx, &Answer::fail(code, e.to_string()));
             }
         }
         answer
@@ -115,7 +166,10 @@ impl App {
         {
             return Ok(Answer::fail(
                 codes::INVALID,
-                format!("The setting {} ({}) is required but was not sent.", missing.name, missing.id),
+                format!(
+                    "The setting {} ({}) is required but was not sent.",
+                    missing.name, missing.id
+                ),
             ));
         }
         let settings = match &setup {
@@ -140,9 +194,13 @@ impl App {
 
         for _ in 0..RETRIES {
             let found = if operation == Operation::SubscriptionCreate {
-                self.store.subscription_by_platform_id(&tenant.id, &def.platform_subscription_id).await?
+                self.store
+                    .subscription_by_platform_id(&tenant.id, &def.platform_subscription_id)
+                    .await?
             } else {
-                self.store.subscription(&tenant.id, &def.external_id).await?
+                self.store
+                    .subscription(&tenant.id, &def.external_id)
+                    .await?
             };
             let (existing, version) = match found {
                 Some((s, v)) => (Some(s), v),
@@ -158,28 +216,57 @@ impl App {
                     return Ok(Answer::ok(if check_only { None } else { id }));
                 }
                 Decision::AlreadyCreated { external_id } => {
-                    return Ok(Answer::ok(if check_only { None } else { Some(external_id) }));
+                    return Ok(Answer::ok(if check_only {
+                        None
+                    } else {
+                        Some(external_id)
+                    }));
                 }
                 Decision::Create | Decision::Change => {}
             }
-            let external_id = existing.as_ref().map(|s| s.external_id.clone()).unwrap_or_default();
+            let external_id = existing
+                .as_ref()
+                .map(|s| s.external_id.clone())
+                .unwrap_or_default();
             let request = def.hook_request(
                 operation,
                 check_only,
                 &external_id,
                 existing.as_ref().map(|s| s.quantity),
-                &|product| existing.as_ref().and_then(|s| s.addon(product)).filter(|a| a.active).map(|a| a.quantity),
+                &|product| {
+                    existing
+                        .as_ref()
+                        .and_then(|s| s.addon(product))
+                        .filter(|a| a.active)
+                        .map(|a| a.quantity)
+                },
                 settings.clone(),
             );
-            let bindings = self.applicable_bindings(tenant, &def.service_type, &def.product_id).await?;
+            let bindings = self
+                .applicable_bindings(tenant, &def.service_type, &def.product_id)
+                .await?;
             let subscriptions = if bindings.iter().any(ActiveBinding::reads_subscriptions) {
                 // Includes the subscription a call is about (a cancellation
                 // rule needs its creation time); a create's is not stored yet.
-                self.store.customer_subscriptions(&tenant.id, &def.account.id, crate::runtime::MAX_SUBSCRIPTIONS as i64).await?
+                self.store
+                    .customer_subscriptions(
+                        &tenant.id,
+                        &def.account.id,
+                        crate::runtime::MAX_SUBSCRIPTIONS as i64,
+                    )
+                    .await?
             } else {
                 Vec::new()
             };
-            let rules = Rules { tenant, bindings: &bindings, request: &request, subscriptions: &subscriptions, track_id: &ctx.track_id, call_id, now: self.now() };
+            let rules = Rules {
+                tenant,
+                bindings: &bindings,
+                request: &request,
+                subscriptions: &subscriptions,
+                track_id: &ctx.track_id,
+                call_id,
+                now: self.now(),
+            };
 
             // 1. Quantity limits, then 2. pre-check rules.
             for target in rules::quantity_targets(operation, def, existing.as_ref()) {
@@ -202,23 +289,41 @@ impl App {
                 return Ok(Answer::ok(None));
             }
             // 4. The resource plan.
-            let plan: Option<(String, Vec<ResourceTotal>)> = if operation == Operation::SubscriptionCancel {
-                Some(("cancel".into(), Vec::new()))
-            } else if rules::recomputes_resources(operation) {
-                match self.plan_from_plugin(&rules).await? {
-                    PlanChoice::Plugin(source, plan) => Some((source, plan)),
-                    PlanChoice::Builtin => Some(("builtin".into(), builtin)),
-                    PlanChoice::Refused(answer) => return Ok(answer),
-                }
-            } else {
-                None
-            };
+            let plan: Option<(String, Vec<ResourceTotal>)> =
+                if operation == Operation::SubscriptionCancel {
+                    Some(("cancel".into(), Vec::new()))
+                } else if rules::recomputes_resources(operation) {
+                    match self.plan_from_plugin(&rules).await? {
+                        PlanChoice::Plugin(source, plan) => Some((source, plan)),
+                        PlanChoice::Builtin => Some(("builtin".into(), builtin)),
+                        PlanChoice::Refused(answer) => return Ok(answer),
+                    }
+                } else {
+                    None
+                };
             // 5. One transaction: state, add-ons, history, plan, event.
             let state = rules::apply(operation, def, existing.as_ref());
-            let external_id = if operation == Operation::SubscriptionCreate { new_id("TGS") } else { external_id };
-            let platform_id = existing.as_ref().map(|s| s.platform_subscription_id.clone()).unwrap_or_else(|| def.platform_subscription_id.clone());
-            let account_id = existing.as_ref().map(|s| s.account_id.clone()).unwrap_or_else(|| def.account.id.clone());
-            let payload = codec::subscription_event(&external_id, &platform_id, &account_id, operation, &state, plan.as_ref().map(|(_, p)| p.as_slice()));
+            let external_id = if operation == Operation::SubscriptionCreate {
+                new_id("TGS")
+            } else {
+                external_id
+            };
+            let platform_id = existing
+                .as_ref()
+                .map(|s| s.platform_subscription_id.clone())
+                .unwrap_or_else(|| def.platform_subscription_id.clone());
+            let account_id = existing
+                .as_ref()
+                .map(|s| s.account_id.clone())
+                .unwrap_or_else(|| def.account.id.clone());
+            let payload = codec::subscription_event(
+                &external_id,
+                &platform_id,
+                &account_id,
+                operation,
+                &state,
+                plan.as_ref().map(|(_, p)| p.as_slice()),
+            );
             let write = SubscriptionWrite {
                 tenant_id: &tenant.id,
                 external_id: &external_id,
@@ -226,7 +331,9 @@ impl App {
                 account_id: &account_id,
                 operation: operation.endpoint(),
                 state: &state,
-                plan: plan.as_ref().map(|(source, p)| (source.as_str(), codec::plan_to_json(p))),
+                plan: plan
+                    .as_ref()
+                    .map(|(source, p)| (source.as_str(), codec::plan_to_json(p))),
                 event: EventWrite {
                     kind: rules::event_kind(operation).to_string(),
                     subscription_id: Some(external_id.clone()),
@@ -251,7 +358,8 @@ impl App {
             }
         }
         Err(ServiceError::Unavailable(
-            "The subscription is being changed by other calls at the same time; please retry.".into(),
+            "The subscription is being changed by other calls at the same time; please retry."
+                .into(),
         ))
     }
 
@@ -269,17 +377,45 @@ impl App {
         }
     }
 
-    async fn check_quantity(&self, rules: &Rules<'_>, target: &QuantityTarget, def: &ServiceDefinition, catalog: Option<&Catalog>) -> Result<Option<Answer>> {
-        let what = catalog.map_or_else(|| target.product_id.clone(), |c| c.describe(&target.product_id));
+    async fn check_quantity(
+        &self,
+        rules: &Rules<'_>,
+        target: &QuantityTarget,
+        def: &ServiceDefinition,
+        catalog: Option<&Catalog>,
+    ) -> Result<Option<Answer>> {
+        let what = catalog.map_or_else(
+            || target.product_id.clone(),
+            |c| c.describe(&target.product_id),
+        );
         if target.kind == TargetKind::Subscription
             && let Some(t) = catalog.and_then(|c| c.product_type(&def.service_type))
             && t.quantity_limit > 0
-            && let Err(r) = quantity::enforce(target.quantity, &Limits { max: Some(t.quantity_limit), ..Default::default() }, &what)
+            && let Err(r) = quantity::enforce(
+                target.quantity,
+                &Limits {
+                    max: Some(t.quantity_limit),
+                    ..Default::default()
+                },
+                &what,
+            )
         {
             return Ok(Some(Answer::fail(r.code, r.message)));
         }
-        for binding in rules.bindings.iter().filter(|b| b.hook == Hook::QuantityLimits) {
-            match self.run_binding(rules.tenant, binding, rules.input(Some(target.clone())), rules.call_id).await? {
+        for binding in rules
+            .bindings
+            .iter()
+            .filter(|b| b.hook == Hook::QuantityLimits)
+        {
+            match self
+                .run_binding(
+                    rules.tenant,
+                    binding,
+                    rules.input(Some(target.clone())),
+                    rules.call_id,
+                )
+                .await?
+            {
                 Ran::Output(HookOutput::Limits(Some(limits))) => {
                     if let Err(r) = quantity::enforce(target.quantity, &limits, &what) {
                         return Ok(Some(Answer::fail(r.code, r.message)));
@@ -298,8 +434,13 @@ impl App {
 
     async fn check_prechecks(&self, rules: &Rules<'_>) -> Result<Option<Answer>> {
         for binding in rules.bindings.iter().filter(|b| b.hook == Hook::Precheck) {
-            match self.run_binding(rules.tenant, binding, rules.input(None), rules.call_id).await? {
-                Ran::Output(HookOutput::Verdict(Verdict::Reject(r))) => return Ok(Some(Answer::fail(r.code, r.message))),
+            match self
+                .run_binding(rules.tenant, binding, rules.input(None), rules.call_id)
+                .await?
+            {
+                Ran::Output(HookOutput::Verdict(Verdict::Reject(r))) => {
+                    return Ok(Some(Answer::fail(r.code, r.message)));
+                }
                 Ran::Output(_) => {}
                 Ran::Failed(reason) => {
                     if let Some(answer) = self.failure(binding, &reason) {
@@ -318,24 +459,45 @@ impl App {
             .bindings
             .iter()
             .filter(|b| b.hook == Hook::Resources)
-            .min_by_key(|b| (std::cmp::Reverse(b.specificity), b.record.priority, b.record.name.clone()))
+            .min_by_key(|b| {
+                (
+                    std::cmp::Reverse(b.specificity),
+                    b.record.priority,
+                    b.record.name.clone(),
+                )
+            })
         else {
             return Ok(PlanChoice::Builtin);
         };
-        Ok(match self.run_binding(rules.tenant, binding, rules.input(None), rules.call_id).await? {
-            Ran::Output(HookOutput::Plan(Ok(plan))) => PlanChoice::Plugin(format!("plugin:{}", binding.record.name), plan),
-            Ran::Output(HookOutput::Plan(Err(message))) => PlanChoice::Refused(Answer::fail(codes::INVALID, message)),
-            Ran::Output(_) => PlanChoice::Builtin,
-            Ran::Failed(reason) => match self.failure(binding, &reason) {
-                Some(answer) => PlanChoice::Refused(answer),
-                None => PlanChoice::Builtin,
+        Ok(
+            match self
+                .run_binding(rules.tenant, binding, rules.input(None), rules.call_id)
+                .await?
+            {
+                Ran::Output(HookOutput::Plan(Ok(plan))) => {
+                    PlanChoice::Plugin(format!("plugin:{}", binding.record.name), plan)
+                }
+                Ran::Output(HookOutput::Plan(Err(message))) => {
+                    PlanChoice::Refused(Answer::fail(codes::INVALID, message))
+                }
+                Ran::Output(_) => PlanChoice::Builtin,
+                Ran::Failed(reason) => match self.failure(binding, &reason) {
+                    Some(answer) => PlanChoice::Refused(answer),
+                    None => PlanChoice::Builtin,
+                },
             },
-        })
+        )
     }
 
     /// Accounts/Synchronize: create or update the customer (or reseller);
     /// the same platform `ID` always answers the same external id.
-    pub async fn synchronize_account(&self, tenant: &Tenant, account: &Account, ctx: &CallContext, check_only: bool) -> Result<Answer> {
+    pub async fn synchronize_account(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        ctx: &CallContext,
+        check_only: bool,
+    ) -> Result<Answer> {
         let started = Instant::now();
         let call_id = uuid::Uuid::now_v7().simple().to_string();
         let answer = if check_only {
@@ -347,9 +509,11 @@ impl App {
             let new_external_id = new_id("TGA");
             let reseller_external_id = match (&account.reseller_external_id, &account.reseller_id) {
                 (Some(id), _) if !id.is_empty() => Some(id.clone()),
-                (_, Some(platform)) if !platform.is_empty() => {
-                    self.store.account(&tenant.id, platform).await?.map(|r| r.external_id)
-                }
+                (_, Some(platform)) if !platform.is_empty() => self
+                    .store
+                    .account(&tenant.id, platform)
+                    .await?
+                    .map(|r| r.external_id),
                 _ => None,
             };
             let write = AccountWrite {
@@ -365,20 +529,39 @@ impl App {
             };
             let outcome = self
                 .store
-                .synchronize_account(&write, "account.synchronized", &|id| codec::account_event(id, &document))
+                .synchronize_account(&write, "account.synchronized", &|id| {
+                    codec::account_event(id, &document)
+                })
                 .await?;
             if let SyncOutcome::Created(id) = &outcome {
                 tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, account = %id, "account created");
             }
             Answer::ok(Some(outcome.external_id().to_string()))
         };
-        self.record_call(tenant, &call_id, "Accounts/Synchronize", ctx, check_only, &answer, started);
+        self.record_call(
+            tenant,
+            &Call {
+                id: &call_id,
+                endpoint: "Accounts/Synchronize",
+                check_only,
+                started,
+            },
+            ctx,
+            &answer,
+        );
         Ok(answer)
     }
 
-    async fn find_account(&self, tenant: &Tenant, account: &Account) -> Result<Option<crate::store::AccountRecord>> {
+    async fn find_account(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+    ) -> Result<Option<crate::store::AccountRecord>> {
         if let Some(external) = account.external_id.as_deref().filter(|s| !s.is_empty())
-            && let Some(found) = self.store.account_by_external_id(&tenant.id, external).await?
+            && let Some(found) = self
+                .store
+                .account_by_external_id(&tenant.id, external)
+                .await?
         {
             return Ok(Some(found));
         }
@@ -391,13 +574,23 @@ impl App {
     /// Accounts/Exists: Code 1 with the id when the account is known, else 0.
     pub async fn account_exists(&self, tenant: &Tenant, account: &Account) -> Result<Answer> {
         Ok(match self.find_account(tenant, account).await? {
-            Some(found) if !found.deleted => Answer { code: codes::EXISTS, message: None, result: Some(found.external_id) },
+            Some(found) if !found.deleted => Answer {
+                code: codes::EXISTS,
+                message: None,
+                result: Some(found.external_id),
+            },
             _ => Answer::ok(None),
         })
     }
 
     /// Accounts/Delete: a retried delete succeeds without a second change.
-    pub async fn delete_account(&self, tenant: &Tenant, account: &Account, ctx: &CallContext, check_only: bool) -> Result<Answer> {
+    pub async fn delete_account(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        ctx: &CallContext,
+        check_only: bool,
+    ) -> Result<Answer> {
         let started = Instant::now();
         let call_id = uuid::Uuid::now_v7().simple().to_string();
         let answer = if check_only {
@@ -408,18 +601,40 @@ impl App {
                     codes::UNKNOWN,
                     format!(
                         "Account {} is unknown: it was never synchronized with this service.",
-                        account.external_id.as_deref().filter(|s| !s.is_empty()).unwrap_or(&account.id)
+                        account
+                            .external_id
+                            .as_deref()
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or(&account.id)
                     ),
                 ),
                 Some(found) if found.deleted => Answer::ok(Some(found.external_id)),
                 Some(found) => {
                     let payload = codec::account_event(&found.external_id, &found.document);
-                    self.store.delete_account(&tenant.id, &found.external_id, &ctx.track_id, self.now(), &payload).await?;
+                    self.store
+                        .delete_account(
+                            &tenant.id,
+                            &found.external_id,
+                            &ctx.track_id,
+                            self.now(),
+                            &payload,
+                        )
+                        .await?;
                     Answer::ok(Some(found.external_id))
                 }
             }
         };
-        self.record_call(tenant, &call_id, "Accounts/Delete", ctx, check_only, &answer, started);
+        self.record_call(
+            tenant,
+            &Call {
+                id: &call_id,
+                endpoint: "Accounts/Delete",
+                check_only,
+                started,
+            },
+            ctx,
+            &answer,
+        );
         Ok(answer)
     }
 
@@ -427,12 +642,19 @@ impl App {
     /// reseller?
     pub async fn is_reseller(&self, tenant: &Tenant, account: &Account) -> Result<bool> {
         let external = account.external_id.as_deref().filter(|s| !s.is_empty());
-        Ok(self.store.is_reseller(&tenant.id, &account.id, external).await?)
+        Ok(self
+            .store
+            .is_reseller(&tenant.id, &account.id, external)
+            .await?)
     }
 
     /// Fields/Get and Accounts/SyncOptions: the tenant's setup document.
     pub async fn setup_document(&self, tenant: &Tenant) -> Result<SetupDoc> {
-        Ok(self.setup(&tenant.id).await?.map(|(doc, _)| doc).unwrap_or_default())
+        Ok(self
+            .setup(&tenant.id)
+            .await?
+            .map(|(doc, _)| doc)
+            .unwrap_or_default())
     }
 
     pub async fn sync_options(&self, tenant: &Tenant) -> Result<Vec<CustomFieldDefinitionDoc>> {
@@ -440,7 +662,11 @@ impl App {
     }
 
     /// Fields/Validate: the problems with the submitted values.
-    pub async fn validate_fields(&self, tenant: &Tenant, values: &BTreeMap<String, String>) -> Result<Vec<String>> {
+    pub async fn validate_fields(
+        &self,
+        tenant: &Tenant,
+        values: &BTreeMap<String, String>,
+    ) -> Result<Vec<String>> {
         Ok(match self.setup(&tenant.id).await? {
             Some((_, fields)) => fields.validate(values),
             None => Vec::new(),
@@ -449,8 +675,21 @@ impl App {
 
     /// Fields/ServiceDefinition: the tenant's catalogue.
     pub async fn service_definition(&self, tenant: &Tenant) -> Result<CatalogDoc> {
-        Ok(self.catalog(&tenant.id).await?.map(|(doc, _)| doc).unwrap_or_default())
+        Ok(self
+            .catalog(&tenant.id)
+            .await?
+            .map(|(doc, _)| doc)
+            .unwrap_or_default())
     }
+}
+
+/// One platform call, for its decision record.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    id: &'a str,
+    endpoint: &'a str,
+    check_only: bool,
+    started: Instant,
 }
 
 enum PlanChoice {
@@ -475,10 +714,14 @@ impl Rules<'_> {
         HookInput {
             request: self.request.clone(),
             target,
-            context: HookContext { now: self.now, config: String::new(), binding: String::new(), track_id: self.track_id.to_string() },
+            context: HookContext {
+                now: self.now,
+                config: String::new(),
+                binding: String::new(),
+                track_id: self.track_id.to_string(),
+            },
             subscriptions: self.subscriptions.to_vec(),
             seed: None,
         }
     }
 }
-

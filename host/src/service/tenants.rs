@@ -75,7 +75,10 @@ fn same(a: &str, b: &str) -> bool {
 /// lower-case hyphenated form.
 pub fn normalize_guid(text: &str) -> Option<String> {
     let t = text.trim();
-    let t = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(t);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(t);
     let hex: String = if t.len() == 36 {
         let parts: Vec<&str> = t.split('-').collect();
         if parts.iter().map(|p| p.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
@@ -91,12 +94,20 @@ pub fn normalize_guid(text: &str) -> Option<String> {
         return None;
     }
     let h = hex.to_ascii_lowercase();
-    Some(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    ))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| ServiceError::Internal(format!("no randomness available: {e}")))?;
+    getrandom::fill(&mut buf)
+        .map_err(|e| ServiceError::Internal(format!("no randomness available: {e}")))?;
     Ok(buf)
 }
 
@@ -111,15 +122,25 @@ fn new_admin_token() -> Result<String> {
 impl App {
     fn tenant_from(&self, record: TenantRecord) -> Result<Tenant> {
         let limits = match &record.limits {
-            Some(json) => serde_json::from_str(json)
-                .map_err(|e| ServiceError::Internal(format!("tenant {} has unreadable limits: {e}", record.id)))?,
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                ServiceError::Internal(format!("tenant {} has unreadable limits: {e}", record.id))
+            })?,
             None => self.config.limits,
         };
-        Ok(Tenant { id: record.id, name: record.name, application_id: record.application_id, limits })
+        Ok(Tenant {
+            id: record.id,
+            name: record.name,
+            application_id: record.application_id,
+            limits,
+        })
     }
 
     /// Spec §2.5 steps 1–8.
-    pub async fn authenticate(&self, application_id: Option<&str>, api_key: Option<&str>) -> Result<Result<Tenant, AuthError>> {
+    pub async fn authenticate(
+        &self,
+        application_id: Option<&str>,
+        api_key: Option<&str>,
+    ) -> Result<Result<Tenant, AuthError>> {
         let Some(application_id) = application_id.filter(|a| !a.trim().is_empty()) else {
             return Ok(Err(AuthError::MissingApplicationId));
         };
@@ -140,7 +161,10 @@ impl App {
         };
         let digest = sha256_hex(&key);
         let current = same(&digest, &record.api_key_hash);
-        let previous = record.previous_api_key_hash.as_deref().is_some_and(|p| same(&digest, p));
+        let previous = record
+            .previous_api_key_hash
+            .as_deref()
+            .is_some_and(|p| same(&digest, p));
         if !(current | previous) {
             return Ok(Err(AuthError::WrongApiKey));
         }
@@ -148,13 +172,18 @@ impl App {
     }
 
     /// The tenant owning an admin bearer token.
-    pub async fn authenticate_admin(&self, token: Option<&str>) -> Result<Result<Tenant, AuthError>> {
+    pub async fn authenticate_admin(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Result<Tenant, AuthError>> {
         let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(Err(AuthError::BadAdminToken));
         };
         let digest = sha256_hex(token);
         match self.store.tenant_by_admin_token_hash(&digest).await? {
-            Some(record) if same(&record.admin_token_hash, &digest) => Ok(Ok(self.tenant_from(record)?)),
+            Some(record) if same(&record.admin_token_hash, &digest) => {
+                Ok(Ok(self.tenant_from(record)?))
+            }
             _ => Ok(Err(AuthError::BadAdminToken)),
         }
     }
@@ -162,7 +191,10 @@ impl App {
     /// Operator endpoints: the configured operator token, in constant time.
     pub fn authenticate_operator(&self, token: Option<&str>) -> Result<(), AuthError> {
         match (&self.config.operator_token, token) {
-            (Some(expected), Some(given)) if !expected.is_empty() && same(&sha256_hex(expected), &sha256_hex(given.trim())) => {
+            (Some(expected), Some(given))
+                if !expected.is_empty()
+                    && same(&sha256_hex(expected), &sha256_hex(given.trim())) =>
+            {
                 Ok(())
             }
             _ => Err(AuthError::BadOperatorToken),
@@ -174,17 +206,23 @@ impl App {
     pub async fn create_tenant(&self, request: &NewTenantRequest) -> Result<TenantSecrets> {
         let name = request.name.trim();
         if name.is_empty() || name.len() > 200 {
-            return Err(ServiceError::Invalid("the tenant name must be 1 to 200 characters".into()));
+            return Err(ServiceError::Invalid(
+                "the tenant name must be 1 to 200 characters".into(),
+            ));
         }
         let application_id = match &request.application_id {
             Some(given) => normalize_guid(given).ok_or_else(|| {
-                ServiceError::Invalid(format!("application id {given:?} is not a GUID (or is the all-zero GUID)"))
+                ServiceError::Invalid(format!(
+                    "application id {given:?} is not a GUID (or is the all-zero GUID)"
+                ))
             })?,
             None => uuid::Uuid::new_v4().hyphenated().to_string(),
         };
         let api_key = match &request.api_key {
             Some(key) if key.trim().len() < 16 => {
-                return Err(ServiceError::Invalid("an API key must be at least 16 characters".into()));
+                return Err(ServiceError::Invalid(
+                    "an API key must be at least 16 characters".into(),
+                ));
             }
             Some(key) => key.clone(),
             None => new_api_key()?,
@@ -207,20 +245,37 @@ impl App {
             Err(StoreError::Conflict(message)) => return Err(ServiceError::Conflict(message)),
             Err(e) => return Err(e.into()),
         }
-        Ok(TenantSecrets { tenant_id, name: name.to_string(), application_id, api_key, admin_token })
+        Ok(TenantSecrets {
+            tenant_id,
+            name: name.to_string(),
+            application_id,
+            api_key,
+            admin_token,
+        })
     }
 
     /// Replace a tenant's API key. With `keep_previous` the old key stays
     /// valid until the next rotation, so BSS can be updated without downtime.
-    pub async fn rotate_api_key(&self, tenant_id: &str, new_key: Option<&str>, keep_previous: bool) -> Result<String> {
+    pub async fn rotate_api_key(
+        &self,
+        tenant_id: &str,
+        new_key: Option<&str>,
+        keep_previous: bool,
+    ) -> Result<String> {
         let key = match new_key {
             Some(k) if k.trim().len() < 16 => {
-                return Err(ServiceError::Invalid("an API key must be at least 16 characters".into()));
+                return Err(ServiceError::Invalid(
+                    "an API key must be at least 16 characters".into(),
+                ));
             }
             Some(k) => k.to_string(),
             None => new_api_key()?,
         };
-        if !self.store.rotate_api_key(tenant_id, &sha256_hex(&key), keep_previous).await? {
+        if !self
+            .store
+            .rotate_api_key(tenant_id, &sha256_hex(&key), keep_previous)
+            .await?
+        {
             return Err(ServiceError::NotFound(format!("no tenant {tenant_id}")));
         }
         Ok(key)
@@ -228,7 +283,11 @@ impl App {
 
     pub async fn rotate_admin_token(&self, tenant_id: &str) -> Result<String> {
         let token = new_admin_token()?;
-        if !self.store.rotate_admin_token(tenant_id, &sha256_hex(&token)).await? {
+        if !self
+            .store
+            .rotate_admin_token(tenant_id, &sha256_hex(&token))
+            .await?
+        {
             return Err(ServiceError::NotFound(format!("no tenant {tenant_id}")));
         }
         Ok(token)
@@ -237,10 +296,15 @@ impl App {
     /// Set (or clear) a tenant's own limits.
     pub async fn set_tenant_limits(&self, tenant_id: &str, limits: Option<Limits>) -> Result<()> {
         if let Some(l) = &limits {
-            l.validate(&self.config.engine).map_err(ServiceError::Invalid)?;
+            l.validate(&self.config.engine)
+                .map_err(ServiceError::Invalid)?;
         }
         let json = limits.map(|l| serde_json::to_string(&l).unwrap_or_default());
-        if !self.store.set_tenant_limits(tenant_id, json.as_deref()).await? {
+        if !self
+            .store
+            .set_tenant_limits(tenant_id, json.as_deref())
+            .await?
+        {
             return Err(ServiceError::NotFound(format!("no tenant {tenant_id}")));
         }
         Ok(())
@@ -262,7 +326,13 @@ mod tests {
         ] {
             assert_eq!(normalize_guid(t).as_deref(), Some(canonical), "{t}");
         }
-        for bad in ["", "00000000-0000-0000-0000-000000000000", "9c292077-6907-4a95-bde0", "9c292077x6907-4a95-bde0-681b36cc7e86", "zz292077-6907-4a95-bde0-681b36cc7e86"] {
+        for bad in [
+            "",
+            "00000000-0000-0000-0000-000000000000",
+            "9c292077-6907-4a95-bde0",
+            "9c292077x6907-4a95-bde0-681b36cc7e86",
+            "zz292077-6907-4a95-bde0-681b36cc7e86",
+        ] {
             assert_eq!(normalize_guid(bad), None, "{bad}");
         }
     }

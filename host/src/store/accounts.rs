@@ -64,35 +64,54 @@ fn record(row: &AnyRow) -> Result<AccountRecord> {
 }
 
 impl Store {
-    pub async fn account(&self, tenant_id: &str, platform_id: &str) -> Result<Option<AccountRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"))
-            .bind(tenant_id)
-            .bind(platform_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn account(
+        &self,
+        tenant_id: &str,
+        platform_id: &str,
+    ) -> Result<Option<AccountRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(platform_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
-    pub async fn account_by_external_id(&self, tenant_id: &str, external_id: &str) -> Result<Option<AccountRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND external_id = $2"))
-            .bind(tenant_id)
-            .bind(external_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn account_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> Result<Option<AccountRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND external_id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
     /// Create or update an account, keyed by its platform id: the same id
     /// always maps to the same external id. Appends an event when something
     /// changed.
-    pub async fn synchronize_account(&self, w: &AccountWrite<'_>, event_kind: &str, payload: &(dyn Fn(&str) -> String + Sync)) -> Result<SyncOutcome> {
+    pub async fn synchronize_account(
+        &self,
+        w: &AccountWrite<'_>,
+        event_kind: &str,
+        payload: &(dyn Fn(&str) -> String + Sync),
+    ) -> Result<SyncOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
-        let before = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"))
-            .bind(w.tenant_id)
-            .bind(w.platform_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let before = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"
+        ))
+        .bind(w.tenant_id)
+        .bind(w.platform_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let before = before.as_ref().map(record).transpose()?;
         if let Some(b) = &before
             && !b.deleted
@@ -137,7 +156,11 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(if before.is_some() { SyncOutcome::Updated(external_id) } else { SyncOutcome::Created(external_id) })
+        Ok(if before.is_some() {
+            SyncOutcome::Updated(external_id)
+        } else {
+            SyncOutcome::Created(external_id)
+        })
     }
 
     /// Mark an account deleted (its subscriptions stay as they are).
@@ -183,7 +206,12 @@ impl Store {
 
     /// Whether `platform_id` is a reseller: some live account names it as
     /// its reseller.
-    pub async fn is_reseller(&self, tenant_id: &str, platform_id: &str, external_id: Option<&str>) -> Result<bool> {
+    pub async fn is_reseller(
+        &self,
+        tenant_id: &str,
+        platform_id: &str,
+        external_id: Option<&str>,
+    ) -> Result<bool> {
         let count: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM accounts WHERE tenant_id = $1 AND deleted = 0
                AND (reseller_platform_id = $2 OR ($3 <> '' AND reseller_external_id = $3))",

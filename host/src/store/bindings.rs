@@ -90,20 +90,29 @@ impl Store {
     /// Every binding of a tenant (read on every platform call, so an
     /// activation is enforced by the next call on any instance).
     pub async fn bindings(&self, tenant_id: &str) -> Result<Vec<BindingRecord>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM bindings WHERE tenant_id = $1 ORDER BY hook, priority, name"))
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM bindings WHERE tenant_id = $1 ORDER BY hook, priority, name"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(record).collect()
     }
 
-    pub async fn binding(&self, tenant_id: &str, hook: &str, name: &str) -> Result<Option<BindingRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3"))
-            .bind(tenant_id)
-            .bind(hook)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn binding(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+    ) -> Result<Option<BindingRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3"
+        ))
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -181,7 +190,14 @@ impl Store {
     }
 
     /// Remove a binding (its history stays). False if there was none.
-    pub async fn delete_binding(&self, tenant_id: &str, hook: &str, name: &str, actor: &str, now: i64) -> Result<bool> {
+    pub async fn delete_binding(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<bool> {
         let _guard = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
@@ -210,13 +226,29 @@ impl Store {
             config: &gone.config,
             on_failure: &gone.on_failure,
         };
-        insert_history(&mut tx, tenant_id, hook, name, last.unwrap_or(0) + 1, "delete", &w, actor, now).await?;
+        insert_history(
+            &mut tx,
+            tenant_id,
+            hook,
+            name,
+            last.unwrap_or(0) + 1,
+            "delete",
+            &w,
+            actor,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
 
     /// A binding's history, oldest first.
-    pub async fn binding_history(&self, tenant_id: &str, hook: &str, name: &str) -> Result<Vec<BindingHistoryRecord>> {
+    pub async fn binding_history(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+    ) -> Result<Vec<BindingHistoryRecord>> {
         let rows = sqlx::query(
             "SELECT revision, action, plugin_name, plugin_version, scope, priority, config, on_failure, actor, at
              FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 ORDER BY revision",

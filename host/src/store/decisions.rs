@@ -83,7 +83,11 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
 
 impl Store {
     /// Write a batch of decision records in one transaction.
-    pub async fn insert_decisions(&self, calls: &[CallRecord], invocations: &[InvocationRecord]) -> Result<()> {
+    pub async fn insert_decisions(
+        &self,
+        calls: &[CallRecord],
+        invocations: &[InvocationRecord],
+    ) -> Result<()> {
         if calls.is_empty() && invocations.is_empty() {
             return Ok(());
         }
@@ -137,16 +141,22 @@ impl Store {
     }
 
     pub async fn invocation(&self, tenant_id: &str, id: &str) -> Result<Option<InvocationRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM invocations WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM invocations WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(invocation).transpose()
     }
 
     /// Newest first, filtered.
-    pub async fn invocations(&self, tenant_id: &str, f: &InvocationFilter) -> Result<Vec<InvocationRecord>> {
+    pub async fn invocations(
+        &self,
+        tenant_id: &str,
+        f: &InvocationFilter,
+    ) -> Result<Vec<InvocationRecord>> {
         // Empty filter values match everything; binding them keeps one
         // statement for every combination.
         let rows = sqlx::query(&format!(
@@ -199,9 +209,19 @@ impl Store {
     /// `keep` invocations of each tenant. Returns how many rows went.
     pub async fn prune_decisions(&self, before: i64, keep: i64) -> Result<u64> {
         let _guard = self.write_lock().await;
-        let mut gone = sqlx::query("DELETE FROM invocations WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected();
-        gone += sqlx::query("DELETE FROM calls WHERE at < $1").bind(before).execute(&self.pool).await?.rows_affected();
-        let tenants: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants").fetch_all(&self.pool).await?;
+        let mut gone = sqlx::query("DELETE FROM invocations WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        gone += sqlx::query("DELETE FROM calls WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let tenants: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
+            .fetch_all(&self.pool)
+            .await?;
         for tenant in tenants {
             for table in ["invocations", "calls"] {
                 let cutoff: Option<i64> = sqlx::query_scalar(&format!(
@@ -212,12 +232,14 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
                 if let Some(cutoff) = cutoff {
-                    gone += sqlx::query(&format!("DELETE FROM {table} WHERE tenant_id = $1 AND at <= $2"))
-                        .bind(&tenant)
-                        .bind(cutoff)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
+                    gone += sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE tenant_id = $1 AND at <= $2"
+                    ))
+                    .bind(&tenant)
+                    .bind(cutoff)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
                 }
             }
         }

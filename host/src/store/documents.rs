@@ -13,11 +13,13 @@ pub struct DocumentRecord {
 
 impl Store {
     pub async fn document(&self, tenant_id: &str, kind: &str) -> Result<Option<DocumentRecord>> {
-        let row = sqlx::query("SELECT revision, body, updated_at FROM documents WHERE tenant_id = $1 AND kind = $2")
-            .bind(tenant_id)
-            .bind(kind)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT revision, body, updated_at FROM documents WHERE tenant_id = $1 AND kind = $2",
+        )
+        .bind(tenant_id)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(DocumentRecord {
                 revision: r.try_get("revision")?,
@@ -30,15 +32,23 @@ impl Store {
 
     /// Only the revision: cheap enough to ask on every call.
     pub async fn document_revision(&self, tenant_id: &str, kind: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT revision FROM documents WHERE tenant_id = $1 AND kind = $2")
-            .bind(tenant_id)
-            .bind(kind)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT revision FROM documents WHERE tenant_id = $1 AND kind = $2")
+                .bind(tenant_id)
+                .bind(kind)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     /// Replace a document; answers its new revision.
-    pub async fn put_document(&self, tenant_id: &str, kind: &str, body: &str, now: i64) -> Result<i64> {
+    pub async fn put_document(
+        &self,
+        tenant_id: &str,
+        kind: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<i64> {
         let _guard = self.write_lock().await;
         let revision: i64 = sqlx::query_scalar(
             "INSERT INTO documents (tenant_id, kind, revision, body, updated_at) VALUES ($1, $2, 1, $3, $4)

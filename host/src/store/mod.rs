@@ -89,13 +89,18 @@ impl Store {
     /// Open `url` (`sqlite://…` or `postgres://…`) and apply migrations.
     pub async fn open(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        let open_err = |reason: String| StoreError::Open { url: redact(url), reason };
+        let open_err = |reason: String| StoreError::Open {
+            url: redact(url),
+            reason,
+        };
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(open_err("the URL must start with sqlite:// or postgres://".into()));
+            return Err(open_err(
+                "the URL must start with sqlite:// or postgres://".into(),
+            ));
         };
         let options = AnyConnectOptions::from_str(url).map_err(|e| open_err(e.to_string()))?;
         let pool = AnyPoolOptions::new()
@@ -151,7 +156,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             // Instances starting together take turns.
-            sqlx::query("SELECT pg_advisory_xact_lock(7243361)").execute(&mut *tx).await?;
+            sqlx::query("SELECT pg_advisory_xact_lock(7243361)")
+                .execute(&mut *tx)
+                .await?;
         }
         tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
             .await?;
@@ -163,7 +170,10 @@ impl Store {
             for statement in statements(sql) {
                 tx.execute(statement.as_str())
                     .await
-                    .map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
+                    .map_err(|e| StoreError::Migration {
+                        version: *version,
+                        reason: e.to_string(),
+                    })?;
             }
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
                 .bind(*version)
@@ -182,7 +192,9 @@ impl Store {
             return Err(StoreError::Corrupt(format!("bad table name {table}")));
         }
         use sqlx::{Column, Row, TypeInfo, ValueRef};
-        let rows = sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&format!("SELECT * FROM {table}"))
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut line = Vec::new();
@@ -245,7 +257,12 @@ pub fn redact(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -270,13 +287,19 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://tg:secret@db:5432/tg"), "postgres://tg:***@db:5432/tg");
+        assert_eq!(
+            redact("postgres://tg:secret@db:5432/tg"),
+            "postgres://tg:***@db:5432/tg"
+        );
         assert_eq!(redact("sqlite://./x.db"), "sqlite://./x.db");
     }
 
     #[test]
     fn migrations_split_into_statements() {
         let s = statements("-- c\nCREATE TABLE a (x BIGINT);\n\nCREATE INDEX i ON a (x);\n");
-        assert_eq!(s, vec!["CREATE TABLE a (x BIGINT)", "CREATE INDEX i ON a (x)"]);
+        assert_eq!(
+            s,
+            vec!["CREATE TABLE a (x BIGINT)", "CREATE INDEX i ON a (x)"]
+        );
     }
 }

@@ -57,7 +57,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn plugin(&self, tenant_id: &str, name: &str, version: &str) -> Result<Option<PluginRecord>> {
+    pub async fn plugin(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<Option<PluginRecord>> {
         let row = sqlx::query(
             "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
              WHERE tenant_id = $1 AND name = $2 AND version = $3",
@@ -72,11 +77,13 @@ impl Store {
 
     /// The bytes of a version (any name: the same content compiles once).
     pub async fn plugin_bytes(&self, tenant_id: &str, version: &str) -> Result<Option<Vec<u8>>> {
-        let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM plugins WHERE tenant_id = $1 AND version = $2 LIMIT 1")
-            .bind(tenant_id)
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?;
+        let bytes: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT bytes FROM plugins WHERE tenant_id = $1 AND version = $2 LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(bytes)
     }
 

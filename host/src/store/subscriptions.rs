@@ -70,7 +70,8 @@ fn parse_attributes(text: &str) -> Result<Vec<Attribute>> {
 }
 
 fn status(text: &str) -> Result<SubscriptionStatus> {
-    SubscriptionStatus::parse(text).ok_or_else(|| StoreError::Corrupt(format!("unknown status {text}")))
+    SubscriptionStatus::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown status {text}")))
 }
 
 const COLUMNS: &str = "external_id, platform_subscription_id, account_id, product_id, service_type, name, quantity, status, is_trial, attributes, version, created_at";
@@ -105,10 +106,12 @@ pub(super) async fn append_event(
     track_id: &str,
     now: i64,
 ) -> Result<i64> {
-    let cursor: i64 = sqlx::query_scalar("UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq")
-        .bind(tenant_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let cursor: i64 = sqlx::query_scalar(
+        "UPDATE tenants SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq",
+    )
+    .bind(tenant_id)
+    .fetch_one(&mut **tx)
+    .await?;
     sqlx::query(
         "INSERT INTO events (tenant_id, cursor, kind, subscription_id, account_id, payload, track_id, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -149,12 +152,19 @@ impl Store {
             .collect()
     }
 
-    async fn subscription_where(&self, tenant_id: &str, column: &str, value: &str) -> Result<Option<(StoredSubscription, i64)>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND {column} = $2"))
-            .bind(tenant_id)
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await?;
+    async fn subscription_where(
+        &self,
+        tenant_id: &str,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<(StoredSubscription, i64)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM subscriptions WHERE tenant_id = $1 AND {column} = $2"
+        ))
+        .bind(tenant_id)
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let (mut sub, version) = subscription(&row)?;
         sub.addons = self.load_addons(tenant_id, &sub.external_id).await?;
@@ -163,17 +173,32 @@ impl Store {
 
     /// A subscription by Tollgate's external id, with its add-ons and its
     /// version (for optimistic updates).
-    pub async fn subscription(&self, tenant_id: &str, external_id: &str) -> Result<Option<(StoredSubscription, i64)>> {
-        self.subscription_where(tenant_id, "external_id", external_id).await
+    pub async fn subscription(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> Result<Option<(StoredSubscription, i64)>> {
+        self.subscription_where(tenant_id, "external_id", external_id)
+            .await
     }
 
     /// A subscription by the platform's subscription id.
-    pub async fn subscription_by_platform_id(&self, tenant_id: &str, platform_id: &str) -> Result<Option<(StoredSubscription, i64)>> {
-        self.subscription_where(tenant_id, "platform_subscription_id", platform_id).await
+    pub async fn subscription_by_platform_id(
+        &self,
+        tenant_id: &str,
+        platform_id: &str,
+    ) -> Result<Option<(StoredSubscription, i64)>> {
+        self.subscription_where(tenant_id, "platform_subscription_id", platform_id)
+            .await
     }
 
     /// The customer's subscriptions, newest first (the plugins' host import).
-    pub async fn customer_subscriptions(&self, tenant_id: &str, account_id: &str, limit: i64) -> Result<Vec<SubscriptionInfo>> {
+    pub async fn customer_subscriptions(
+        &self,
+        tenant_id: &str,
+        account_id: &str,
+        limit: i64,
+    ) -> Result<Vec<SubscriptionInfo>> {
         let rows = sqlx::query(
             "SELECT external_id, product_id, service_type, status, quantity, is_trial, created_at
              FROM subscriptions WHERE tenant_id = $1 AND account_id = $2
@@ -234,9 +259,9 @@ impl Store {
             .bind(w.platform_subscription_id)
             .fetch_optional(&self.pool)
             .await?;
-            return existing
-                .map(CreateOutcome::Existing)
-                .ok_or_else(|| StoreError::Conflict("the subscription vanished during its creation".into()));
+            return existing.map(CreateOutcome::Existing).ok_or_else(|| {
+                StoreError::Conflict("the subscription vanished during its creation".into())
+            });
         }
         self.write_rest(&mut tx, w, 1).await?;
         tx.commit().await?;
@@ -245,7 +270,11 @@ impl Store {
 
     /// Apply a change to a subscription last read at `expected_version`.
     /// `Conflict` means another call changed it first: re-read and retry.
-    pub async fn change_subscription(&self, w: &SubscriptionWrite<'_>, expected_version: i64) -> Result<()> {
+    pub async fn change_subscription(
+        &self,
+        w: &SubscriptionWrite<'_>,
+        expected_version: i64,
+    ) -> Result<()> {
         let _guard = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         let version: Option<i64> = sqlx::query_scalar(
@@ -279,7 +308,12 @@ impl Store {
     }
 
     /// Add-ons, history, plan and event of a write, inside its transaction.
-    async fn write_rest(&self, tx: &mut Transaction<'_, Any>, w: &SubscriptionWrite<'_>, version: i64) -> Result<()> {
+    async fn write_rest(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        w: &SubscriptionWrite<'_>,
+        version: i64,
+    ) -> Result<()> {
         for addon in &w.state.addons {
             sqlx::query(
                 "INSERT INTO addons (tenant_id, subscription_id, product_id, name, quantity, active, attributes, updated_at)
@@ -335,7 +369,12 @@ impl Store {
     }
 
     /// Resource plans of a subscription, newest first.
-    pub async fn plans(&self, tenant_id: &str, external_id: &str, limit: i64) -> Result<Vec<PlanRecord>> {
+    pub async fn plans(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+        limit: i64,
+    ) -> Result<Vec<PlanRecord>> {
         let rows = sqlx::query(
             "SELECT version, source, plan, track_id, at FROM resource_plans
              WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY version DESC LIMIT $3",
@@ -390,7 +429,12 @@ impl Store {
     }
 
     /// Events after `cursor`, in cursor order.
-    pub async fn events(&self, tenant_id: &str, after: i64, limit: i64) -> Result<Vec<EventRecord>> {
+    pub async fn events(
+        &self,
+        tenant_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
             "SELECT cursor, kind, subscription_id, account_id, payload, track_id, at FROM events
              WHERE tenant_id = $1 AND cursor > $2 ORDER BY cursor LIMIT $3",

@@ -29,8 +29,7 @@ pub struct NewTenant {
     pub created_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, name, application_id, api_key_hash, previous_api_key_hash, admin_token_hash, limits, created_at";
+const COLUMNS: &str = "id, name, application_id, api_key_hash, previous_api_key_hash, admin_token_hash, limits, created_at";
 
 fn record(row: &AnyRow) -> Result<TenantRecord> {
     Ok(TenantRecord {
@@ -78,19 +77,26 @@ impl Store {
         }
     }
 
-    pub async fn tenant_by_application_id(&self, application_id: &str) -> Result<Option<TenantRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE application_id = $1"))
-            .bind(application_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn tenant_by_application_id(
+        &self,
+        application_id: &str,
+    ) -> Result<Option<TenantRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tenants WHERE application_id = $1"
+        ))
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
     pub async fn tenant_by_admin_token_hash(&self, hash: &str) -> Result<Option<TenantRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants WHERE admin_token_hash = $1"))
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tenants WHERE admin_token_hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(record).transpose()
     }
 
@@ -103,23 +109,34 @@ impl Store {
     }
 
     pub async fn tenants(&self) -> Result<Vec<TenantRecord>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tenants ORDER BY created_at, id"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tenants ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(record).collect()
     }
 
     /// Replace the API key; the old one stays valid (as the previous key)
     /// when `keep_previous`, so a key regenerated in BSS rolls out without
     /// downtime.
-    pub async fn rotate_api_key(&self, tenant_id: &str, new_hash: &str, keep_previous: bool) -> Result<bool> {
+    pub async fn rotate_api_key(
+        &self,
+        tenant_id: &str,
+        new_hash: &str,
+        keep_previous: bool,
+    ) -> Result<bool> {
         let _guard = self.write_lock().await;
         let sql = if keep_previous {
             "UPDATE tenants SET previous_api_key_hash = api_key_hash, api_key_hash = $2 WHERE id = $1"
         } else {
             "UPDATE tenants SET previous_api_key_hash = NULL, api_key_hash = $2 WHERE id = $1"
         };
-        let done = sqlx::query(sql).bind(tenant_id).bind(new_hash).execute(&self.pool).await?;
+        let done = sqlx::query(sql)
+            .bind(tenant_id)
+            .bind(new_hash)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

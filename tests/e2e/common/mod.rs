@@ -40,12 +40,19 @@ pub async fn database() -> Db {
     let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
         Ok(admin) if !admin.is_empty() => {
             let name = format!("tg_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connecting to the test PostgreSQL");
-            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.expect("creating a test database");
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+                .await
+                .expect("connecting to the test PostgreSQL");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("creating a test database");
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             format!("{base}/{name}")
         }
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("tollgate.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("tollgate.db").display()
+        ),
     };
     Db { url, dir }
 }
@@ -64,7 +71,10 @@ impl Default for Options {
         Options {
             config: AppConfig {
                 compiler: Compiler::Subprocess(exe()),
-                engine: EngineConfig { pool_instances: 64, ..EngineConfig::default() },
+                engine: EngineConfig {
+                    pool_instances: 64,
+                    ..EngineConfig::default()
+                },
                 ..AppConfig::default()
             },
             http: HttpConfig::default(),
@@ -100,13 +110,27 @@ impl Server {
             config.cache_dir = Some(db.dir.path().join("cache"));
         }
         let app = App::new(store, config, Arc::new(move || c.load(Ordering::SeqCst))).expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(tollgate::http::serve(listener, app.clone(), options.http, async move {
-            let _ = rx.await;
-        }));
-        Server { url, app, clock, db, shutdown: Some(tx), task: Some(task) }
+        let task = tokio::spawn(tollgate::http::serve(
+            listener,
+            app.clone(),
+            options.http,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Server {
+            url,
+            app,
+            clock,
+            db,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn advance(&self, ms: i64) {
@@ -116,7 +140,10 @@ impl Server {
     pub async fn tenant(&self, name: &str) -> Tenant {
         let secrets = self
             .app
-            .create_tenant(&NewTenantRequest { name: name.into(), ..Default::default() })
+            .create_tenant(&NewTenantRequest {
+                name: name.into(),
+                ..Default::default()
+            })
             .await
             .expect("tenant");
         Tenant::new(&self.url, secrets)
@@ -135,14 +162,20 @@ impl Server {
     pub async fn state(&self) -> Vec<(String, Vec<String>)> {
         let mut out = Vec::new();
         for table in Store::STATE_TABLES {
-            out.push((table.to_string(), self.app.store().dump_table(table).await.expect("dump")));
+            out.push((
+                table.to_string(),
+                self.app.store().dump_table(table).await.expect("dump"),
+            ));
         }
         out
     }
 }
 
 pub fn client() -> Client {
-    Client::builder().timeout(Duration::from_secs(60)).build().expect("client")
+    Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
 }
 
 /// One tenant: its platform credentials and admin token.
@@ -156,7 +189,12 @@ pub struct Tenant {
 
 impl Tenant {
     pub fn new(url: &str, secrets: TenantSecrets) -> Tenant {
-        Tenant { url: url.to_string(), secrets, http: client(), settings: Vec::new() }
+        Tenant {
+            url: url.to_string(),
+            secrets,
+            http: client(),
+            settings: Vec::new(),
+        }
     }
 
     pub fn api_key_header(&self) -> String {
@@ -168,7 +206,10 @@ impl Tenant {
         let mut request = self
             .http
             .post(format!("{}{path}", self.url))
-            .header("X-CloudPlatform-ApplicationId", &self.secrets.application_id)
+            .header(
+                "X-CloudPlatform-ApplicationId",
+                &self.secrets.application_id,
+            )
             .header("X-CloudPlatform-APIKey", self.api_key_header())
             .header("X-CloudPlatform-TrackId", uuid::Uuid::new_v4().to_string())
             .header("Accept", "Accept=application/json")
@@ -183,7 +224,10 @@ impl Tenant {
         let mut request = self
             .http
             .get(format!("{}{path}", self.url))
-            .header("X-CloudPlatform-ApplicationId", &self.secrets.application_id)
+            .header(
+                "X-CloudPlatform-ApplicationId",
+                &self.secrets.application_id,
+            )
             .header("X-CloudPlatform-APIKey", self.api_key_header());
         for (k, v) in &self.settings {
             request = request.header(format!("X-CloudPlatform-Setting-{k}"), v);
@@ -199,11 +243,29 @@ impl Tenant {
     }
 
     pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
-        read(self.admin(reqwest::Method::GET, path).send().await.expect("admin call")).await
+        read(
+            self.admin(reqwest::Method::GET, path)
+                .send()
+                .await
+                .expect("admin call"),
+        )
+        .await
     }
 
-    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: &Value) -> (StatusCode, Value) {
-        read(self.admin(method, path).json(body).send().await.expect("admin call")).await
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, Value) {
+        read(
+            self.admin(method, path)
+                .json(body)
+                .send()
+                .await
+                .expect("admin call"),
+        )
+        .await
     }
 
     pub async fn admin_put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -227,24 +289,41 @@ impl Tenant {
     }
 
     /// Upload a compiled test plugin and bind it; answers the version.
-    pub async fn bind(&self, hook: &str, binding: &str, plugin_path: &str, config: Value) -> String {
-        self.bind_with(hook, binding, plugin_path, json!({"config": config})).await
+    pub async fn bind(
+        &self,
+        hook: &str,
+        binding: &str,
+        plugin_path: &str,
+        config: Value,
+    ) -> String {
+        self.bind_with(hook, binding, plugin_path, json!({"config": config}))
+            .await
     }
 
     /// Upload and bind with extra binding fields (scope, priority, on_failure).
-    pub async fn bind_with(&self, hook: &str, binding: &str, plugin_path: &str, mut spec: Value) -> String {
+    pub async fn bind_with(
+        &self,
+        hook: &str,
+        binding: &str,
+        plugin_path: &str,
+        mut spec: Value,
+    ) -> String {
         let name = binding.to_string();
         let (status, uploaded) = self.upload(&name, test_plugins::bytes(plugin_path)).await;
         assert!(status.is_success(), "upload {binding}: {status} {uploaded}");
         spec["plugin"] = json!(name);
         spec["version"] = uploaded["version"].clone();
-        let (status, bound) = self.admin_put(&format!("/bindings/{hook}/{binding}"), &spec).await;
+        let (status, bound) = self
+            .admin_put(&format!("/bindings/{hook}/{binding}"), &spec)
+            .await;
         assert_eq!(status, StatusCode::OK, "bind {binding}: {bound}");
         uploaded["version"].as_str().expect("version").to_string()
     }
 
     pub async fn events(&self, after: i64) -> Vec<Value> {
-        let (status, body) = self.admin_get(&format!("/events?after={after}&limit=1000")).await;
+        let (status, body) = self
+            .admin_get(&format!("/events?after={after}&limit=1000"))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["events"].as_array().expect("events").clone()
     }
@@ -256,7 +335,8 @@ impl Tenant {
     }
 
     pub async fn put_catalog(&self) {
-        let catalog: Value = serde_json::from_str(include_str!("../../../examples/catalog.json")).expect("catalog");
+        let catalog: Value =
+            serde_json::from_str(include_str!("../../../examples/catalog.json")).expect("catalog");
         let (status, body) = self.admin_put("/catalog", &catalog).await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
@@ -265,7 +345,11 @@ impl Tenant {
 pub async fn read(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("body");
-    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, value)
 }
 
@@ -292,7 +376,14 @@ pub fn vault(action: &str, quantity: i64) -> Value {
 }
 
 /// A `ServiceDefinition` body as in spec §6.6.
-pub fn service(id: &str, platform_id: &str, account_id: &str, product: &str, quantity: i64, check_only: bool) -> Value {
+pub fn service(
+    id: &str,
+    platform_id: &str,
+    account_id: &str,
+    product: &str,
+    quantity: i64,
+    check_only: bool,
+) -> Value {
     json!({ "ID": id, "SubscriptionID": platform_id, "OriginalSubscriptionID": null,
         "Name": "Cloud Backup Basic", "ServiceType": "cloudbackup", "ProductID": product,
         "ActionType": if id.is_empty() { "Provision" } else { "None" }, "Quantity": quantity, "AllowMultipleSubscriptions": false, "IsFromOrder": true,
@@ -305,7 +396,14 @@ pub fn service(id: &str, platform_id: &str, account_id: &str, product: &str, qua
 }
 
 pub fn create(platform_id: &str, account_id: &str, quantity: i64, check_only: bool) -> Value {
-    service("", platform_id, account_id, "cb_basic", quantity, check_only)
+    service(
+        "",
+        platform_id,
+        account_id,
+        "cb_basic",
+        quantity,
+        check_only,
+    )
 }
 
 /// Amount of resource `id` in a plan (`[{"id", "value": {"amount": "…"}}]`).
@@ -324,7 +422,8 @@ pub fn feature(plan: &Value, id: &str) -> bool {
         .unwrap_or_else(|| panic!("no feature {id} in {plan}"))
 }
 
-pub const MIN_MAX_CONFIG: &str = r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
+pub const MIN_MAX_CONFIG: &str =
+    r#"{"default": {"min": 1}, "products": {"cb_basic": {"min": 3, "max": 50, "step": 1}}}"#;
 
 pub fn min_max_config() -> Value {
     serde_json::from_str(MIN_MAX_CONFIG).expect("config")
@@ -338,7 +437,12 @@ pub fn slow_to_compile_component() -> Vec<u8> {
     let mut body = String::with_capacity(ops * 64);
     for i in 0..ops {
         let (a, b, c) = (i % locals, (i * 7 + 3) % locals, (i * 13 + 5) % locals);
-        body.push_str(&format!("local.get {} local.get {} i64.mul local.get 0 i64.add local.set {}\n", a + 1, b + 1, c + 1));
+        body.push_str(&format!(
+            "local.get {} local.get {} i64.mul local.get 0 i64.add local.set {}\n",
+            a + 1,
+            b + 1,
+            c + 1
+        ));
     }
     let wat = format!(
         "(component (core module (func (export \"f\") (param i64) (result i64) (local {}) {body} local.get 1)))",
@@ -365,7 +469,9 @@ impl Drop for Process {
 pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
     use std::io::BufRead;
     let mut command = std::process::Command::new(exe());
-    command.args(args).args(["--listen", "127.0.0.1:0", "--log-format", "json"]);
+    command
+        .args(args)
+        .args(["--listen", "127.0.0.1:0", "--log-format", "json"]);
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -377,7 +483,10 @@ pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = std::io::BufReader::new(stderr).lines();
     let url = loop {
-        let line = lines.next().expect("tollgate exited before listening").expect("stderr line");
+        let line = lines
+            .next()
+            .expect("tollgate exited before listening")
+            .expect("stderr line");
         if let Ok(v) = serde_json::from_str::<Value>(&line)
             && v["message"] == "tollgate serving"
         {
@@ -391,7 +500,10 @@ pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
 
 /// Run `tollgate <args>` to completion: (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(exe()).args(args).output().expect("running tollgate");
+    let out = std::process::Command::new(exe())
+        .args(args)
+        .output()
+        .expect("running tollgate");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

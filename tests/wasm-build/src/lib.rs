@@ -25,7 +25,10 @@ pub fn repo_root(depth: usize) -> Result<PathBuf> {
 /// examples compile once for the host and the tests alike.
 pub fn guest_target_dir() -> Result<PathBuf> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
-    let target = out.ancestors().nth(4).filter(|t| t.join("CACHEDIR.TAG").exists() || t.is_dir());
+    let target = out
+        .ancestors()
+        .nth(4)
+        .filter(|t| t.join("CACHEDIR.TAG").exists() || t.is_dir());
     Ok(match target {
         Some(t) => t.join("wasm-guests"),
         None => out.join("wasm-guests"),
@@ -60,7 +63,10 @@ pub fn build(workspace: &Path, target_dir: &Path) -> Result<PathBuf> {
         .status()
         .with_context(|| format!("running {cargo} for {}", workspace.display()))?;
     if !status.success() {
-        bail!("building the plugins in {} for {TARGET} failed", workspace.display());
+        bail!(
+            "building the plugins in {} for {TARGET} failed",
+            workspace.display()
+        );
     }
     Ok(target_dir.join(TARGET).join("release"))
 }
@@ -72,7 +78,11 @@ pub fn components(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let path = e.path();
-            let stem = path.file_name()?.to_str()?.strip_suffix(".wasm")?.to_string();
+            let stem = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".wasm")?
+                .to_string();
             Some((stem, path))
         })
         .collect();
@@ -90,7 +100,11 @@ pub fn ensure_target() -> Result<()> {
         .context("running rustc")?;
     let libdir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let has_std = fs::read_dir(&libdir)
-        .map(|entries| entries.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+        })
         .unwrap_or(false);
     if out.status.success() && has_std {
         return Ok(());
