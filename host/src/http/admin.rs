@@ -162,6 +162,40 @@ impl FromRequestParts<AppState> for Operator {
     }
 }
 
+/// `Query` with problem+json rejections.
+pub struct Q<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Q<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> std::result::Result<Self, Response> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(t)| Q(t))
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, "Invalid request", &e.body_text()))
+    }
+}
+
+/// `Path` with problem+json rejections.
+pub struct P<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for P<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> std::result::Result<Self, Response> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| P(t))
+            .map_err(|e| problem(StatusCode::BAD_REQUEST, "Invalid request", &e.body_text()))
+    }
+}
+
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(body)
         .map_err(|e| AdminError::BadRequest(format!("the {what} is not valid: {e}")))
@@ -185,12 +219,11 @@ fn hook(text: &str) -> Result<Hook> {
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let upload_limit = state.app.config().engine.max_component_bytes + 1;
-    let json_limit = state.config.body_limit;
     Router::new()
         .route(
             "/admin/v1/plugins",
             post(upload)
-                .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
+                .layer(axum::Extension(super::BodyLimit(upload_limit)))
                 .get(list_plugins),
         )
         .route("/admin/v1/plugins/{name}/versions", get(plugin_versions))
@@ -221,7 +254,6 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/v1/tenants/{id}/limits",
             axum::routing::put(set_limits),
         )
-        .layer(axum::extract::DefaultBodyLimit::max(json_limit))
         .layer(middleware::from_fn_with_state(state.clone(), count))
 }
 
@@ -243,7 +275,7 @@ struct NameQuery {
 async fn upload(
     State(state): State<AppState>,
     admin: Admin,
-    Query(q): Query<NameQuery>,
+    Q(q): Q<NameQuery>,
     Body(body): Body,
 ) -> Result<Response> {
     let name = q.name.filter(|n| !n.is_empty()).ok_or_else(|| {
@@ -270,7 +302,7 @@ async fn list_plugins(State(state): State<AppState>, admin: Admin) -> Result<Res
 async fn plugin_versions(
     State(state): State<AppState>,
     admin: Admin,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
@@ -288,7 +320,7 @@ async fn list_bindings(State(state): State<AppState>, admin: Admin) -> Result<Re
 async fn get_binding(
     State(state): State<AppState>,
     admin: Admin,
-    Path((h, name)): Path<(String, String)>,
+    P((h, name)): P<(String, String)>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
@@ -299,7 +331,7 @@ async fn get_binding(
 async fn put_binding(
     State(state): State<AppState>,
     admin: Admin,
-    Path((h, name)): Path<(String, String)>,
+    P((h, name)): P<(String, String)>,
     Body(body): Body,
 ) -> Result<Response> {
     let hook = hook(&h)?;
@@ -316,7 +348,7 @@ async fn put_binding(
 async fn delete_binding(
     State(state): State<AppState>,
     admin: Admin,
-    Path((h, name)): Path<(String, String)>,
+    P((h, name)): P<(String, String)>,
 ) -> Result<Response> {
     state
         .app
@@ -334,7 +366,7 @@ struct RollbackBody {
 async fn rollback(
     State(state): State<AppState>,
     admin: Admin,
-    Path((h, name)): Path<(String, String)>,
+    P((h, name)): P<(String, String)>,
     Body(body): Body,
 ) -> Result<Response> {
     let hook = hook(&h)?;
@@ -373,7 +405,7 @@ struct InvocationQuery {
 async fn invocations(
     State(state): State<AppState>,
     admin: Admin,
-    Query(q): Query<InvocationQuery>,
+    Q(q): Q<InvocationQuery>,
 ) -> Result<Response> {
     let filter = InvocationFilter {
         hook: q.hook,
@@ -392,7 +424,7 @@ async fn invocations(
 async fn invocation(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
@@ -410,7 +442,7 @@ struct ReplayBody {
 async fn replay(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
     let body: ReplayBody = optional_json_body(&body, "replay request")?;
@@ -474,7 +506,7 @@ struct EventsQuery {
 async fn events(
     State(state): State<AppState>,
     admin: Admin,
-    Query(q): Query<EventsQuery>,
+    Q(q): Q<EventsQuery>,
 ) -> Result<Response> {
     let events = state
         .app
@@ -490,7 +522,7 @@ async fn events(
 async fn subscription(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
@@ -534,7 +566,7 @@ struct RotateKeyBody {
 async fn rotate_api_key(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
     let b: RotateKeyBody = optional_json_body(&body, "rotation request")?;
@@ -551,7 +583,7 @@ async fn rotate_api_key(
 async fn rotate_admin_token(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    P(id): P<String>,
 ) -> Result<Response> {
     let token = state.app.rotate_admin_token(&id).await?;
     Ok(ok(
@@ -563,7 +595,7 @@ async fn rotate_admin_token(
 async fn set_limits(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
     let limits: Option<Limits> = if body.iter().all(u8::is_ascii_whitespace) {

@@ -118,10 +118,37 @@ pub struct App {
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Process-wide plugin slots: never more calls than the pool holds.
     slots: Arc<Semaphore>,
+    /// One real call per subscription at a time in this process (others
+    /// queue instead of losing optimistic races); across instances the
+    /// version check still decides.
+    subscription_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// (tenant, kind) → (revision, indexed document).
 type DocumentCache = HashMap<(String, &'static str), (i64, Arc<Indexed>)>;
+
+/// Held while a real call changes a subscription; forgets the lock when
+/// nobody else waits on it.
+pub(crate) struct SubscriptionGuard<'a> {
+    app: &'a App,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for SubscriptionGuard<'_> {
+    fn drop(&mut self) {
+        let mut locks = self
+            .app
+            .subscription_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // The map's reference, ours and the guard's: nobody else waits.
+        if Arc::strong_count(&self.lock) <= 3 {
+            locks.remove(&self.key);
+        }
+    }
+}
 
 pub(crate) enum Indexed {
     Catalog(CatalogDoc, Catalog),
@@ -157,6 +184,7 @@ impl App {
             documents: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
             slots,
+            subscription_locks: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -238,6 +266,24 @@ impl App {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key, (record.revision, indexed.clone()));
         Ok(Some(indexed))
+    }
+
+    /// Serialize real calls about one subscription (`key`) in this process.
+    pub(crate) async fn lock_subscription(&self, key: String) -> SubscriptionGuard<'_> {
+        let lock = self
+            .subscription_locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let guard = lock.clone().lock_owned().await;
+        SubscriptionGuard {
+            app: self,
+            key,
+            lock,
+            _guard: guard,
+        }
     }
 
     pub(crate) async fn catalog(&self, tenant_id: &str) -> Result<Option<(CatalogDoc, Catalog)>> {

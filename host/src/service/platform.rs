@@ -63,7 +63,7 @@ impl Answer {
 
 /// How many times a real call re-reads and retries after losing a race
 /// with a concurrent change of the same subscription.
-const RETRIES: usize = 8;
+const RETRIES: usize = 16;
 
 fn new_id(prefix: &str) -> String {
     let id = uuid::Uuid::new_v4()
@@ -190,6 +190,20 @@ impl App {
         let catalog = match catalog_doc.as_deref() {
             Some(Indexed::Catalog(_, index)) => Some(index),
             _ => None,
+        };
+
+        // Real calls about one subscription take turns in this process.
+
+        let _turn = if check_only {
+            None
+        } else {
+            let key = if operation == Operation::SubscriptionCreate {
+                format!("{}/p/{}", tenant.id, def.platform_subscription_id)
+            } else {
+                format!("{}/s/{}", tenant.id, def.external_id)
+            };
+
+            Some(self.lock_subscription(key).await)
         };
 
         for _ in 0..RETRIES {
