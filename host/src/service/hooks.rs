@@ -6,7 +6,7 @@ use super::decisions::Record;
 use super::{App, Result, ServiceError, Tenant};
 use crate::codec::{self, Scope};
 use crate::domain::hook::{Hook, HookInput, HookOutput};
-use crate::runtime::{CompiledPlugin, Invocation, Limits, PluginError};
+use crate::runtime::{CompiledPlugin, Invocation, Limits};
 use crate::store::{BindingRecord, InvocationRecord};
 use std::sync::{Arc, PoisonError};
 use tokio::sync::Semaphore;
@@ -235,9 +235,13 @@ impl App {
             invocation.duration.as_secs_f64(),
             invocation.fuel_used,
         );
-        if let Err(PluginError::Trap { message }) = &invocation.outcome {
-            tracing::warn!(tenant = %tenant.id, hook = %hook, binding, plugin = plugin_name, version = plugin_version,
-                track_id = %input.context.track_id, %message, "plugin trapped");
+        let duration_us = invocation.duration.as_micros() as u64;
+        match &invocation.outcome {
+            Ok(_) => tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
+                plugin = plugin_name, version = plugin_version, outcome, fuel = invocation.fuel_used, duration_us, "hook invoked"),
+            Err(e) => tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
+                plugin = plugin_name, version = plugin_version, outcome, error_kind = e.kind(), error = %e,
+                fuel = invocation.fuel_used, duration_us, "plugin failed"),
         }
         self.decisions
             .record(Record::Invocation(Box::new(InvocationRecord {

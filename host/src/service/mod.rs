@@ -208,6 +208,11 @@ impl App {
         (self.clock)()
     }
 
+    /// Plugin calls running right now (taken pool slots).
+    pub fn plugin_calls_running(&self) -> usize {
+        (self.config.engine.pool_instances.max(1) as usize).saturating_sub(self.slots.available_permits())
+    }
+
     /// Wait until every decision record handed over so far is written.
     pub async fn flush_decisions(&self) {
         self.decisions.flush().await;

@@ -114,10 +114,9 @@ impl App {
             .await;
         match &answer {
             Ok(answer) => {
-                if answer.code != codes::SUCCESS {
-                    tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint = operation.endpoint(),
-                        check_only, code = answer.code, message = answer.message.as_deref().unwrap_or(""), "call refused");
-                }
+                tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint = operation.endpoint(),
+                    check_only, code = answer.code, answer = answer.message.as_deref().unwrap_or(""),
+                    result = answer.result.as_deref().unwrap_or(""), "call answered");
                 self.record_call(
                     tenant,
                     &Call {

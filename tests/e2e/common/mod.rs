@@ -451,10 +451,18 @@ pub fn slow_to_compile_component() -> Vec<u8> {
     wat::parse_str(&wat).expect("slow component")
 }
 
-/// A `tollgate` process (killed on drop).
+/// A `tollgate` process (killed on drop) and the log lines it wrote.
 pub struct Process {
     pub child: std::process::Child,
     pub url: String,
+    pub logs: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Process {
+    /// The JSON log lines written so far.
+    pub fn log_lines(&self) -> Vec<Value> {
+        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
 }
 
 impl Drop for Process {
@@ -493,9 +501,15 @@ pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
             break format!("http://{}", v["listen"].as_str().expect("listen"));
         }
     };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines.by_ref() {});
-    Process { child, url }
+    // Keep reading stderr so the server never blocks on a full pipe.
+    let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    Process { child, url, logs }
 }
 
 /// Run `tollgate <args>` to completion: (exit code, stdout, stderr).
