@@ -21,7 +21,9 @@ async fn worker(tenant: Tenant, worker: usize, acked: Acked, count: Arc<(AtomicU
     body["Addons"] = json!([vault("Provision", 1)]);
     let id = loop {
         match try_call(&tenant, "/api/Subscriptions/Create", &body).await {
-            Some(answer) if answer["Code"] == 0 => break answer["Result"].as_str().unwrap().to_string(),
+            Some(answer) if answer["Code"] == 0 => {
+                break answer["Result"].as_str().unwrap().to_string();
+            }
             Some(answer) => panic!("create refused: {answer}"),
             None => return, // the server is gone
         }
@@ -30,7 +32,14 @@ async fn worker(tenant: Tenant, worker: usize, acked: Acked, count: Arc<(AtomicU
     count.0.fetch_add(1, Ordering::SeqCst);
     count.1.notify_one();
     for quantity in 4..1000 {
-        let mut update = service(&id, &platform, &format!("acct-{worker}"), "cb_basic", quantity, false);
+        let mut update = service(
+            &id,
+            &platform,
+            &format!("acct-{worker}"),
+            "cb_basic",
+            quantity,
+            false,
+        );
         update["Addons"] = json!([vault("None", 1)]);
         match try_call(&tenant, "/api/Subscriptions/Update", &update).await {
             Some(answer) if answer["Code"] == 0 => {
@@ -48,7 +57,10 @@ async fn try_call(tenant: &Tenant, path: &str, body: &Value) -> Option<Value> {
     let response = tenant
         .http
         .post(format!("{}{path}", tenant.url))
-        .header("X-CloudPlatform-ApplicationId", &tenant.secrets.application_id)
+        .header(
+            "X-CloudPlatform-ApplicationId",
+            &tenant.secrets.application_id,
+        )
         .header("X-CloudPlatform-APIKey", tenant.api_key_header())
         .json(body)
         .send()
@@ -61,7 +73,14 @@ async fn try_call(tenant: &Tenant, path: &str, body: &Value) -> Option<Value> {
 async fn every_acknowledged_call_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_string();
-    let (code, out, err) = run_cli(&["tenant", "create", "--name", "Crash", "--data-dir", &data_dir]);
+    let (code, out, err) = run_cli(&[
+        "tenant",
+        "create",
+        "--name",
+        "Crash",
+        "--data-dir",
+        &data_dir,
+    ]);
     assert_eq!(code, 0, "{err}");
     let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
     let acked: Acked = Arc::default();
@@ -74,7 +93,14 @@ async fn every_acknowledged_call_survives_sigkill() {
         }
         let count = Arc::new((AtomicUsize::new(0), Notify::new()));
         let workers: Vec<_> = (0..6)
-            .map(|w| tokio::spawn(worker(tenant.clone(), round * 10 + w, acked.clone(), count.clone())))
+            .map(|w| {
+                tokio::spawn(worker(
+                    tenant.clone(),
+                    round * 10 + w,
+                    acked.clone(),
+                    count.clone(),
+                ))
+            })
             .collect();
         // Kill after a number of acknowledged writes, mid-stream.
         let target = 40 + round * 17;
@@ -93,28 +119,70 @@ async fn every_acknowledged_call_survives_sigkill() {
     let server = spawn_server(&["serve", "--data-dir", &data_dir], &[]);
     let tenant = Tenant::new(&server.url, secrets);
     let acked = acked.lock().await.clone();
-    eprintln!("audited {} subscriptions, {} events", acked.len(), tenant.events(0).await.len());
-    assert!(acked.len() >= 18, "every worker got at least its create acknowledged");
+    eprintln!(
+        "audited {} subscriptions, {} events",
+        acked.len(),
+        tenant.events(0).await.len()
+    );
+    assert!(
+        acked.len() >= 18,
+        "every worker got at least its create acknowledged"
+    );
     let events = tenant.events(0).await;
-    let cursors: Vec<i64> = events.iter().map(|e| e["cursor"].as_i64().unwrap()).collect();
-    assert_eq!(cursors, (1..=events.len() as i64).collect::<Vec<_>>(), "gap-free event feed after crashes");
+    let cursors: Vec<i64> = events
+        .iter()
+        .map(|e| e["cursor"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        cursors,
+        (1..=events.len() as i64).collect::<Vec<_>>(),
+        "gap-free event feed after crashes"
+    );
     for (id, quantity) in &acked {
         let sub = tenant.subscription(id).await;
         let stored = sub["quantity"].as_i64().unwrap();
         // A call may commit and crash before answering, never the reverse.
-        assert!(stored >= *quantity, "{id}: acknowledged {quantity}, stored {stored}");
+        assert!(
+            stored >= *quantity,
+            "{id}: acknowledged {quantity}, stored {stored}"
+        );
         assert_eq!(sub["addons"][0]["product_id"], "cb_vault_pack", "{id}");
         let history = sub["history"].as_array().unwrap();
         let plans = sub["plans"].as_array().unwrap();
-        let versions: Vec<i64> = history.iter().map(|h| h["version"].as_i64().unwrap()).collect();
-        assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>(), "{id}: history is whole");
-        assert_eq!(history.last().unwrap()["quantity"].as_i64(), Some(stored), "{id}: state and history agree");
+        let versions: Vec<i64> = history
+            .iter()
+            .map(|h| h["version"].as_i64().unwrap())
+            .collect();
+        assert_eq!(
+            versions,
+            (1..=versions.len() as i64).collect::<Vec<_>>(),
+            "{id}: history is whole"
+        );
+        assert_eq!(
+            history.last().unwrap()["quantity"].as_i64(),
+            Some(stored),
+            "{id}: state and history agree"
+        );
         // Every change wrote its plan and its event, or nothing at all.
-        assert_eq!(plans.len().min(50), versions.len().min(50), "{id}: a plan per change");
-        assert_eq!(amount(&plans[0]["resources"], "storage_gb"), (20 * stored + 40).to_string(), "{id}: the latest plan matches the state");
-        let own: Vec<&Value> = events.iter().filter(|e| e["subscription_id"] == id.as_str()).collect();
+        assert_eq!(
+            plans.len().min(50),
+            versions.len().min(50),
+            "{id}: a plan per change"
+        );
+        assert_eq!(
+            amount(&plans[0]["resources"], "storage_gb"),
+            (20 * stored + 40).to_string(),
+            "{id}: the latest plan matches the state"
+        );
+        let own: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["subscription_id"] == id.as_str())
+            .collect();
         assert_eq!(own.len(), versions.len(), "{id}: an event per change");
-        assert_eq!(own.last().unwrap()["payload"]["quantity"].as_i64(), Some(stored));
+        assert_eq!(
+            own.last().unwrap()["payload"]["quantity"].as_i64(),
+            Some(stored)
+        );
     }
     drop(server);
 }

@@ -19,18 +19,34 @@ fn arb_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(|n| json!(n)),
         any::<u64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Value::String),
-        prop_oneof![Just("Provision"), Just("cancel"), Just("7"), Just("-1"), Just("true"), Just("")].prop_map(|s| json!(s)),
+        prop_oneof![
+            Just("Provision"),
+            Just("cancel"),
+            Just("7"),
+            Just("-1"),
+            Just("true"),
+            Just("")
+        ]
+        .prop_map(|s| json!(s)),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::btree_map(
                 prop_oneof![
-                    Just("ID".to_string()), Just("Quantity".to_string()), Just("ProductID".to_string()),
-                    Just("Account".to_string()), Just("Addons".to_string()), Just("AttributeList".to_string()),
-                    Just("ActionType".to_string()), Just("CheckOnly".to_string()), Just("Value".to_string()),
+                    Just("ID".to_string()),
+                    Just("Quantity".to_string()),
+                    Just("ProductID".to_string()),
+                    Just("Account".to_string()),
+                    Just("Addons".to_string()),
+                    Just("AttributeList".to_string()),
+                    Just("ActionType".to_string()),
+                    Just("CheckOnly".to_string()),
+                    Just("Value".to_string()),
                     "[A-Za-z]{1,10}",
                 ],
                 inner,
@@ -46,9 +62,19 @@ fn arb_mutated() -> impl Strategy<Value = Value> {
     let mut body = create("p-1", "20417", 5, true);
     body["Addons"] = json!([vault("Provision", 2)]);
     let paths: Vec<Vec<&'static str>> = vec![
-        vec!["Quantity"], vec!["ProductID"], vec!["ActionType"], vec!["Account"], vec!["Account", "ID"],
-        vec!["Account", "SyncOptions"], vec!["Account", "Address"], vec!["AttributeList"], vec!["AttributeList", "storage_gb"],
-        vec!["AttributeList", "storage_gb", "Value"], vec!["Addons"], vec!["CustomFieldValues"], vec!["IsTrial"],
+        vec!["Quantity"],
+        vec!["ProductID"],
+        vec!["ActionType"],
+        vec!["Account"],
+        vec!["Account", "ID"],
+        vec!["Account", "SyncOptions"],
+        vec!["Account", "Address"],
+        vec!["AttributeList"],
+        vec!["AttributeList", "storage_gb"],
+        vec!["AttributeList", "storage_gb", "Value"],
+        vec!["Addons"],
+        vec!["CustomFieldValues"],
+        vec!["IsTrial"],
     ];
     (prop::sample::select(paths), arb_json()).prop_map(move |(path, value)| {
         let mut b = body.clone();
@@ -91,15 +117,38 @@ proptest! {
 async fn no_input_makes_the_server_answer_5xx() {
     let server = Server::start().await;
     let tenant = server.tenant("Fuzz").await;
-    tenant.bind("quantity-limits", "min-max", test_plugins::MIN_MAX_QUANTITY, min_max_config()).await;
-    let cases: u32 = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(64);
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() });
-    let paths = ["/api/Subscriptions/Create", "/api/Subscriptions/Update", "/api/Addons/Create", "/api/Accounts/Synchronize", "/api/Fields/Validate"];
-    let strategy = (prop::sample::select(paths.to_vec()), prop_oneof![
-        arb_mutated().prop_map(|v| v.to_string().into_bytes()),
-        arb_json().prop_map(|v| v.to_string().into_bytes()),
-        prop::collection::vec(any::<u8>(), 0..256),
-    ]);
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    let cases: u32 = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(64);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let paths = [
+        "/api/Subscriptions/Create",
+        "/api/Subscriptions/Update",
+        "/api/Addons/Create",
+        "/api/Accounts/Synchronize",
+        "/api/Fields/Validate",
+    ];
+    let strategy = (
+        prop::sample::select(paths.to_vec()),
+        prop_oneof![
+            arb_mutated().prop_map(|v| v.to_string().into_bytes()),
+            arb_json().prop_map(|v| v.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..256),
+        ],
+    );
     let mut inputs = Vec::new();
     for _ in 0..cases {
         inputs.push(strategy.new_tree(&mut runner).expect("case").current());
@@ -108,16 +157,26 @@ async fn no_input_makes_the_server_answer_5xx() {
     for (path, body) in inputs {
         let response = http
             .post(format!("{}{path}", server.url))
-            .header("X-CloudPlatform-ApplicationId", &tenant.secrets.application_id)
+            .header(
+                "X-CloudPlatform-ApplicationId",
+                &tenant.secrets.application_id,
+            )
             .header("X-CloudPlatform-APIKey", tenant.api_key_header())
             .body(body.clone())
             .send()
             .await
             .expect("the server answers");
         let status = response.status();
-        assert!(!status.is_server_error(), "{path} {}: {status}", String::from_utf8_lossy(&body));
+        assert!(
+            !status.is_server_error(),
+            "{path} {}: {status}",
+            String::from_utf8_lossy(&body)
+        );
         let (_, answer) = read(response).await;
-        assert!(answer["Code"].is_i64() || answer.is_array() || answer.is_boolean(), "{path}: {answer}");
+        assert!(
+            answer["Code"].is_i64() || answer.is_array() || answer.is_boolean(),
+            "{path}: {answer}"
+        );
     }
     server.stop().await;
 }

@@ -74,11 +74,12 @@ impl App {
     pub(crate) async fn applicable_bindings(
         &self,
         tenant: &Tenant,
+        bindings: &[BindingRecord],
         service_type: &str,
         product_id: &str,
     ) -> Result<Vec<ActiveBinding>> {
         let mut active = Vec::new();
-        for record in self.store.bindings(&tenant.id).await? {
+        for record in bindings.iter().cloned() {
             let Ok(hook) = record.hook.parse::<Hook>() else {
                 continue;
             };
@@ -237,11 +238,15 @@ impl App {
         );
         let duration_us = invocation.duration.as_micros() as u64;
         match &invocation.outcome {
-            Ok(_) => tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
-                plugin = plugin_name, version = plugin_version, outcome, fuel = invocation.fuel_used, duration_us, "hook invoked"),
-            Err(e) => tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
+            Ok(_) => {
+                tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
+                plugin = plugin_name, version = plugin_version, outcome, fuel = invocation.fuel_used, duration_us, "hook invoked")
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
                 plugin = plugin_name, version = plugin_version, outcome, error_kind = e.kind(), error = %e,
-                fuel = invocation.fuel_used, duration_us, "plugin failed"),
+                fuel = invocation.fuel_used, duration_us, "plugin failed")
+            }
         }
         self.decisions
             .record(Record::Invocation(Box::new(InvocationRecord {

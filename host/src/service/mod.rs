@@ -112,8 +112,9 @@ pub struct App {
     decisions: decisions::DecisionLog,
     /// Compiled plugins by content hash (immutable, so never stale).
     compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
-    /// Indexed documents by (tenant, kind), with the revision they came from.
-    documents: Mutex<DocumentCache>,
+    /// Each tenant's bindings and documents, tagged with the config revision
+    /// they were read at.
+    configs: Mutex<HashMap<String, Arc<TenantConfig>>>,
     /// Per-tenant plugin slots.
     gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Process-wide plugin slots: never more calls than the pool holds.
@@ -123,9 +124,6 @@ pub struct App {
     /// version check still decides.
     subscription_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
-
-/// (tenant, kind) → (revision, indexed document).
-type DocumentCache = HashMap<(String, &'static str), (i64, Arc<Indexed>)>;
 
 /// Held while a real call changes a subscription; forgets the lock when
 /// nobody else waits on it.
@@ -150,9 +148,12 @@ impl Drop for SubscriptionGuard<'_> {
     }
 }
 
-pub(crate) enum Indexed {
-    Catalog(CatalogDoc, Catalog),
-    Setup(SetupDoc, SetupFields),
+/// A tenant's configuration as one call needs it.
+pub(crate) struct TenantConfig {
+    pub revision: i64,
+    pub bindings: Vec<crate::store::BindingRecord>,
+    pub catalog: Option<(CatalogDoc, Catalog)>,
+    pub setup: Option<(SetupDoc, SetupFields)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +182,7 @@ impl App {
             metrics,
             decisions,
             compiled: Mutex::new(HashMap::new()),
-            documents: Mutex::new(HashMap::new()),
+            configs: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
             slots,
             subscription_locks: Mutex::new(HashMap::new()),
@@ -210,7 +211,8 @@ impl App {
 
     /// Plugin calls running right now (taken pool slots).
     pub fn plugin_calls_running(&self) -> usize {
-        (self.config.engine.pool_instances.max(1) as usize).saturating_sub(self.slots.available_permits())
+        (self.config.engine.pool_instances.max(1) as usize)
+            .saturating_sub(self.slots.available_permits())
     }
 
     /// Wait until every decision record handed over so far is written.
@@ -232,45 +234,50 @@ impl App {
             .await?)
     }
 
-    /// The tenant's indexed catalogue and setup fields, re-read when their
-    /// revision changed (one cheap query per call, so every instance sees an
-    /// update on its next call).
-    async fn indexed(&self, tenant_id: &str, kind: &'static str) -> Result<Option<Arc<Indexed>>> {
-        let Some(revision) = self.store.document_revision(tenant_id, kind).await? else {
-            return Ok(None);
-        };
-        let key = (tenant_id.to_string(), kind);
-        if let Some((cached, doc)) = self
-            .documents
+    /// The tenant's bindings, catalogue and setup fields. Read again only
+    /// when the tenant's config revision (read with the tenant on every
+    /// call) moved, so every instance sees a change on its next call.
+    pub(crate) async fn tenant_config(&self, tenant: &Tenant) -> Result<Arc<TenantConfig>> {
+        if let Some(cached) = self
+            .configs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            && *cached == revision
+            .get(&tenant.id)
+            && cached.revision == tenant.config_revision
         {
-            return Ok(Some(doc.clone()));
+            return Ok(cached.clone());
         }
-        let Some(record) = self.store.document(tenant_id, kind).await? else {
-            return Ok(None);
-        };
-        let indexed = match kind {
-            "catalog" => {
+        let bindings = self.store.bindings(&tenant.id).await?;
+        let catalog = match self.store.document(&tenant.id, "catalog").await? {
+            Some(record) => {
                 let doc =
                     CatalogDoc::parse(&record.body).map_err(|e| ServiceError::Internal(e.0))?;
                 let index = doc.index();
-                Indexed::Catalog(doc, index)
+                Some((doc, index))
             }
-            _ => {
+            None => None,
+        };
+        let setup = match self.store.document(&tenant.id, "setup-fields").await? {
+            Some(record) => {
                 let doc = SetupDoc::parse(&record.body).map_err(|e| ServiceError::Internal(e.0))?;
                 let index = doc.index();
-                Indexed::Setup(doc, index)
+                Some((doc, index))
             }
+            None => None,
         };
-        let indexed = Arc::new(indexed);
-        self.documents
+        // Tagged with the revision seen at authentication: if it moved
+        // meanwhile, the next call reads again (never serves stale data).
+        let config = Arc::new(TenantConfig {
+            revision: tenant.config_revision,
+            bindings,
+            catalog,
+            setup,
+        });
+        self.configs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, (record.revision, indexed.clone()));
-        Ok(Some(indexed))
+            .insert(tenant.id.clone(), config.clone());
+        Ok(config)
     }
 
     /// Serialize real calls about one subscription (`key`) in this process.
@@ -289,25 +296,5 @@ impl App {
             lock,
             _guard: guard,
         }
-    }
-
-    pub(crate) async fn catalog(&self, tenant_id: &str) -> Result<Option<(CatalogDoc, Catalog)>> {
-        Ok(match self.indexed(tenant_id, "catalog").await?.as_deref() {
-            Some(Indexed::Catalog(doc, index)) => Some((doc.clone(), index.clone())),
-            _ => None,
-        })
-    }
-
-    pub(crate) async fn catalog_index(&self, tenant_id: &str) -> Result<Option<Arc<Indexed>>> {
-        self.indexed(tenant_id, "catalog").await
-    }
-
-    pub(crate) async fn setup(&self, tenant_id: &str) -> Result<Option<(SetupDoc, SetupFields)>> {
-        Ok(
-            match self.indexed(tenant_id, "setup-fields").await?.as_deref() {
-                Some(Indexed::Setup(doc, index)) => Some((doc.clone(), index.clone())),
-                _ => None,
-            },
-        )
     }
 }

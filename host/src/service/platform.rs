@@ -6,7 +6,7 @@
 
 use super::decisions::Record;
 use super::hooks::{ActiveBinding, FailurePolicy, Ran};
-use super::{App, Indexed, Result, ServiceError, Tenant};
+use super::{App, Result, ServiceError, Tenant};
 use crate::codec;
 use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
@@ -159,8 +159,9 @@ impl App {
         if let Err(e) = def.validate(operation) {
             return Ok(Answer::fail(codes::INVALID, e.0));
         }
-        let setup = self.setup(&tenant.id).await?;
-        if let Some((_, fields)) = &setup
+        let config = self.tenant_config(tenant).await?;
+        let setup = &config.setup;
+        if let Some((_, fields)) = setup
             && let Some(missing) = fields.missing_required(&ctx.settings)
         {
             return Ok(Answer::fail(
@@ -171,7 +172,7 @@ impl App {
                 ),
             ));
         }
-        let settings = match &setup {
+        let settings = match setup {
             Some((_, fields)) => fields.visible_to_plugins(&ctx.settings),
             // Without declared fields, nothing says which values are
             // passwords: hold back anything that looks like one.
@@ -185,11 +186,7 @@ impl App {
                 .cloned()
                 .collect(),
         };
-        let catalog_doc = self.catalog_index(&tenant.id).await?;
-        let catalog = match catalog_doc.as_deref() {
-            Some(Indexed::Catalog(_, index)) => Some(index),
-            _ => None,
-        };
+        let catalog = config.catalog.as_ref().map(|(_, index)| index);
 
         // Real calls about one subscription take turns in this process.
 
@@ -256,7 +253,7 @@ impl App {
                 settings.clone(),
             );
             let bindings = self
-                .applicable_bindings(tenant, &def.service_type, &def.product_id)
+                .applicable_bindings(tenant, &config.bindings, &def.service_type, &def.product_id)
                 .await?;
             let subscriptions = if bindings.iter().any(ActiveBinding::reads_subscriptions) {
                 // Includes the subscription a call is about (a cancellation
@@ -664,9 +661,11 @@ impl App {
     /// Fields/Get and Accounts/SyncOptions: the tenant's setup document.
     pub async fn setup_document(&self, tenant: &Tenant) -> Result<SetupDoc> {
         Ok(self
-            .setup(&tenant.id)
+            .tenant_config(tenant)
             .await?
-            .map(|(doc, _)| doc)
+            .setup
+            .as_ref()
+            .map(|(doc, _)| doc.clone())
             .unwrap_or_default())
     }
 
@@ -680,7 +679,7 @@ impl App {
         tenant: &Tenant,
         values: &BTreeMap<String, String>,
     ) -> Result<Vec<String>> {
-        Ok(match self.setup(&tenant.id).await? {
+        Ok(match &self.tenant_config(tenant).await?.setup {
             Some((_, fields)) => fields.validate(values),
             None => Vec::new(),
         })
@@ -689,9 +688,11 @@ impl App {
     /// Fields/ServiceDefinition: the tenant's catalogue.
     pub async fn service_definition(&self, tenant: &Tenant) -> Result<CatalogDoc> {
         Ok(self
-            .catalog(&tenant.id)
+            .tenant_config(tenant)
             .await?
-            .map(|(doc, _)| doc)
+            .catalog
+            .as_ref()
+            .map(|(doc, _)| doc.clone())
             .unwrap_or_default())
     }
 }

@@ -17,6 +17,8 @@ pub struct Tenant {
     pub application_id: String,
     /// Effective per-call limits (the tenant's own, else the defaults).
     pub limits: Limits,
+    /// Moves whenever bindings or documents change (cache key).
+    pub config_revision: i64,
 }
 
 /// Why authentication failed. Logged with the TrackId; the platform only
@@ -132,6 +134,7 @@ impl App {
             name: record.name,
             application_id: record.application_id,
             limits,
+            config_revision: record.config_revision,
         })
     }
 

@@ -185,6 +185,7 @@ impl Store {
             record.based_on = restores.unwrap_or(next);
         }
         insert_history(&mut tx, tenant_id, hook, name, next, action, w, actor, now).await?;
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -238,6 +239,7 @@ impl Store {
             now,
         )
         .await?;
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -50,6 +50,7 @@ impl Store {
         now: i64,
     ) -> Result<i64> {
         let _guard = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
         let revision: i64 = sqlx::query_scalar(
             "INSERT INTO documents (tenant_id, kind, revision, body, updated_at) VALUES ($1, $2, 1, $3, $4)
              ON CONFLICT (tenant_id, kind) DO UPDATE SET revision = documents.revision + 1,
@@ -60,8 +61,10 @@ impl Store {
         .bind(kind)
         .bind(body)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
+        tx.commit().await?;
         Ok(revision)
     }
 }

@@ -17,6 +17,8 @@ pub struct TenantRecord {
     pub admin_token_hash: String,
     /// Per-tenant limit overrides (JSON), if any.
     pub limits: Option<String>,
+    /// Changes whenever the tenant's bindings or documents change.
+    pub config_revision: i64,
     pub created_at: i64,
 }
 
@@ -29,7 +31,7 @@ pub struct NewTenant {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, name, application_id, api_key_hash, previous_api_key_hash, admin_token_hash, limits, created_at";
+const COLUMNS: &str = "id, name, application_id, api_key_hash, previous_api_key_hash, admin_token_hash, limits, config_revision, created_at";
 
 fn record(row: &AnyRow) -> Result<TenantRecord> {
     Ok(TenantRecord {
@@ -40,6 +42,7 @@ fn record(row: &AnyRow) -> Result<TenantRecord> {
         previous_api_key_hash: row.try_get("previous_api_key_hash")?,
         admin_token_hash: row.try_get("admin_token_hash")?,
         limits: row.try_get("limits")?,
+        config_revision: row.try_get("config_revision")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -159,4 +162,16 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Mark the tenant's configuration changed, inside a write transaction.
+pub(super) async fn bump_config(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE tenants SET config_revision = config_revision + 1 WHERE id = $1")
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

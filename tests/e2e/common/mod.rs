@@ -102,6 +102,13 @@ impl Server {
     }
 
     pub async fn on(db: Db, options: Options) -> Server {
+        // TOLLGATE_TEST_LOG=debug shows the server's logs in test output.
+        if let Ok(level) = std::env::var("TOLLGATE_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(level)
+                .with_test_writer()
+                .try_init();
+        }
         let store = Arc::new(Store::open(&db.url).await.expect("opening the store"));
         let clock = Arc::new(AtomicI64::new(T0));
         let c = clock.clone();
@@ -461,7 +468,12 @@ pub struct Process {
 impl Process {
     /// The JSON log lines written so far.
     pub fn log_lines(&self) -> Vec<Value> {
-        self.logs.lock().unwrap().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 

@@ -12,6 +12,9 @@ CREATE TABLE tenants (
     admin_token_hash TEXT NOT NULL UNIQUE,
     limits TEXT,
     event_seq BIGINT NOT NULL DEFAULT 0,
+    -- Bumped by every change of bindings or documents: read with the tenant
+    -- on each call, it tells every instance when its cached config is stale.
+    config_revision BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL
 );
 
