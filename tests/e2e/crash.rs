@@ -19,14 +19,10 @@ async fn worker(tenant: Tenant, worker: usize, acked: Acked, count: Arc<(AtomicU
     let platform = format!("crash-{worker}-{}", uuid::Uuid::new_v4().simple());
     let mut body = create(&platform, &format!("acct-{worker}"), 3, false);
     body["Addons"] = json!([vault("Provision", 1)]);
-    let id = loop {
-        match try_call(&tenant, "/api/Subscriptions/Create", &body).await {
-            Some(answer) if answer["Code"] == 0 => {
-                break answer["Result"].as_str().unwrap().to_string();
-            }
-            Some(answer) => panic!("create refused: {answer}"),
-            None => return, // the server is gone
-        }
+    let id = match try_call(&tenant, "/api/Subscriptions/Create", &body).await {
+        Some(answer) if answer["Code"] == 0 => answer["Result"].as_str().unwrap().to_string(),
+        Some(answer) => panic!("create refused: {answer}"),
+        None => return, // the server is gone
     };
     acked.lock().await.insert(id.clone(), 3);
     count.0.fetch_add(1, Ordering::SeqCst);
