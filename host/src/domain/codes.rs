@@ -40,7 +40,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         FAILURE,
-        "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets), a plugin failure under the `reject` policy (the message names the binding and the reason), an internal error (500).",
+        "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets, Pay-per-use), a plugin failure under the `reject` policy (the message names the binding and the reason), an internal error (500).",
     ),
     (
         INVALID,
@@ -87,3 +87,18 @@ pub const TABLE: &[(i32, &str)] = &[
         "…-100: the whole range is for business rules; a `precheck` plugin picks its code in it.",
     ),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's code table lists every code with the same meaning.
+    #[test]
+    fn the_readme_documents_every_code() {
+        let readme = include_str!("../../../README.md");
+        for (code, meaning) in TABLE {
+            let row = format!("| {code} | {meaning} |");
+            assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+        }
+    }
+}
