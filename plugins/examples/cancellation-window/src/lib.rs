@@ -7,7 +7,9 @@
 //! { "max_days": 30 }
 //! ```
 
-use tollgate_plugin::{codes, days_between, Context, Operation, Precheck, Request, Result, Verdict};
+use tollgate_plugin::{
+    Context, Operation, Precheck, Request, Result, Verdict, codes, days_between,
+};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,7 +53,7 @@ tollgate_plugin::export_precheck!(CancellationWindow);
 mod tests {
     use super::*;
     use tollgate_plugin::testing::*;
-    use tollgate_plugin::{SubscriptionStatus, MILLIS_PER_DAY};
+    use tollgate_plugin::{MILLIS_PER_DAY, SubscriptionStatus};
 
     fn cancel() -> Request {
         let mut r = request("cb", 5);
@@ -62,17 +64,31 @@ mod tests {
 
     #[test]
     fn inside_and_outside_the_window() {
-        set_customer_subscriptions(vec![subscription("cb", "cloudbackup", SubscriptionStatus::Active, 0)]);
+        set_customer_subscriptions(vec![subscription(
+            "cb",
+            "cloudbackup",
+            SubscriptionStatus::Active,
+            0,
+        )]);
         let cfg = r#"{"max_days": 30}"#;
-        assert!(CancellationWindow::check(&cancel(), &context(30 * MILLIS_PER_DAY, cfg)).unwrap().is_accept());
+        assert!(
+            CancellationWindow::check(&cancel(), &context(30 * MILLIS_PER_DAY, cfg))
+                .unwrap()
+                .is_accept()
+        );
         let v = CancellationWindow::check(&cancel(), &context(31 * MILLIS_PER_DAY, cfg)).unwrap();
-        assert!(matches!(v, Verdict::Reject(r) if r.code == -107 && r.message.contains("31 days ago")));
+        assert!(
+            matches!(v, Verdict::Reject(r) if r.code == -107 && r.message.contains("31 days ago"))
+        );
     }
 
     #[test]
     fn a_missing_max_days_is_a_config_error() {
         set_customer_subscriptions(vec![]);
         let err = CancellationWindow::check(&cancel(), &context(0, "{}")).unwrap_err();
-        assert!(err.to_string().contains("missing field `max_days`"), "{err}");
+        assert!(
+            err.to_string().contains("missing field `max_days`"),
+            "{err}"
+        );
     }
 }

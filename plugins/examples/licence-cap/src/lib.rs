@@ -9,7 +9,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use tollgate_plugin::{Context, Limits, QuantityLimits, QuantityTarget, Request, Result, TargetKind};
+use tollgate_plugin::{
+    Context, Limits, QuantityLimits, QuantityTarget, Request, Result, TargetKind,
+};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -23,17 +25,28 @@ struct Config<'a> {
 pub struct LicenceCap;
 
 impl QuantityLimits for LicenceCap {
-    fn limits(request: &Request, target: &QuantityTarget, context: &Context) -> Result<Option<Limits>> {
+    fn limits(
+        request: &Request,
+        target: &QuantityTarget,
+        context: &Context,
+    ) -> Result<Option<Limits>> {
         let config: Config = context.config_borrowed()?;
         match target.kind {
-            TargetKind::Addon => Ok(config.addons.get(target.product_id.as_str()).map(|cap| Limits::max(*cap))),
+            TargetKind::Addon => Ok(config
+                .addons
+                .get(target.product_id.as_str())
+                .map(|cap| Limits::max(*cap))),
             TargetKind::Subscription => {
                 let Some(cap) = config.service_types.get(request.service_type.as_str()) else {
                     return Ok(None);
                 };
                 let elsewhere: i64 = tollgate_plugin::customer_subscriptions()
                     .iter()
-                    .filter(|s| s.is_held() && s.service_type == request.service_type && s.subscription_id != request.subscription_id)
+                    .filter(|s| {
+                        s.is_held()
+                            && s.service_type == request.service_type
+                            && s.subscription_id != request.subscription_id
+                    })
                     .map(|s| s.quantity)
                     .sum();
                 tollgate_plugin::info!("cap {cap}, {elsewhere} licences held elsewhere");
@@ -48,8 +61,8 @@ tollgate_plugin::export_quantity_limits!(LicenceCap);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_plugin::testing::*;
     use tollgate_plugin::SubscriptionStatus;
+    use tollgate_plugin::testing::*;
 
     const CFG: &str = r#"{"service_types": {"cloudbackup": 100}, "addons": {"vault": 10}}"#;
 
@@ -60,7 +73,9 @@ mod tests {
         set_customer_subscriptions(vec![held]);
         let mut r = request("cb", 40);
         r.service_type = "cloudbackup".into();
-        let l = LicenceCap::limits(&r, &target("cb", 40), &context(0, CFG)).unwrap().unwrap();
+        let l = LicenceCap::limits(&r, &target("cb", 40), &context(0, CFG))
+            .unwrap()
+            .unwrap();
         assert_eq!(l.max, Some(30));
     }
 
@@ -69,7 +84,9 @@ mod tests {
         set_customer_subscriptions(vec![]);
         let mut t = target("vault", 12);
         t.kind = TargetKind::Addon;
-        let l = LicenceCap::limits(&request("cb", 1), &t, &context(0, CFG)).unwrap().unwrap();
+        let l = LicenceCap::limits(&request("cb", 1), &t, &context(0, CFG))
+            .unwrap()
+            .unwrap();
         assert_eq!(l.max, Some(10));
     }
 }

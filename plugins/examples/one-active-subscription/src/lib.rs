@@ -10,7 +10,7 @@
 //!   "message": "Only one {service} subscription per customer." }
 //! ```
 
-use tollgate_plugin::{codes, Context, Operation, Precheck, Request, Result, Verdict};
+use tollgate_plugin::{Context, Operation, Precheck, Request, Result, Verdict, codes};
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -30,7 +30,11 @@ impl Precheck for OneActiveSubscription {
             return Ok(Verdict::Accept);
         }
         let config: Config = context.config_borrowed()?;
-        if !config.service_types.is_empty() && !config.service_types.contains(&request.service_type.as_str()) {
+        if !config.service_types.is_empty()
+            && !config
+                .service_types
+                .contains(&request.service_type.as_str())
+        {
             return Ok(Verdict::Accept);
         }
         let by_product = match config.per.unwrap_or("service_type") {
@@ -39,19 +43,31 @@ impl Precheck for OneActiveSubscription {
             other => {
                 return Err(tollgate_plugin::Error::config(format!(
                     "`per` is {other:?}; expected \"service_type\" or \"product\""
-                )))
+                )));
             }
         };
-        let held = tollgate_plugin::customer_subscriptions().into_iter().find(|s| {
-            s.is_held()
-                && if by_product { s.product_id == request.product_id } else { s.service_type == request.service_type }
-        });
+        let held = tollgate_plugin::customer_subscriptions()
+            .into_iter()
+            .find(|s| {
+                s.is_held()
+                    && if by_product {
+                        s.product_id == request.product_id
+                    } else {
+                        s.service_type == request.service_type
+                    }
+            });
         Ok(match held {
             None => Verdict::Accept,
             Some(existing) => {
-                let service = if by_product { &request.product_id } else { &request.service_type };
+                let service = if by_product {
+                    &request.product_id
+                } else {
+                    &request.service_type
+                };
                 let message = match config.message {
-                    Some(template) => template.replace("{service}", service).replace("{existing}", &existing.subscription_id),
+                    Some(template) => template
+                        .replace("{service}", service)
+                        .replace("{existing}", &existing.subscription_id),
                     None => format!(
                         "The customer already has an active {service} subscription ({}); only one is allowed.",
                         existing.subscription_id
@@ -68,8 +84,8 @@ tollgate_plugin::export_precheck!(OneActiveSubscription);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tollgate_plugin::testing::*;
     use tollgate_plugin::SubscriptionStatus;
+    use tollgate_plugin::testing::*;
 
     fn create(service_type: &str) -> Request {
         let mut r = request("cb_basic", 5);
@@ -79,9 +95,16 @@ mod tests {
 
     #[test]
     fn second_active_subscription_is_rejected() {
-        set_customer_subscriptions(vec![subscription("cb_basic", "cloudbackup", SubscriptionStatus::Active, 1)]);
+        set_customer_subscriptions(vec![subscription(
+            "cb_basic",
+            "cloudbackup",
+            SubscriptionStatus::Active,
+            1,
+        )]);
         let v = OneActiveSubscription::check(&create("cloudbackup"), &context(0, "{}")).unwrap();
-        assert!(matches!(v, Verdict::Reject(r) if r.code == -101 && r.message.contains("SUB-cb_basic-1")));
+        assert!(
+            matches!(v, Verdict::Reject(r) if r.code == -101 && r.message.contains("SUB-cb_basic-1"))
+        );
     }
 
     #[test]
@@ -90,13 +113,26 @@ mod tests {
             subscription("cb_basic", "cloudbackup", SubscriptionStatus::Cancelled, 1),
             subscription("mail", "email", SubscriptionStatus::Active, 2),
         ]);
-        assert!(OneActiveSubscription::check(&create("cloudbackup"), &context(0, "{}")).unwrap().is_accept());
+        assert!(
+            OneActiveSubscription::check(&create("cloudbackup"), &context(0, "{}"))
+                .unwrap()
+                .is_accept()
+        );
     }
 
     #[test]
     fn only_listed_service_types() {
-        set_customer_subscriptions(vec![subscription("cb_basic", "cloudbackup", SubscriptionStatus::Active, 1)]);
+        set_customer_subscriptions(vec![subscription(
+            "cb_basic",
+            "cloudbackup",
+            SubscriptionStatus::Active,
+            1,
+        )]);
         let cfg = r#"{"service_types": ["email"]}"#;
-        assert!(OneActiveSubscription::check(&create("cloudbackup"), &context(0, cfg)).unwrap().is_accept());
+        assert!(
+            OneActiveSubscription::check(&create("cloudbackup"), &context(0, cfg))
+                .unwrap()
+                .is_accept()
+        );
     }
 }

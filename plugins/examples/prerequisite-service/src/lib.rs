@@ -10,7 +10,9 @@
 //! ```
 
 use std::collections::BTreeMap;
-use tollgate_plugin::{codes, Context, Operation, Precheck, Request, Result, SubscriptionStatus, Verdict};
+use tollgate_plugin::{
+    Context, Operation, Precheck, Request, Result, SubscriptionStatus, Verdict, codes,
+};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +38,9 @@ impl Precheck for PrerequisiteService {
         };
         let active = tollgate_plugin::customer_subscriptions()
             .into_iter()
-            .any(|s| s.status == SubscriptionStatus::Active && needed.contains(&s.service_type.as_str()));
+            .any(|s| {
+                s.status == SubscriptionStatus::Active && needed.contains(&s.service_type.as_str())
+            });
         Ok(if active {
             Verdict::Accept
         } else {
@@ -69,15 +73,31 @@ mod tests {
 
     #[test]
     fn missing_prerequisite_is_rejected() {
-        set_customer_subscriptions(vec![subscription("cb", "cloudbackup", SubscriptionStatus::Suspended, 1)]);
+        set_customer_subscriptions(vec![subscription(
+            "cb",
+            "cloudbackup",
+            SubscriptionStatus::Suspended,
+            1,
+        )]);
         let v = PrerequisiteService::check(&create(), &context(0, CFG)).unwrap();
-        assert!(matches!(v, Verdict::Reject(r) if r.code == -102 && r.message.contains("active cloudbackup")));
+        assert!(
+            matches!(v, Verdict::Reject(r) if r.code == -102 && r.message.contains("active cloudbackup"))
+        );
     }
 
     #[test]
     fn active_prerequisite_passes() {
-        set_customer_subscriptions(vec![subscription("cb", "cloudbackup", SubscriptionStatus::Active, 1)]);
-        assert!(PrerequisiteService::check(&create(), &context(0, CFG)).unwrap().is_accept());
+        set_customer_subscriptions(vec![subscription(
+            "cb",
+            "cloudbackup",
+            SubscriptionStatus::Active,
+            1,
+        )]);
+        assert!(
+            PrerequisiteService::check(&create(), &context(0, CFG))
+                .unwrap()
+                .is_accept()
+        );
     }
 
     #[test]
@@ -86,6 +106,10 @@ mod tests {
         let mut r = create();
         r.service_type = "other".into();
         r.product_id = "other".into();
-        assert!(PrerequisiteService::check(&r, &context(0, CFG)).unwrap().is_accept());
+        assert!(
+            PrerequisiteService::check(&r, &context(0, CFG))
+                .unwrap()
+                .is_accept()
+        );
     }
 }

@@ -23,19 +23,28 @@ fn storage(attribute: Option<&tollgate_plugin::Attribute>, quantity: i64) -> Res
     let Some(a) = attribute else { return Ok(0) };
     let value = a.as_i64().map_err(|e| Error::invalid_request(e.message))?;
     if value < 0 {
-        return Err(Error::invalid_request(format!("storage_gb is negative ({value})")));
+        return Err(Error::invalid_request(format!(
+            "storage_gb is negative ({value})"
+        )));
     }
-    Ok(if a.quantity_linked { value * quantity } else { value })
+    Ok(if a.quantity_linked {
+        value * quantity
+    } else {
+        value
+    })
 }
 
 impl Resources for StorageResources {
     fn plan(request: &Request, context: &Context) -> Result<Vec<ResourceTotal>> {
         let config: Config = context.config()?;
-        let mut total = config.base_gb + storage(request.attribute("storage_gb"), request.quantity)?;
+        let mut total =
+            config.base_gb + storage(request.attribute("storage_gb"), request.quantity)?;
         let mut immutable = request.attribute_bool("immutable_backup");
         for addon in request.active_addons() {
             total += storage(addon.attribute("storage_gb"), addon.quantity)?;
-            immutable |= addon.attribute("immutable_backup").is_some_and(|a| a.as_bool());
+            immutable |= addon
+                .attribute("immutable_backup")
+                .is_some_and(|a| a.as_bool());
         }
         let region = request
             .attribute_choice("datacenter")
@@ -61,14 +70,20 @@ mod tests {
     #[test]
     fn base_plus_linked_storage_and_addons() {
         let mut r = request("cb_basic", 12);
-        r.attributes = vec![attribute("storage_gb", "20", true), attribute("immutable_backup", "0", false)];
+        r.attributes = vec![
+            attribute("storage_gb", "20", true),
+            attribute("immutable_backup", "0", false),
+        ];
         r.addons = vec![Addon {
             product_id: "vault".into(),
             name: String::new(),
             action: ActionType::Provision,
             quantity: 3,
             previous_quantity: None,
-            attributes: vec![attribute("storage_gb", "40", true), attribute("immutable_backup", "1", false)],
+            attributes: vec![
+                attribute("storage_gb", "40", true),
+                attribute("immutable_backup", "1", false),
+            ],
         }];
         let plan = StorageResources::plan(&r, &context(0, r#"{"base_gb": 10}"#)).unwrap();
         assert_eq!(plan[0].value, ResourceValue::Amount("370".into()));
