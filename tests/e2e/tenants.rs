@@ -558,3 +558,54 @@ async fn concurrent_activations_leave_one_active_version_and_a_consistent_histor
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decision_records_are_pruned_by_age_and_count() {
+    let mut options = Options::default();
+    options.config.retention_days = 1;
+    options.config.retention_per_tenant = 3;
+    let server = Server::with(options).await;
+    let tenant = server.tenant("Pruned").await;
+    tenant
+        .bind(
+            HOOK,
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    for q in 1..=5 {
+        tenant
+            .call(
+                "/api/Subscriptions/Create",
+                &create("p-1", "20417", q, true),
+            )
+            .await;
+    }
+    server.app.flush_decisions().await;
+    let (_, before) = tenant.admin_get("/invocations").await;
+    assert_eq!(before.as_array().unwrap().len(), 5);
+    server.app.prune().await.unwrap();
+    let (_, kept) = tenant.admin_get("/invocations").await;
+    let kept: Vec<&Value> = kept.as_array().unwrap().iter().collect();
+    assert_eq!(kept.len(), 3, "the newest three stay");
+    assert_eq!(kept[0]["id"], before[0]["id"]);
+    assert_eq!(
+        server
+            .app
+            .store()
+            .calls(&tenant.secrets.tenant_id, 100)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    server.advance(2 * DAY);
+    server.app.prune().await.unwrap();
+    assert_eq!(
+        tenant.admin_get("/invocations").await.1,
+        json!([]),
+        "older than a day: gone"
+    );
+    server.stop().await;
+}

@@ -173,6 +173,42 @@ async fn service_call(
     Ok(envelope::answer(Kind::Service, &answer))
 }
 
+/// An authenticated Accounts/* call with its `AccountDefinition` body.
+struct AccountCall {
+    tenant: Tenant,
+    account: crate::domain::interworks::Account,
+    ctx: CallContext,
+    /// Body `CheckOnly` or the query parameter.
+    check_only: bool,
+}
+
+/// Authenticate and read the account; a missing required key is answered
+/// in `kind`'s envelope (the `Err` response).
+async fn account_call(
+    state: &AppState,
+    headers: &HeaderMap,
+    track: &TrackId,
+    query: Option<&str>,
+    body: &[u8],
+    require_id: bool,
+    kind: Kind,
+) -> Result<Result<AccountCall, Response>, ApiError> {
+    let tenant = authenticate(state, headers, track).await?;
+    let value = parse_json(body)?;
+    let (account, body_check) = match lenient::account_body(&value, require_id) {
+        Ok(a) => a,
+        Err(e) => return field_error(kind, e).map(Err),
+    };
+    let ctx = context(headers, query, track);
+    let check_only = body_check || ctx.check_only;
+    Ok(Ok(AccountCall {
+        tenant,
+        account,
+        ctx,
+        check_only,
+    }))
+}
+
 async fn synchronize(
     State(state): State<AppState>,
     Extension(track): Extension<TrackId>,
@@ -180,16 +216,23 @@ async fn synchronize(
     RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
-    let value = parse_json(&body)?;
-    let (account, body_check) = match lenient::account_body(&value, true) {
-        Ok(a) => a,
-        Err(e) => return field_error(Kind::Account, e),
+    let call = match account_call(
+        &state,
+        &headers,
+        &track,
+        query.as_deref(),
+        &body,
+        true,
+        Kind::Account,
+    )
+    .await?
+    {
+        Ok(call) => call,
+        Err(answered) => return Ok(answered),
     };
-    let ctx = context(&headers, query.as_deref(), &track);
     let answer = state
         .app
-        .synchronize_account(&tenant, &account, &ctx, body_check || ctx.check_only)
+        .synchronize_account(&call.tenant, &call.account, &call.ctx, call.check_only)
         .await?;
     Ok(envelope::answer(Kind::Account, &answer))
 }
@@ -200,15 +243,17 @@ async fn exists(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
-    let value = parse_json(&body)?;
-    let (account, _) = match lenient::account_body(&value, false) {
-        Ok(a) => a,
-        Err(e) => return field_error(Kind::Result, e),
-    };
+    let call =
+        match account_call(&state, &headers, &track, None, &body, false, Kind::Result).await? {
+            Ok(call) => call,
+            Err(answered) => return Ok(answered),
+        };
     Ok(envelope::answer(
         Kind::Result,
-        &state.app.account_exists(&tenant, &account).await?,
+        &state
+            .app
+            .account_exists(&call.tenant, &call.account)
+            .await?,
     ))
 }
 
@@ -219,20 +264,28 @@ async fn delete(
     RawQuery(query): RawQuery,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
-    let value = parse_json(&body)?;
-    let (account, body_check) = match lenient::account_body(&value, false) {
-        Ok(a) => a,
-        Err(e) => return field_error(Kind::Result, e),
+    let call = match account_call(
+        &state,
+        &headers,
+        &track,
+        query.as_deref(),
+        &body,
+        false,
+        Kind::Result,
+    )
+    .await?
+    {
+        Ok(call) => call,
+        Err(answered) => return Ok(answered),
     };
-    let ctx = context(&headers, query.as_deref(), &track);
     let answer = state
         .app
-        .delete_account(&tenant, &account, &ctx, body_check || ctx.check_only)
+        .delete_account(&call.tenant, &call.account, &call.ctx, call.check_only)
         .await?;
     Ok(envelope::answer(Kind::Result, &answer))
 }
 
+/// A bare `true`/`false` endpoint: a missing key is a 400 (no envelope).
 async fn is_reseller(
     State(state): State<AppState>,
     Extension(track): Extension<TrackId>,

@@ -313,6 +313,16 @@ impl App {
                 };
             // 5. One transaction: state, add-ons, history, plan, event.
             let state = rules::apply(operation, def, existing.as_ref());
+            // Spec §4.4: a stored add-on missing from the payload stays, but
+            // is an anomaly worth a line in the log.
+            if let Some(stored) = &existing {
+                for addon in stored.addons.iter().filter(|a| a.active) {
+                    if !def.addons.iter().any(|x| x.product_id == addon.product_id) {
+                        tracing::warn!(tenant = %tenant.id, track_id = %ctx.track_id, subscription = %stored.external_id,
+                            addon = %addon.product_id, "an active add-on is missing from the call's Addons; kept as it is");
+                    }
+                }
+            }
             let external_id = if operation == Operation::SubscriptionCreate {
                 new_id("TGS")
             } else {
@@ -417,26 +427,22 @@ impl App {
             .iter()
             .filter(|b| b.hook == Hook::QuantityLimits)
         {
-            match self
+            let ran = self
                 .run_binding(
                     rules.tenant,
                     binding,
                     rules.input(Some(target.clone())),
                     rules.call_id,
                 )
-                .await?
-            {
-                Ran::Output(HookOutput::Limits(Some(limits))) => {
-                    if let Err(r) = quantity::enforce(target.quantity, &limits, &what) {
-                        return Ok(Some(Answer::fail(r.code, r.message)));
-                    }
+                .await?;
+            let refusal = self.refusal(binding, ran, |output| match output {
+                HookOutput::Limits(Some(limits)) => {
+                    quantity::enforce(target.quantity, &limits, &what).err()
                 }
-                Ran::Output(_) => {}
-                Ran::Failed(reason) => {
-                    if let Some(answer) = self.failure(binding, &reason) {
-                        return Ok(Some(answer));
-                    }
-                }
+                _ => None,
+            });
+            if refusal.is_some() {
+                return Ok(refusal);
             }
         }
         Ok(None)
@@ -444,22 +450,32 @@ impl App {
 
     async fn check_prechecks(&self, rules: &Rules<'_>) -> Result<Option<Answer>> {
         for binding in rules.bindings.iter().filter(|b| b.hook == Hook::Precheck) {
-            match self
+            let ran = self
                 .run_binding(rules.tenant, binding, rules.input(None), rules.call_id)
-                .await?
-            {
-                Ran::Output(HookOutput::Verdict(Verdict::Reject(r))) => {
-                    return Ok(Some(Answer::fail(r.code, r.message)));
-                }
-                Ran::Output(_) => {}
-                Ran::Failed(reason) => {
-                    if let Some(answer) = self.failure(binding, &reason) {
-                        return Ok(Some(answer));
-                    }
-                }
+                .await?;
+            let refusal = self.refusal(binding, ran, |output| match output {
+                HookOutput::Verdict(Verdict::Reject(r)) => Some(r),
+                _ => None,
+            });
+            if refusal.is_some() {
+                return Ok(refusal);
             }
         }
         Ok(None)
+    }
+
+    /// What a binding's run means for the call: the rejection its output
+    /// implies (`refuses`), or its failure under the binding's policy.
+    fn refusal(
+        &self,
+        binding: &ActiveBinding,
+        ran: Ran,
+        refuses: impl FnOnce(HookOutput) -> Option<crate::domain::hook::Rejection>,
+    ) -> Option<Answer> {
+        match ran {
+            Ran::Output(output) => refuses(output).map(|r| Answer::fail(r.code, r.message)),
+            Ran::Failed(reason) => self.failure(binding, &reason),
+        }
     }
 
     /// At most one `resources` binding applies: the most specific scope,

@@ -224,23 +224,17 @@ impl Store {
             .await?;
         for tenant in tenants {
             for table in ["invocations", "calls"] {
-                let cutoff: Option<i64> = sqlx::query_scalar(&format!(
-                    "SELECT at FROM {table} WHERE tenant_id = $1 ORDER BY at DESC LIMIT 1 OFFSET $2"
+                // Ids are time-ordered (UUID v7): the newest `keep` stay.
+                gone += sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE tenant_id = $1 AND id IN (
+                        SELECT id FROM {table} WHERE tenant_id = $1
+                        ORDER BY at DESC, id DESC LIMIT 9223372036854775807 OFFSET $2)"
                 ))
                 .bind(&tenant)
                 .bind(keep)
-                .fetch_optional(&self.pool)
-                .await?;
-                if let Some(cutoff) = cutoff {
-                    gone += sqlx::query(&format!(
-                        "DELETE FROM {table} WHERE tenant_id = $1 AND at <= $2"
-                    ))
-                    .bind(&tenant)
-                    .bind(cutoff)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                }
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
             }
         }
         Ok(gone)

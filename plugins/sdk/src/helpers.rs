@@ -340,17 +340,7 @@ impl Context {
     /// # Ok(()) }
     /// ```
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
-        let text = if self.config.trim().is_empty() {
-            "{}"
-        } else {
-            &self.config
-        };
-        serde_json::from_str(text).map_err(|e| {
-            Error::config(format!(
-                "binding `{}`: {e} (config: {})",
-                self.binding, self.config
-            ))
-        })
+        self.config_borrowed()
     }
 }
 
@@ -388,9 +378,9 @@ pub fn log(level: LogLevel, message: &str) {
     testing::record_log(level, message);
 }
 
-/// The subscriptions the calling customer already holds with this tenant
-/// (any status), newest first; at most 1000. The subscription being created
-/// is not among them.
+/// The subscriptions the calling customer holds with this tenant (any
+/// status), newest first; at most 1000. The subscription the call is about
+/// is among them (a create's is not stored yet).
 pub fn customer_subscriptions() -> Vec<SubscriptionInfo> {
     #[cfg(target_arch = "wasm32")]
     {
