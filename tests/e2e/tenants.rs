@@ -609,3 +609,234 @@ async fn decision_records_are_pruned_by_age_and_count() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_create_tenants_and_rotate_their_secrets() {
+    let mut options = Options::default();
+    options.config.operator_token = Some("op-secret-token".into());
+    let server = Server::with(options).await;
+    let http = client();
+    let op = |method: Method, path: &str| {
+        http.request(method, format!("{}/admin/v1{path}", server.url))
+            .bearer_auth("op-secret-token")
+    };
+
+    // Create through the operator endpoint: the secrets come back once.
+    let (status, created) = read(op(Method::POST, "/tenants").json(&json!({"name": "Via API", "application_id": "{9C292077-6907-4A95-BDE0-681B36CC7E86}"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["application_id"],
+        "9c292077-6907-4a95-bde0-681b36cc7e86"
+    );
+    let secrets: tollgate::service::TenantSecrets =
+        serde_json::from_value(created.clone()).unwrap();
+    let tenant = Tenant::new(&server.url, secrets.clone());
+    assert_eq!(
+        tenant
+            .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
+            .await
+            .1["Code"],
+        0
+    );
+    // The same application id again: conflict. A wrong operator token: 401.
+    let (status, _) = read(
+        op(Method::POST, "/tenants")
+            .json(
+                &json!({"name": "Again", "application_id": "9c292077-6907-4a95-bde0-681b36cc7e86"}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let response = http
+        .post(format!("{}/admin/v1/tenants", server.url))
+        .bearer_auth(&secrets.admin_token)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "a tenant's admin token is not the operator's"
+    );
+
+    // Rotate the API key keeping the previous one: both work, until the next rotation.
+    let id = &secrets.tenant_id;
+    let (_, rotated) = read(
+        op(Method::POST, &format!("/tenants/{id}/api-key"))
+            .json(&json!({"keep_previous": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let mut new_key = tenant.clone();
+    new_key.secrets.api_key = rotated["api_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        new_key
+            .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
+            .await
+            .1["Code"],
+        0
+    );
+    assert_eq!(
+        tenant
+            .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
+            .await
+            .1["Code"],
+        0,
+        "the previous key still works"
+    );
+    read(
+        op(Method::POST, &format!("/tenants/{id}/api-key"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        tenant
+            .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Rotate the admin token: the old one stops working at once.
+    let (_, token) = read(
+        op(Method::POST, &format!("/tenants/{id}/admin-token"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        tenant.admin_get("/plugins").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut admin = tenant.clone();
+    admin.secrets.admin_token = token["admin_token"].as_str().unwrap().to_string();
+    assert_eq!(admin.admin_get("/plugins").await.0, StatusCode::OK);
+
+    // Per-tenant limits: invalid ones are refused, valid ones apply.
+    let (status, body) = read(
+        op(Method::PUT, &format!("/tenants/{id}/limits"))
+            .json(&json!({"memory_bytes": 1u64 << 40}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _) = read(
+        op(Method::PUT, &format!("/tenants/{id}/limits"))
+            .json(&json!({"fuel": 1000}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    admin
+        .bind(
+            HOOK,
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    let mut caller = tenant.clone();
+    caller.secrets.api_key = read(
+        op(Method::POST, &format!("/tenants/{id}/api-key"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .1["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, answer) = caller
+        .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
+        .await;
+    assert!(
+        answer["Message"]
+            .as_str()
+            .unwrap()
+            .contains("ran out of fuel (limit 1000)"),
+        "{answer}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_commands_work_while_the_server_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (_, out, _) = run_cli(&["tenant", "create", "--name", "Busy", "--data-dir", data_dir]);
+    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
+    let tenant = Tenant::new(&server.url, secrets.clone());
+    let writer = {
+        let t = tenant.clone();
+        tokio::spawn(async move {
+            for i in 0..40 {
+                let (_, answer) = t
+                    .call(
+                        "/api/Subscriptions/Create",
+                        &create(&format!("p-{i}"), "1", 5, false),
+                    )
+                    .await;
+                assert_eq!(answer["Code"], 0, "{answer}");
+            }
+        })
+    };
+    // Another process writes the same SQLite file meanwhile.
+    let cli = tokio::task::spawn_blocking({
+        let data_dir = data_dir.to_string();
+        let id = secrets.tenant_id.clone();
+        move || {
+            for i in 0..5 {
+                let (code, _, err) = run_cli(&[
+                    "tenant",
+                    "create",
+                    "--name",
+                    &format!("Other {i}"),
+                    "--data-dir",
+                    &data_dir,
+                ]);
+                assert_eq!(code, 0, "{err}");
+            }
+            run_cli(&[
+                "tenant",
+                "rotate-key",
+                "--tenant",
+                &id,
+                "--keep-previous",
+                "--data-dir",
+                &data_dir,
+            ])
+        }
+    });
+    writer.await.unwrap();
+    let (code, out, err) = cli.await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    let rotated: Value = serde_json::from_str(out.trim()).unwrap();
+    let mut new_key = tenant.clone();
+    new_key.secrets.api_key = rotated["api_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        new_key
+            .call("/api/Subscriptions/Create", &create("p-x", "1", 5, true))
+            .await
+            .1["Code"],
+        0,
+        "the rotated key works at once"
+    );
+    let (_, list, _) = run_cli(&["tenant", "list", "--data-dir", data_dir]);
+    assert_eq!(list.lines().count(), 6);
+    drop(server);
+}

@@ -104,7 +104,7 @@ impl Store {
         payload: &(dyn Fn(&str) -> String + Sync),
     ) -> Result<SyncOutcome> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM accounts WHERE tenant_id = $1 AND platform_id = $2"
         ))
@@ -174,7 +174,7 @@ impl Store {
         payload: &str,
     ) -> Result<bool> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE accounts SET deleted = $3, updated_at = $4 WHERE tenant_id = $1 AND external_id = $2 AND deleted = 0",
         )

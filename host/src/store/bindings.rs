@@ -132,7 +132,7 @@ impl Store {
         now: i64,
     ) -> Result<BindingRecord> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The revision counter survives deletes: history rows are never
         // overwritten.
         let last: Option<i64> = sqlx::query_scalar(
@@ -200,7 +200,7 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "DELETE FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3 RETURNING {COLUMNS}"
         ))

@@ -92,7 +92,7 @@ impl Store {
             return Ok(());
         }
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for c in calls {
             sqlx::query(
                 "INSERT INTO calls (id, tenant_id, track_id, endpoint, check_only, code, message, result, duration_us, at)

@@ -50,7 +50,7 @@ impl Store {
         now: i64,
     ) -> Result<i64> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revision: i64 = sqlx::query_scalar(
             "INSERT INTO documents (tenant_id, kind, revision, body, updated_at) VALUES ($1, $2, 1, $3, $4)
              ON CONFLICT (tenant_id, kind) DO UPDATE SET revision = documents.revision + 1,

@@ -227,7 +227,7 @@ impl Store {
     /// Provision a new subscription, idempotently per platform subscription.
     pub async fn create_subscription(&self, w: &SubscriptionWrite<'_>) -> Result<CreateOutcome> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO subscriptions (tenant_id, external_id, platform_subscription_id, account_id, product_id,
                                         service_type, name, quantity, status, is_trial, attributes, version,
@@ -276,7 +276,7 @@ impl Store {
         expected_version: i64,
     ) -> Result<()> {
         let _guard = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE subscriptions SET product_id = $4, service_type = $5, name = $6, quantity = $7, status = $8,
                     is_trial = $9, attributes = $10, version = version + 1, updated_at = $11
