@@ -222,3 +222,13 @@ fn clocks_and_random_are_deterministic_and_sleep_does_not_block() {
     );
     assert_ne!(first, message(3), "the random seed follows the input");
 }
+
+#[test]
+fn a_shadow_stack_overflow_traps_instead_of_corrupting_memory() {
+    let (rt, out) = run_hostile(test_plugins::SHADOW_STACK, &Limits::default());
+    match out.outcome.unwrap_err() {
+        PluginError::Trap { message } => assert!(message.contains("out of bounds"), "{message}"),
+        other => panic!("expected an out-of-bounds trap, got {other:?}"),
+    }
+    assert_healthy(&rt);
+}
