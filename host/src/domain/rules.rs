@@ -113,7 +113,6 @@ pub fn decide(
         )
     };
     match operation {
-        SubscriptionCreate => unreachable!("handled above"),
         SubscriptionCancel if cancelled => Ok(Decision::NoChange),
         SubscriptionCancel => Ok(Decision::Change),
         _ if cancelled && operation == AddonCancel => Ok(Decision::NoChange),
