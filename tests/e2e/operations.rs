@@ -254,16 +254,21 @@ async fn json_logs_carry_the_call_identity() {
         .await
         .unwrap();
     assert_eq!(response.headers()["x-cloudplatform-trackid"], track);
-    let lines = loop {
-        let lines = server.log_lines();
-        if lines
-            .iter()
-            .any(|l| l["message"] == "platform call" && l["track_id"] == track)
-        {
-            break lines;
+    // The server logs asynchronously: wait (bounded) for the call's line.
+    let lines = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let lines = server.log_lines();
+            if lines
+                .iter()
+                .any(|l| l["message"] == "platform call" && l["track_id"] == track)
+            {
+                break lines;
+            }
+            tokio::task::yield_now().await;
         }
-        tokio::task::yield_now().await;
-    };
+    })
+    .await
+    .expect("the call's log lines within 30 s");
     let hook = lines
         .iter()
         .find(|l| l["message"] == "hook invoked" && l["track_id"] == track)
