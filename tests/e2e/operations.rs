@@ -203,13 +203,17 @@ async fn shutdown_finishes_in_flight_calls() {
         .await
     });
     // Wait until the call is inside its plugin, then shut down.
-    while server.app.plugin_calls_running() == 0 {
-        assert!(
-            !in_flight.is_finished(),
-            "the call ended before it was observed running"
-        );
-        tokio::task::yield_now().await;
-    }
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while server.app.plugin_calls_running() == 0 {
+            assert!(
+                !in_flight.is_finished(),
+                "the call ended before it was observed running"
+            );
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the call reaches its plugin within 30 s");
     server.stop().await;
     let (status, answer) = in_flight.await.unwrap();
     assert_eq!(
