@@ -100,9 +100,13 @@ async fn every_acknowledged_call_survives_sigkill() {
             .collect();
         // Kill after a number of acknowledged writes, mid-stream.
         let target = 40 + round * 17;
-        while count.0.load(Ordering::SeqCst) < target {
-            count.1.notified().await;
-        }
+        tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            while count.0.load(Ordering::SeqCst) < target {
+                count.1.notified().await;
+            }
+        })
+        .await
+        .expect("enough acknowledged writes within 2 minutes");
         let mut server = server;
         server.child.kill().expect("SIGKILL");
         server.child.wait().unwrap();
