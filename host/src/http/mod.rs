@@ -7,6 +7,11 @@ mod admin;
 mod envelope;
 pub mod lenient;
 mod openapi;
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi_spec() -> serde_json::Value {
+    openapi::spec()
+}
 mod sm;
 
 use crate::service::App;

@@ -1,6 +1,7 @@
 //! The OpenAPI description of every route (`/openapi.json`) and a docs page
-//! that renders it (`/docs`) with nothing fetched from elsewhere. A test
-//! checks that every route of the router is documented here.
+//! that renders it (`/docs`) with nothing fetched from elsewhere. The
+//! `operations` end-to-end test sends a request to every documented path
+//! and method and checks the router serves it.
 
 use super::envelope::json_response;
 use axum::http::{HeaderValue, StatusCode, header};
