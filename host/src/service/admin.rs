@@ -897,17 +897,15 @@ impl App {
             .subscription_history(&tenant.id, external_id)
             .await?
             .into_iter()
-            .map(
-                |(version, operation, status, quantity, product_id, track_id, at)| HistoryView {
-                    version,
-                    operation,
-                    status,
-                    quantity,
-                    product_id,
-                    track_id,
-                    at,
-                },
-            )
+            .map(|h| HistoryView {
+                version: h.version,
+                operation: h.operation,
+                status: h.status,
+                quantity: h.quantity,
+                product_id: h.product_id,
+                track_id: h.track_id,
+                at: h.at,
+            })
             .collect();
         Ok(SubscriptionView {
             external_id: s.external_id,

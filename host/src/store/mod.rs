@@ -21,7 +21,9 @@ pub use bindings::{BindingHistoryRecord, BindingRecord, BindingWrite};
 pub use decisions::{CallRecord, InvocationFilter, InvocationRecord};
 pub use documents::DocumentRecord;
 pub use plugins::{PluginRecord, PluginSummary};
-pub use subscriptions::{CreateOutcome, EventRecord, EventWrite, PlanRecord, SubscriptionWrite};
+pub use subscriptions::{
+    CreateOutcome, EventRecord, EventWrite, HistoryRecord, PlanRecord, SubscriptionWrite,
+};
 pub use tenants::{NewTenant, TenantRecord};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

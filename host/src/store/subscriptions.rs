@@ -38,6 +38,19 @@ pub struct PlanRecord {
     pub at: i64,
 }
 
+/// One change in a subscription's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRecord {
+    pub version: i64,
+    /// The endpoint, e.g. `Subscriptions/Update`.
+    pub operation: String,
+    pub status: String,
+    pub quantity: i64,
+    pub product_id: String,
+    pub track_id: String,
+    pub at: i64,
+}
+
 /// Everything one real call writes about a subscription.
 pub struct SubscriptionWrite<'a> {
     pub tenant_id: &'a str,
@@ -397,14 +410,12 @@ impl Store {
             .collect()
     }
 
-    /// The subscription's status history: (version, operation, status,
-    /// quantity, product, track id, at), oldest first.
-    #[allow(clippy::type_complexity)]
+    /// The subscription's status history, oldest first.
     pub async fn subscription_history(
         &self,
         tenant_id: &str,
         external_id: &str,
-    ) -> Result<Vec<(i64, String, String, i64, String, String, i64)>> {
+    ) -> Result<Vec<HistoryRecord>> {
         let rows = sqlx::query(
             "SELECT version, operation, status, quantity, product_id, track_id, at FROM subscription_history
              WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY version",
@@ -415,15 +426,15 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("version")?,
-                    r.try_get("operation")?,
-                    r.try_get("status")?,
-                    r.try_get("quantity")?,
-                    r.try_get("product_id")?,
-                    r.try_get("track_id")?,
-                    r.try_get("at")?,
-                ))
+                Ok(HistoryRecord {
+                    version: r.try_get("version")?,
+                    operation: r.try_get("operation")?,
+                    status: r.try_get("status")?,
+                    quantity: r.try_get("quantity")?,
+                    product_id: r.try_get("product_id")?,
+                    track_id: r.try_get("track_id")?,
+                    at: r.try_get("at")?,
+                })
             })
             .collect()
     }
