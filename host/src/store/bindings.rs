@@ -133,6 +133,10 @@ impl Store {
     ) -> Result<BindingRecord> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        // Bumping the tenant's config revision first locks its row until
+        // commit: on PostgreSQL concurrent binding changes of one tenant
+        // queue here, so the revision read below is the committed latest.
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
         // The revision counter survives deletes: history rows are never
         // overwritten.
         let last: Option<i64> = sqlx::query_scalar(
@@ -185,7 +189,6 @@ impl Store {
             record.based_on = restores.unwrap_or(next);
         }
         insert_history(&mut tx, tenant_id, hook, name, next, action, w, actor, now).await?;
-        super::tenants::bump_config(&mut tx, tenant_id).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -201,6 +204,8 @@ impl Store {
     ) -> Result<bool> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        // Lock the tenant row first, as `put_binding` does.
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
         let row = sqlx::query(&format!(
             "DELETE FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3 RETURNING {COLUMNS}"
         ))
@@ -239,7 +244,6 @@ impl Store {
             now,
         )
         .await?;
-        super::tenants::bump_config(&mut tx, tenant_id).await?;
         tx.commit().await?;
         Ok(true)
     }
