@@ -33,10 +33,40 @@ pub fn exe() -> std::path::PathBuf {
 pub struct Db {
     pub url: String,
     pub dir: tempfile::TempDir,
+    /// (admin URL, database name) of a PostgreSQL database to drop.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    /// Drop the test's PostgreSQL database (its connections too), so test
+    /// runs do not pile up databases. Best effort: a leftover is harmless.
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await
+                {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::Executor::execute(&mut conn, sql.as_str()).await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
 }
 
 pub async fn database() -> Db {
     let dir = tempfile::tempdir().expect("temp dir");
+    let mut postgres = None;
     let url = match std::env::var("TOLLGATE_TEST_POSTGRES_URL") {
         Ok(admin) if !admin.is_empty() => {
             let name = format!("tg_{}", uuid::Uuid::new_v4().simple());
@@ -47,14 +77,16 @@ pub async fn database() -> Db {
                 .await
                 .expect("creating a test database");
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-            format!("{base}/{name}")
+            let url = format!("{base}/{name}");
+            postgres = Some((admin, name));
+            url
         }
         _ => format!(
             "sqlite://{}?mode=rwc",
             dir.path().join("tollgate.db").display()
         ),
     };
-    Db { url, dir }
+    Db { url, dir, postgres }
 }
 
 pub fn is_postgres() -> bool {
