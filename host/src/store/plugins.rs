@@ -2,7 +2,7 @@
 //! the SHA-256 of the bytes), kept in the database so any instance can
 //! compile any version.
 
-use super::{Result, Store};
+use super::{Backend, Result, Store};
 use sqlx::Row;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,15 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let _guard = self.write_lock().await;
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // Uploads of one tenant queue on its row, so two concurrent
+            // uploads never take the same `seq` (the newest-first order).
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let done = sqlx::query(
             "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at, seq)
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1 FROM plugins WHERE tenant_id = $1
@@ -52,8 +61,9 @@ impl Store {
         .bind(bytes)
         .bind(uploaded_by)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
