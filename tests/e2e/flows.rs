@@ -576,6 +576,59 @@ async fn account_delete_is_idempotent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_with_live_subscriptions_is_not_deleted() {
+    let (server, tenant) = setup().await;
+    let (_, synced) = tenant
+        .call("/api/Accounts/Synchronize", &account("20417"))
+        .await;
+    let id = created(&tenant, "p-1", 5, json!([])).await;
+    let mut body = account("20417");
+    body["ExternalID"] = synced["Result"].clone();
+    let before = tenant.events(0).await;
+    let state = server.state().await;
+
+    let (_, refused) = tenant.call("/api/Accounts/Delete", &body).await;
+    assert_eq!(refused["Code"], -6, "{refused}");
+    assert!(
+        refused["Message"]
+            .as_str()
+            .unwrap()
+            .contains("still has 1 subscription(s) that are not cancelled"),
+        "{refused}"
+    );
+    assert_eq!(server.state().await, state, "a refused delete changes nothing");
+    assert_eq!(tenant.events(0).await, before);
+    let (_, exists) = tenant.call("/api/Accounts/Exists", &body).await;
+    assert_eq!(exists["Code"], 1);
+
+    // Suspended still counts; once cancelled, the account can go.
+    let (_, suspended) = tenant
+        .call(
+            "/api/Subscriptions/Suspend",
+            &service(&id, "p-1", "20417", "cb_basic", 5, false),
+        )
+        .await;
+    assert_eq!(suspended["Code"], 0, "{suspended}");
+    let (_, still) = tenant.call("/api/Accounts/Delete", &body).await;
+    assert_eq!(still["Code"], -6);
+    let (_, cancelled) = tenant
+        .call(
+            "/api/Subscriptions/Cancel",
+            &service(&id, "p-1", "20417", "cb_basic", 5, false),
+        )
+        .await;
+    assert_eq!(cancelled["Code"], 0, "{cancelled}");
+    let (_, deleted) = tenant.call("/api/Accounts/Delete", &body).await;
+    assert_eq!(
+        (&deleted["Code"], &deleted["Result"]),
+        (&json!(0), &synced["Result"])
+    );
+    let (_, exists) = tenant.call("/api/Accounts/Exists", &body).await;
+    assert_eq!(exists["Code"], 0);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_endpoints_serve_the_tenant_documents() {
     let (server, tenant) = setup().await;
     let setup_fields: Value =

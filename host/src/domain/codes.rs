@@ -18,6 +18,9 @@ pub const UNKNOWN: i32 = -3;
 pub const UNAVAILABLE: i32 = -4;
 /// The subscription is cancelled and cannot be changed any more.
 pub const CANCELLED: i32 = -5;
+/// Accounts/Delete refused: the account still has subscriptions that are
+/// not cancelled.
+pub const ACCOUNT_IN_USE: i32 = -6;
 /// One active subscription per customer (example rule 1).
 pub const ONE_ACTIVE_SUBSCRIPTION: i32 = -101;
 /// Prerequisite service missing (example rule 2).
@@ -57,6 +60,10 @@ pub const TABLE: &[(i32, &str)] = &[
     (
         CANCELLED,
         "The subscription is cancelled: it cannot be updated, suspended, activated, upgraded or given add-ons.",
+    ),
+    (
+        ACCOUNT_IN_USE,
+        "Accounts/Delete refused: the account still has subscriptions that are not cancelled (the message says how many). Cancel them first; nothing was changed.",
     ),
     (
         ONE_ACTIVE_SUBSCRIPTION,

@@ -19,7 +19,8 @@ use crate::domain::interworks::{Account, ServiceDefinition};
 use crate::domain::rules::{self, Decision};
 use crate::domain::{quantity, resources};
 use crate::store::{
-    AccountWrite, CallRecord, CreateOutcome, EventWrite, StoreError, SubscriptionWrite, SyncOutcome,
+    AccountWrite, CallRecord, CreateOutcome, DeleteOutcome, EventWrite, StoreError,
+    SubscriptionWrite, SyncOutcome,
 };
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -637,7 +638,8 @@ impl App {
                 Some(found) if found.deleted => Answer::ok(Some(found.external_id)),
                 Some(found) => {
                     let payload = codec::account_event(&found.external_id, &found.document);
-                    self.store
+                    let outcome = self
+                        .store
                         .delete_account(
                             &tenant.id,
                             &found.external_id,
@@ -646,7 +648,20 @@ impl App {
                             &payload,
                         )
                         .await?;
-                    Answer::ok(Some(found.external_id))
+                    match outcome {
+                        DeleteOutcome::HasLiveSubscriptions(n) => Answer::fail(
+                            codes::ACCOUNT_IN_USE,
+                            format!(
+                                "Account {} still has {n} subscription(s) that are not cancelled; \
+                                 cancel them before deleting the account.",
+                                found.external_id
+                            ),
+                        ),
+                        // Deleted now, or by a concurrent call just before.
+                        DeleteOutcome::Deleted | DeleteOutcome::NotFound => {
+                            Answer::ok(Some(found.external_id))
+                        }
+                    }
                 }
             }
         };

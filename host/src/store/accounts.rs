@@ -2,8 +2,19 @@
 
 use super::subscriptions::{EventWrite, append_event};
 use super::{Result, Store, flag};
+use crate::domain::hook::SubscriptionStatus;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+/// What `delete_account` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    /// No such live account (never synchronized, or already deleted).
+    NotFound,
+    /// Refused: this many subscriptions are not cancelled.
+    HasLiveSubscriptions(i64),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
@@ -163,8 +174,9 @@ impl Store {
         })
     }
 
-    /// Mark an account deleted (its subscriptions stay as they are).
-    /// Returns false when there is no such (live) account.
+    /// Mark an account deleted, unless it still holds subscriptions that
+    /// are not cancelled: deleting it then would orphan provisioned
+    /// services, so nothing changes and the caller is told how many.
     pub async fn delete_account(
         &self,
         tenant_id: &str,
@@ -172,9 +184,22 @@ impl Store {
         track_id: &str,
         now: i64,
         payload: &str,
-    ) -> Result<bool> {
+    ) -> Result<DeleteOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM subscriptions s JOIN accounts a
+               ON a.tenant_id = s.tenant_id AND a.platform_id = s.account_id
+             WHERE a.tenant_id = $1 AND a.external_id = $2 AND s.status <> $3",
+        )
+        .bind(tenant_id)
+        .bind(external_id)
+        .bind(SubscriptionStatus::Cancelled.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if live > 0 {
+            return Ok(DeleteOutcome::HasLiveSubscriptions(live));
+        }
         let done = sqlx::query(
             "UPDATE accounts SET deleted = $3, updated_at = $4 WHERE tenant_id = $1 AND external_id = $2 AND deleted = 0",
         )
@@ -185,7 +210,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(DeleteOutcome::NotFound);
         }
         append_event(
             &mut tx,
@@ -201,7 +226,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(DeleteOutcome::Deleted)
     }
 
     /// Whether `platform_id` is a reseller: some live account names it as

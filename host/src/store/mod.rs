@@ -16,7 +16,7 @@ mod plugins;
 mod subscriptions;
 mod tenants;
 
-pub use accounts::{AccountRecord, AccountWrite, SyncOutcome};
+pub use accounts::{AccountRecord, AccountWrite, DeleteOutcome, SyncOutcome};
 pub use bindings::{BindingHistoryRecord, BindingRecord, BindingWrite};
 pub use decisions::{CallRecord, InvocationFilter, InvocationRecord};
 pub use documents::DocumentRecord;
