@@ -198,7 +198,7 @@ pub fn spec() -> Value {
     );
     add(
         "/api/Accounts/Delete",
-        json!({"post": platform_op("Delete an account", "By ExternalID (or ID). A retried delete succeeds; an unknown account is Code -3.", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}),
+        json!({"post": platform_op("Delete an account", "By ExternalID (or ID). A retried delete succeeds; an unknown account is Code -3; an account whose subscriptions are not all cancelled is Code -6 (nothing changes).", Some(reference("AccountDefinition")), envelope_ok("ResultDefinition"), "Accounts")}),
     );
     add(
         "/api/Accounts/IsReseller",
