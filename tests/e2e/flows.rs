@@ -596,7 +596,11 @@ async fn an_account_with_live_subscriptions_is_not_deleted() {
             .contains("still has 1 subscription(s) that are not cancelled"),
         "{refused}"
     );
-    assert_eq!(server.state().await, state, "a refused delete changes nothing");
+    assert_eq!(
+        server.state().await,
+        state,
+        "a refused delete changes nothing"
+    );
     assert_eq!(tenant.events(0).await, before);
     let (_, exists) = tenant.call("/api/Accounts/Exists", &body).await;
     assert_eq!(exists["Code"], 1);
