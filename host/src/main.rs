@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Serve a fresh data dir with a demo tenant and the example plugins
     /// bound; prints the credentials (first line, JSON) and a sample request.
     Demo(DemoArgs),
@@ -40,6 +40,9 @@ enum Command {
     InternalCompile {
         #[arg(long)]
         engine: String,
+        /// Limits the worker sets on itself (JSON `WorkerLimits`).
+        #[arg(long)]
+        limits: Option<String>,
     },
 }
 
@@ -100,6 +103,46 @@ pub struct ServeArgs {
     /// At most this many decision records per tenant.
     #[arg(long, env = "TOLLGATE_RETENTION_PER_TENANT", default_value_t = 100_000)]
     pub retention_per_tenant: i64,
+    /// At most this many bytes of decision records per tenant.
+    #[arg(long, env = "TOLLGATE_RETENTION_BYTES_PER_TENANT", default_value_t = 1 << 30)]
+    pub retention_bytes_per_tenant: i64,
+    /// Provisioning events are kept this many days.
+    #[arg(long, env = "TOLLGATE_EVENT_RETENTION_DAYS", default_value_t = 90)]
+    pub event_retention_days: i64,
+    /// A platform call not decided in this time answers Code -4 (ms).
+    #[arg(long, env = "TOLLGATE_ANSWER_DEADLINE_MS", default_value_t = 8_000)]
+    pub answer_deadline_ms: u64,
+    /// Plugin time one platform call may spend, by default (ms).
+    #[arg(long, env = "TOLLGATE_CALL_BUDGET_MS", default_value_t = 1_000)]
+    pub call_budget_ms: u64,
+    /// Plugin versions a tenant may store, by default.
+    #[arg(long, env = "TOLLGATE_MAX_PLUGIN_VERSIONS", default_value_t = 100)]
+    pub max_plugin_versions: u64,
+    /// Bytes of plugin versions a tenant may store, by default.
+    #[arg(long, env = "TOLLGATE_MAX_PLUGIN_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub max_plugin_bytes: u64,
+    /// Bindings a tenant may have, by default.
+    #[arg(long, env = "TOLLGATE_MAX_BINDINGS", default_value_t = 64)]
+    pub max_bindings: u64,
+    /// Uploads compiled at once (default: half the cores).
+    #[arg(long, env = "TOLLGATE_COMPILE_CONCURRENCY")]
+    pub compile_concurrency: Option<usize>,
+    /// Compiled plugin code kept in memory, in MiB.
+    #[arg(long, env = "TOLLGATE_COMPILED_CACHE_MIB", default_value_t = 512)]
+    pub compiled_cache_mib: u64,
+    /// Compiled plugin code kept in --data-dir/cache, in MiB.
+    #[arg(long, env = "TOLLGATE_DISK_CACHE_MIB", default_value_t = 2048)]
+    pub disk_cache_mib: u64,
+    /// Time a client has to send a request's headers; also the keep-alive
+    /// idle timeout (ms).
+    #[arg(long, env = "TOLLGATE_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
+    /// Time a client has to send a request's body (ms).
+    #[arg(long, env = "TOLLGATE_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+    /// Connections served at once.
+    #[arg(long, env = "TOLLGATE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 #[derive(Args)]
@@ -211,7 +254,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::InternalCompile { engine } => cli::compile_worker(&engine),
+        Command::InternalCompile { engine, limits } => {
+            cli::compile_worker(&engine, limits.as_deref())
+        }
         Command::Plugin(PluginCommand::New { hook, name, dir }) => {
             cli::plugin::new(&hook, &name, &dir).map(|_| ExitCode::SUCCESS)
         }
@@ -229,7 +274,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => {
             cli::init_logging(&args.log_format, "info")?;
             runtime()?
-                .block_on(cli::server::serve(args))
+                .block_on(cli::server::serve(*args))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
@@ -312,7 +357,7 @@ async fn tenant(command: TenantCommand) -> Result<()> {
             store,
         } => {
             let app = cli::server::open_app(&store, None).await?;
-            let limits: Option<tollgate::runtime::Limits> = limits
+            let limits: Option<tollgate::service::TenantLimits> = limits
                 .map(|l| serde_json::from_str(&l))
                 .transpose()
                 .context("--limits is not a valid limits object")?;

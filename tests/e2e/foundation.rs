@@ -202,7 +202,7 @@ async fn hostile(plugin: &str, limits: Option<Value>) -> (Value, std::time::Dura
     let server = Server::start().await;
     let tenant = server.tenant("Hostile").await;
     if let Some(limits) = limits {
-        let parsed: tollgate::runtime::Limits = serde_json::from_value(limits).unwrap();
+        let parsed: tollgate::service::TenantLimits = serde_json::from_value(limits).unwrap();
         server
             .app
             .set_tenant_limits(&tenant.secrets.tenant_id, Some(parsed))

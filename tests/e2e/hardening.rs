@@ -170,9 +170,9 @@ async fn a_plugin_that_logs_megabytes_is_truncated_and_still_answers() {
     let tenant = server.tenant("Chatty").await;
     // 3 MiB of output takes a few ms alone; on a loaded CI machine it can
     // pass the 100 ms default deadline. This test is about truncation.
-    let limits = tollgate::runtime::Limits {
-        deadline_ms: 10_000,
-        ..tollgate::runtime::Limits::default()
+    let limits = tollgate::service::TenantLimits {
+        deadline_ms: Some(10_000),
+        ..Default::default()
     };
     server
         .app

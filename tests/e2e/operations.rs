@@ -86,17 +86,18 @@ async fn metrics_move_after_calls_and_a_rejected_upload() {
         sample(&after, rejected_upload) - sample(&before, rejected_upload),
         1.0
     );
-    // Three call records and three invocation records.
+    // Three call records, their three shared inputs and three invocation
+    // records.
     assert_eq!(
         sample(&after, "tollgate_decision_records_written_total")
             - sample(&before, "tollgate_decision_records_written_total"),
-        6.0,
+        9.0,
         "{after}"
     );
     // Histogram buckets are cumulative and end with +Inf = count.
     let inf = sample(
         &after,
-        r#"tollgate_plugin_duration_seconds_bucket{hook="quantity-limits",le="+Inf"}"#,
+        r#"tollgate_plugin_duration_seconds_bucket{le="+Inf",hook="quantity-limits"}"#,
     );
     assert_eq!(inf, sample(&after, durations));
     let response = client()
@@ -108,7 +109,7 @@ async fn metrics_move_after_calls_and_a_rejected_upload() {
         response.headers()["content-type"]
             .to_str()
             .unwrap()
-            .starts_with("text/plain; version=0.0.4")
+            .starts_with("application/openmetrics-text; version=1.0.0")
     );
     server.stop().await;
 }
@@ -179,7 +180,7 @@ async fn shutdown_finishes_in_flight_calls() {
     let server = Server::start().await;
     let tenant = server.tenant("Slow").await;
     // A plugin that takes its whole 300 ms deadline.
-    let slow: tollgate::runtime::Limits =
+    let slow: tollgate::service::TenantLimits =
         serde_json::from_value(json!({"fuel": 1_000_000_000_000u64, "deadline_ms": 300})).unwrap();
     server
         .app

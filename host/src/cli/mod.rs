@@ -6,7 +6,8 @@ pub mod server;
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};
 use std::process::ExitCode;
-use tollgate::runtime::{EngineConfig, Runtime};
+use tollgate::runtime::{EngineConfig, compile_only};
+use tollgate::service::WorkerLimits;
 use tracing_subscriber::EnvFilter;
 
 /// Structured logs on stderr: `RUST_LOG` filters (default `default`),
@@ -30,16 +31,35 @@ pub fn init_logging(format: &str, default: &str) -> Result<()> {
 
 /// The compile worker: component bytes on stdin, native code on stdout, a
 /// JSON error on stderr. Run as a child so the server can kill it at the
-/// compile deadline.
-pub fn compile_worker(engine: &str) -> Result<ExitCode> {
+/// compile deadline; before it reads the untrusted bytes it limits its own
+/// address space, CPU time and compiler threads.
+pub fn compile_worker(engine: &str, limits: Option<&str>) -> Result<ExitCode> {
     let config: EngineConfig =
         serde_json::from_str(engine).context("--engine is not an engine configuration")?;
-    let runtime = Runtime::new(config)?;
+    if let Some(limits) = limits {
+        let limits: WorkerLimits =
+            serde_json::from_str(limits).context("--limits is not a worker limits object")?;
+        rlimit::setrlimit(
+            rlimit::Resource::AS,
+            limits.address_space,
+            limits.address_space,
+        )
+        .context("limiting the address space")?;
+        rlimit::setrlimit(
+            rlimit::Resource::CPU,
+            limits.cpu_seconds,
+            limits.cpu_seconds,
+        )
+        .context("limiting the CPU time")?;
+        // SAFETY: no other thread runs yet; the compiler's thread pool
+        // starts later and reads this variable.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", limits.threads.to_string()) };
+    }
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)
         .context("reading the component")?;
-    match runtime.precompile(&bytes) {
+    match compile_only(&config, &bytes) {
         Ok(native) => {
             std::io::stdout().write_all(&native)?;
             Ok(ExitCode::SUCCESS)

@@ -46,6 +46,20 @@ pub async fn open_app(store: &StoreArgs, serve: Option<&ServeArgs>) -> Result<Ar
         }
         config.retention_days = s.retention_days;
         config.retention_per_tenant = s.retention_per_tenant;
+        config.retention_bytes_per_tenant = s.retention_bytes_per_tenant;
+        config.event_retention_days = s.event_retention_days;
+        config.answer_deadline = std::time::Duration::from_millis(s.answer_deadline_ms.max(1));
+        config.quotas = tollgate::service::Quotas {
+            max_plugin_versions: s.max_plugin_versions,
+            max_plugin_bytes: s.max_plugin_bytes,
+            max_bindings: s.max_bindings,
+            call_budget_ms: s.call_budget_ms,
+        };
+        if let Some(n) = s.compile_concurrency {
+            config.compile_concurrency = n.max(1);
+        }
+        config.compiled_cache_bytes = s.compiled_cache_mib.saturating_mul(1024 * 1024);
+        config.disk_cache_bytes = s.disk_cache_mib.saturating_mul(1024 * 1024);
         config.operator_token = s.operator_token.clone().filter(|t| !t.is_empty());
     }
     Ok(App::new(Arc::new(db), config, system_clock())?)
@@ -84,6 +98,9 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let http = HttpConfig {
         body_limit: args.body_limit,
         base_path: args.base_path.clone(),
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms.max(1)),
+        body_timeout: std::time::Duration::from_millis(args.body_timeout_ms.max(1)),
+        max_connections: args.max_connections.max(1),
     };
     tollgate::http::serve(listener, app, http, shutdown_signal()).await?;
     Ok(())

@@ -78,6 +78,50 @@ impl InputDoc {
     }
 }
 
+/// A binding config (JSON text) as a JSON value; text that is not JSON
+/// stays a string.
+pub fn config_value(config: &str) -> Value {
+    serde_json::from_str(config).unwrap_or_else(|_| Value::String(config.to_string()))
+}
+
+/// The part of an input that one invocation adds to its call's shared
+/// part (decision log). `config` only when it differs from the one stored
+/// for its binding in the shared part.
+#[derive(Debug, Serialize)]
+pub struct OwnInputDoc<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<&'a QuantityTarget>,
+    pub binding: &'a str,
+    pub seed: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+}
+
+/// The part of the inputs that every invocation of one call shares,
+/// stored once: the request, `now`, the TrackId, the customer's
+/// subscriptions and each binding's config. An invocation's [`OwnInputDoc`]
+/// merged into it gives an [`InputDoc`].
+pub fn shared_input_json(
+    request: &HookRequest,
+    now: i64,
+    track_id: &str,
+    subscriptions: &[SubscriptionInfo],
+    configs: &std::collections::BTreeMap<String, String>,
+) -> String {
+    let configs: serde_json::Map<String, Value> = configs
+        .iter()
+        .map(|(binding, config)| (binding.clone(), config_value(config)))
+        .collect();
+    serde_json::json!({
+        "request": request,
+        "now": now,
+        "track_id": track_id,
+        "subscriptions": subscriptions,
+        "configs": configs,
+    })
+    .to_string()
+}
+
 pub fn input_to_json(input: &HookInput) -> String {
     serde_json::to_string(&InputDoc::from_input(input)).unwrap_or_else(|_| "{}".into())
 }

@@ -108,7 +108,23 @@ pub struct RequestedBy {
 #[error("{0}")]
 pub struct InvalidRequest(pub String);
 
+/// Most add-ons one Subscriptions/* or Addons/* call may carry: far above
+/// any real order, and it bounds the plugin runs one call can cause (each
+/// add-on is a quantity target).
+pub const MAX_ADDONS: usize = 200;
+
 impl ServiceDefinition {
+    /// Refuse a call with more than [`MAX_ADDONS`] add-ons.
+    pub fn check_addon_count(&self) -> Result<(), InvalidRequest> {
+        if self.addons.len() > MAX_ADDONS {
+            return Err(InvalidRequest(format!(
+                "The request carries {} add-ons in Addons; at most {MAX_ADDONS} are accepted in one call.",
+                self.addons.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// The checks every Subscriptions/* and Addons/* call must pass (spec
     /// §5 reading rules and §4.3/§4.4), beyond what parsing guarantees.
     pub fn validate(&self, operation: Operation) -> Result<(), InvalidRequest> {

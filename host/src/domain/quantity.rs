@@ -26,13 +26,17 @@ pub fn enforce(quantity: i64, limits: &Limits, what: &str) -> Result<(), Rejecti
     }
     if let Some(step) = limits.step.filter(|s| *s > 1) {
         let base = limits.min.unwrap_or(0);
-        if (quantity - base).rem_euclid(step) != 0 {
-            let lower = quantity - (quantity - base).rem_euclid(step);
+        // Plugin-supplied bounds may be anywhere in i64: in i128 the
+        // arithmetic cannot overflow.
+        let (q, b, st) = (i128::from(quantity), i128::from(base), i128::from(step));
+        let off = (q - b).rem_euclid(st);
+        if off != 0 {
+            let lower = q - off;
             return Err(Rejection {
                 code: codes::OFF_STEP,
                 message: format!(
                     "The quantity {quantity} of {what} is not allowed: it must be {base} plus a multiple of {step} (for example {lower} or {}).",
-                    lower + step
+                    lower + st
                 ),
             });
         }
@@ -59,6 +63,29 @@ pub fn intersect(a: &Limits, b: &Limits) -> Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_plugin_bounds_never_overflow() {
+        for (quantity, min, step) in [
+            (i64::MAX, Some(i64::MIN), i64::MAX),
+            (0, Some(i64::MIN), 3),
+            (i64::MIN, None, i64::MAX),
+            (5, Some(i64::MAX), 2),
+        ] {
+            let limits = Limits {
+                min,
+                max: None,
+                step: Some(step),
+            };
+            // Any answer is fine; no panic, and off-step messages hold
+            // the true neighbours.
+            if let Err(r) = enforce(quantity, &limits, "p")
+                && r.code == codes::OFF_STEP
+            {
+                assert!(r.message.contains("for example"), "{}", r.message);
+            }
+        }
+    }
 
     #[test]
     fn below_minimum_names_the_limit_and_the_product() {

@@ -6,9 +6,9 @@
 use super::{AppState, Body};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::hook::Hook;
-use crate::runtime::Limits;
 use crate::service::{
-    AuthError, BindingSpec, DryRunRequest, NewTenantRequest, ServiceError, Tenant,
+    AuthError, BindingSpec, DryRunRequest, HistoryPage, NewTenantRequest, ServiceError, Tenant,
+    TenantLimits,
 };
 use crate::store::InvocationFilter;
 use axum::Router;
@@ -86,6 +86,12 @@ impl IntoResponse for AdminError {
                     "Plugin refused",
                     &load.to_string(),
                     Some(load.kind()),
+                ),
+                ServiceError::Quota { detail, .. } => problem_with(
+                    StatusCode::CONFLICT,
+                    "Quota exceeded",
+                    &detail,
+                    Some("quota"),
                 ),
                 ServiceError::Unavailable(d) => {
                     let mut r = problem(
@@ -227,6 +233,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
                 .get(list_plugins),
         )
         .route("/admin/v1/plugins/{name}/versions", get(plugin_versions))
+        .route(
+            "/admin/v1/plugins/{name}/versions/{version}",
+            axum::routing::delete(delete_plugin_version),
+        )
         .route("/admin/v1/bindings", get(list_bindings))
         .route(
             "/admin/v1/bindings/{hook}/{binding}",
@@ -310,6 +320,35 @@ async fn plugin_versions(
     ))
 }
 
+async fn delete_plugin_version(
+    State(state): State<AppState>,
+    admin: Admin,
+    P((name, version)): P<(String, String)>,
+) -> Result<Response> {
+    state
+        .app
+        .delete_plugin_version(&admin.tenant, &name, &version)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `?history_before=N&history_limit=M`: a page of a history list.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct HistoryQuery {
+    history_before: Option<i64>,
+    history_limit: Option<i64>,
+}
+
+impl HistoryQuery {
+    fn page(&self) -> HistoryPage {
+        HistoryPage {
+            before: self.history_before,
+            limit: self.history_limit,
+        }
+    }
+}
+
 async fn list_bindings(State(state): State<AppState>, admin: Admin) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
@@ -321,10 +360,14 @@ async fn get_binding(
     State(state): State<AppState>,
     admin: Admin,
     P((h, name)): P<(String, String)>,
+    Q(q): Q<HistoryQuery>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
-        &state.app.binding(&admin.tenant, hook(&h)?, &name).await?,
+        &state
+            .app
+            .binding(&admin.tenant, hook(&h)?, &name, q.page())
+            .await?,
     ))
 }
 
@@ -397,7 +440,9 @@ struct InvocationQuery {
     hook: Option<String>,
     binding: Option<String>,
     outcome: Option<String>,
+    error_kind: Option<String>,
     track_id: Option<String>,
+    since: Option<i64>,
     before: Option<i64>,
     limit: Option<i64>,
 }
@@ -411,7 +456,9 @@ async fn invocations(
         hook: q.hook,
         binding: q.binding,
         outcome: q.outcome,
+        error_kind: q.error_kind,
         track_id: q.track_id,
+        since: q.since,
         before: q.before,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
@@ -523,10 +570,14 @@ async fn subscription(
     State(state): State<AppState>,
     admin: Admin,
     P(id): P<String>,
+    Q(q): Q<HistoryQuery>,
 ) -> Result<Response> {
     Ok(ok(
         StatusCode::OK,
-        &state.app.subscription_view(&admin.tenant, &id).await?,
+        &state
+            .app
+            .subscription_view(&admin.tenant, &id, q.page())
+            .await?,
     ))
 }
 
@@ -598,7 +649,7 @@ async fn set_limits(
     P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
-    let limits: Option<Limits> = if body.iter().all(u8::is_ascii_whitespace) {
+    let limits: Option<TenantLimits> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         json_body(&body, "limits")?

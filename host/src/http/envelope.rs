@@ -99,6 +99,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// HTTP 503 with Retry-After.
     Unavailable(String),
+    /// HTTP 408: the body did not arrive in time.
+    Timeout(String),
     /// HTTP 500: logged with the TrackId; the platform sees a generic text.
     Internal(String),
 }
@@ -151,6 +153,13 @@ impl IntoResponse for ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::FAILURE,
                 Some("This endpoint does not accept this HTTP method."),
+                None,
+            ),
+            ApiError::Timeout(m) => envelope(
+                kind,
+                StatusCode::REQUEST_TIMEOUT,
+                codes::INVALID,
+                Some(&m),
                 None,
             ),
             ApiError::Unavailable(m) => {

@@ -34,6 +34,13 @@ pub struct HttpConfig {
     /// A prefix the server is mounted under (e.g. `/backup`), stripped
     /// before routing.
     pub base_path: String,
+    /// Time a client has to send a request's headers; also how long an
+    /// idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Time a client has to send a request's body.
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +48,9 @@ impl Default for HttpConfig {
         HttpConfig {
             body_limit: 1024 * 1024,
             base_path: String::new(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -70,10 +80,16 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         use http_body_util::BodyExt;
+        let limits = req
+            .extensions()
+            .get::<BodyLimits>()
+            .cloned()
+            .unwrap_or_default();
+        // A route's own limit (uploads) wins.
         let limit = req
             .extensions()
             .get::<BodyLimit>()
-            .map_or(1024 * 1024, |l| l.0);
+            .map_or(limits.bytes, |l| l.0);
         let admin = req.uri().path().starts_with("/admin");
         let too_large = || {
             if admin {
@@ -99,7 +115,25 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         let mut body = req.into_body();
         let mut bytes = Vec::new();
         let mut seen = 0usize;
-        while let Some(frame) = body.frame().await {
+        let timed_out = || {
+            if let Some(metrics) = &limits.metrics {
+                metrics.budget_refused(crate::service::Budget::BodyTimeout);
+            }
+            let detail = format!(
+                "The request body was not received within {} s.",
+                limits.timeout.as_secs()
+            );
+            if admin {
+                admin::problem(StatusCode::REQUEST_TIMEOUT, "Request timeout", &detail)
+            } else {
+                envelope::ApiError::Timeout(detail).into_response()
+            }
+        };
+        let deadline = tokio::time::Instant::now() + limits.timeout;
+        while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .map_err(|_| timed_out())?
+        {
             let frame = frame.map_err(|e| {
                 let detail = format!("The request body could not be read: {e}");
                 if admin {
@@ -125,8 +159,26 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
-/// The body limit `Body` enforces; set for every route, overridden by a
-/// route that needs its own (uploads).
+/// The limits `Body` enforces: set for every route; a route that needs a
+/// bigger body (uploads) sets its own `BodyLimit`.
+#[derive(Clone)]
+pub(crate) struct BodyLimits {
+    bytes: usize,
+    timeout: Duration,
+    metrics: Option<Arc<crate::service::Metrics>>,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            bytes: 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            metrics: None,
+        }
+    }
+}
+
+/// A route's own body size limit (uploads).
 #[derive(Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
 
@@ -150,8 +202,12 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(errors_in_body))
         .layer(middleware::from_fn_with_state(
-            BodyLimit(config.body_limit),
-            set_body_limit,
+            BodyLimits {
+                bytes: config.body_limit,
+                timeout: config.body_timeout,
+                metrics: Some(state.app.metrics().clone()),
+            },
+            set_body_limits,
         ))
         .with_state(state);
     let base = config.base_path.trim_end_matches('/').to_string();
@@ -160,62 +216,66 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
     )
 }
 
-async fn set_body_limit(
-    axum::extract::State(limit): axum::extract::State<BodyLimit>,
+async fn set_body_limits(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    req.extensions_mut().insert(limit);
+    req.extensions_mut().insert(limits);
     next.run(req).await
 }
 
 /// Spec §2.2: strip the base path, tolerate one trailing slash, and match
-/// `/api/...` paths ignoring case.
+/// `/api/...` paths ignoring case. Works on bytes: a path may hold raw
+/// non-ASCII bytes, and slicing a `str` inside a character would panic.
 fn normalize(mut req: Request, base: &str) -> Request {
     let path = req.uri().path();
-    let mut p = path;
+    let mut p = path.as_bytes();
+    let base = base.as_bytes();
     if !base.is_empty()
         && p.len() >= base.len()
         && p[..base.len()].eq_ignore_ascii_case(base)
-        && (p.len() == base.len() || p.as_bytes()[base.len()] == b'/')
+        && (p.len() == base.len() || p[base.len()] == b'/')
     {
         p = &p[base.len()..];
     }
-    let p = if p.len() > 1 && p.ends_with('/') {
-        &p[..p.len() - 1]
-    } else {
-        p
-    };
-    let p = if p.is_empty() { "/" } else { p };
-    let is_api = p.len() >= 4
-        && p[..4].eq_ignore_ascii_case("/api")
-        && (p.len() == 4 || p.as_bytes()[4] == b'/');
+    if p.len() > 1 && p.ends_with(b"/") {
+        p = &p[..p.len() - 1];
+    }
+    let p: &[u8] = if p.is_empty() { b"/" } else { p };
+    let is_api =
+        p.len() >= 4 && p[..4].eq_ignore_ascii_case(b"/api") && (p.len() == 4 || p[4] == b'/');
     let new_path = if is_api {
         p.to_ascii_lowercase()
     } else {
-        p.to_string()
+        p.to_vec()
     };
-    if new_path != path {
-        let uri = match req.uri().query() {
-            Some(q) => format!("{new_path}?{q}"),
-            None => new_path,
-        };
-        if let Ok(uri) = uri.parse::<Uri>() {
+    if new_path != path.as_bytes() {
+        let mut uri = new_path;
+        if let Some(q) = req.uri().query() {
+            uri.push(b'?');
+            uri.extend_from_slice(q.as_bytes());
+        }
+        if let Ok(uri) = Uri::try_from(uri) {
             *req.uri_mut() = uri;
         }
     }
     req
 }
 
-async fn track_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
+/// The platform's TrackId (a short printable value), or a fresh one.
+fn track_id_of(headers: &axum::http::HeaderMap) -> String {
+    headers
         .get("x-cloudplatform-trackid")
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 128)
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string());
+        .unwrap_or_else(|| uuid::Uuid::new_v4().hyphenated().to_string())
+}
+
+async fn track_id(mut req: Request, next: Next) -> Response {
+    let id = track_id_of(req.headers());
     req.extensions_mut().insert(TrackId(id.clone()));
     let span = tracing::info_span!("call", track_id = %id, path = %req.uri().path());
     let started = std::time::Instant::now();
@@ -236,6 +296,8 @@ async fn track_id(mut req: Request, next: Next) -> Response {
 /// envelope under `/api`, problem+json elsewhere.
 async fn errors_in_body(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api");
+    // Spec §2.7: every /api answer echoes the TrackId, unknown paths too.
+    let track = is_api.then(|| track_id_of(req.headers()));
     let response = next.run(req).await;
     let status = response.status();
     let empty = response.headers().get(header::CONTENT_TYPE).is_none();
@@ -243,6 +305,7 @@ async fn errors_in_body(req: Request, next: Next) -> Response {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
+    let track = track.clone();
     let mut replaced = if is_api {
         if status == StatusCode::NOT_FOUND {
             envelope::ApiError::NotFound
@@ -265,6 +328,11 @@ async fn errors_in_body(req: Request, next: Next) -> Response {
     };
     if let Some(allow) = allow {
         replaced.headers_mut().insert(header::ALLOW, allow);
+    }
+    if let Some(value) = track.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        replaced
+            .headers_mut()
+            .insert("x-cloudplatform-trackid", value);
     }
     replaced
 }
@@ -298,7 +366,7 @@ async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) ->
     let mut response = state.app.metrics().render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
 }
@@ -306,33 +374,91 @@ async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) ->
 /// Serve until `shutdown` resolves, then finish in-flight requests and
 /// write pending decision records (mini-redis style: the caller owns the
 /// listener and the shutdown signal, so tests run on `127.0.0.1:0`).
+///
+/// Each connection is served by hyper with a header read timeout (which is
+/// also the keep-alive idle timeout); at most `max_connections` are served
+/// at once, and further ones wait in the listen backlog.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     config: HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router(app.clone(), config);
-    let pruning = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tick.tick().await;
-                match app.prune().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(records = n, "pruned old decision records"),
-                    Err(e) => tracing::warn!(error = %e, "pruning decision records failed"),
+    let router = router(app.clone(), config.clone());
+    let pruning = tokio::spawn(prune_periodically(app.clone()));
+    let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    tokio::pin!(shutdown);
+    let result = loop {
+        let permit = match connections.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                app.metrics()
+                    .budget_refused(crate::service::Budget::Connections);
+                tokio::select! {
+                    permit = connections.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break Ok(()),
+                    },
+                    () = &mut shutdown => break Ok(()),
                 }
             }
-        })
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A transient accept error (e.g. out of file descriptors):
+                // keep serving the connections we have.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break Ok(()),
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection =
+            graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        let metrics = app.metrics().clone();
+        tokio::spawn(async move {
+            metrics.connection_opened();
+            if let Err(e) = connection.await
+                && e.is_timeout()
+            {
+                metrics.budget_refused(crate::service::Budget::HeaderTimeout);
+            }
+            metrics.connection_closed();
+            drop(permit);
+        });
     };
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    drop(listener);
+    // In-flight requests finish; idle connections close.
+    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open 30 s after shutdown began");
+    }
     pruning.abort();
     app.shutdown().await;
     result
+}
+
+/// Prune decision records and events every hour.
+async fn prune_periodically(app: Arc<App>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match app.prune().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "pruned old decision records and events"),
+            Err(e) => tracing::warn!(error = %e, "pruning decision records failed"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -366,5 +492,23 @@ mod tests {
             "/admin/v1/plugins/MyPlugin/versions"
         );
         assert_eq!(path_of("/apix/Thing", ""), "/apix/Thing");
+    }
+
+    #[test]
+    fn non_ascii_paths_never_panic() {
+        // Percent-decoded or raw, multi-byte characters sit where the
+        // normalizer compares prefixes.
+        for uri in [
+            "/ab%C3%A9",
+            "/%C3%A9",
+            "/api%C3%A9/x",
+            "/é",
+            "/aé",
+            "/apé/x",
+        ] {
+            if let Ok(req) = Request::builder().uri(uri).body(axum::body::Body::empty()) {
+                let _ = normalize(req, "/bé");
+            }
+        }
     }
 }

@@ -9,7 +9,8 @@ use crate::domain::hook::Operation;
 use crate::http::lenient::{self, FieldError};
 use crate::service::{Answer, CallContext, Tenant};
 use axum::Router;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{Extension, FromRequestParts, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -65,8 +66,9 @@ pub fn routes() -> Router<AppState> {
                       track: Extension<TrackId>,
                       headers: HeaderMap,
                       query: RawQuery,
+                      caller: Caller,
                       body: Body| {
-                    service_call(state, track, headers, query, body, op)
+                    service_call(state, track, headers, query, caller, body, op)
                 },
             ),
         );
@@ -78,24 +80,32 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Spec §2.5: the same 401 for every cause; the cause is logged with the
-/// TrackId, the key never is.
-async fn authenticate(
-    state: &AppState,
-    headers: &HeaderMap,
-    track: &TrackId,
-) -> Result<Tenant, ApiError> {
-    let result = state
-        .app
-        .authenticate(
-            header(headers, "x-cloudplatform-applicationid"),
-            header(headers, "x-cloudplatform-apikey"),
-        )
-        .await?;
-    result.map_err(|cause| {
-        tracing::warn!(track_id = %track.0, %cause, "platform call refused");
-        ApiError::Unauthorized
-    })
+/// The calling tenant, authenticated from the headers before any body is
+/// read (spec §2.5): the same 401 for every cause; the cause is logged with
+/// the TrackId, the key never is.
+pub struct Caller(pub Tenant);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let headers = &parts.headers;
+        let result = state
+            .app
+            .authenticate(
+                header(headers, "x-cloudplatform-applicationid"),
+                header(headers, "x-cloudplatform-apikey"),
+            )
+            .await?;
+        result.map(Caller).map_err(|cause| {
+            let track = parts
+                .extensions
+                .get::<TrackId>()
+                .map_or("", |t| t.0.as_str());
+            tracing::warn!(track_id = %track, %cause, "platform call refused");
+            ApiError::Unauthorized
+        })
+    }
 }
 
 /// Setting headers (spec §2.6): non-UTF-8 values count as absent.
@@ -155,10 +165,10 @@ async fn service_call(
     Extension(track): Extension<TrackId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    Caller(tenant): Caller,
     Body(body): Body,
     operation: Operation,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
     let def = match lenient::service_definition(&value, operation != Operation::SubscriptionCreate)
     {
@@ -166,11 +176,24 @@ async fn service_call(
         Err(e) => return field_error(Kind::Service, e),
     };
     let ctx = context(&headers, query.as_deref(), &track);
-    let answer = state
-        .app
-        .service_call(&tenant, operation, def, &ctx)
-        .await?;
+    // Run to completion even if the platform hangs up: a real call is
+    // never cut off halfway, and its decision records are written.
+    let app = state.app.clone();
+    let answer = finish(tokio::spawn(async move {
+        app.service_call(&tenant, operation, def, &ctx).await
+    }))
+    .await?;
     Ok(envelope::answer(Kind::Service, &answer))
+}
+
+/// Await a call spawned so it outlives its connection.
+async fn finish(
+    task: tokio::task::JoinHandle<crate::service::Result<Answer>>,
+) -> Result<Answer, ApiError> {
+    match task.await {
+        Ok(answer) => Ok(answer?),
+        Err(e) => Err(ApiError::Internal(format!("a call's task failed: {e}"))),
+    }
 }
 
 /// An authenticated Accounts/* call with its `AccountDefinition` body.
@@ -184,8 +207,8 @@ struct AccountCall {
 
 /// Authenticate and read the account; a missing required key is answered
 /// in `kind`'s envelope (the `Err` response).
-async fn account_call(
-    state: &AppState,
+fn account_call(
+    tenant: Tenant,
     headers: &HeaderMap,
     track: &TrackId,
     query: Option<&str>,
@@ -193,7 +216,6 @@ async fn account_call(
     require_id: bool,
     kind: Kind,
 ) -> Result<Result<AccountCall, Response>, ApiError> {
-    let tenant = authenticate(state, headers, track).await?;
     let value = parse_json(body)?;
     let (account, body_check) = match lenient::account_body(&value, require_id) {
         Ok(a) => a,
@@ -214,26 +236,27 @@ async fn synchronize(
     Extension(track): Extension<TrackId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    Caller(tenant): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let call = match account_call(
-        &state,
+        tenant,
         &headers,
         &track,
         query.as_deref(),
         &body,
         true,
         Kind::Account,
-    )
-    .await?
-    {
+    )? {
         Ok(call) => call,
         Err(answered) => return Ok(answered),
     };
-    let answer = state
-        .app
-        .synchronize_account(&call.tenant, &call.account, &call.ctx, call.check_only)
-        .await?;
+    let app = state.app.clone();
+    let answer = finish(tokio::spawn(async move {
+        app.synchronize_account(&call.tenant, &call.account, &call.ctx, call.check_only)
+            .await
+    }))
+    .await?;
     Ok(envelope::answer(Kind::Account, &answer))
 }
 
@@ -241,13 +264,13 @@ async fn exists(
     State(state): State<AppState>,
     Extension(track): Extension<TrackId>,
     headers: HeaderMap,
+    Caller(tenant): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let call =
-        match account_call(&state, &headers, &track, None, &body, false, Kind::Result).await? {
-            Ok(call) => call,
-            Err(answered) => return Ok(answered),
-        };
+    let call = match account_call(tenant, &headers, &track, None, &body, false, Kind::Result)? {
+        Ok(call) => call,
+        Err(answered) => return Ok(answered),
+    };
     Ok(envelope::answer(
         Kind::Result,
         &state
@@ -262,37 +285,36 @@ async fn delete(
     Extension(track): Extension<TrackId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    Caller(tenant): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let call = match account_call(
-        &state,
+        tenant,
         &headers,
         &track,
         query.as_deref(),
         &body,
         false,
         Kind::Result,
-    )
-    .await?
-    {
+    )? {
         Ok(call) => call,
         Err(answered) => return Ok(answered),
     };
-    let answer = state
-        .app
-        .delete_account(&call.tenant, &call.account, &call.ctx, call.check_only)
-        .await?;
+    let app = state.app.clone();
+    let answer = finish(tokio::spawn(async move {
+        app.delete_account(&call.tenant, &call.account, &call.ctx, call.check_only)
+            .await
+    }))
+    .await?;
     Ok(envelope::answer(Kind::Result, &answer))
 }
 
 /// A bare `true`/`false` endpoint: a missing key is a 400 (no envelope).
 async fn is_reseller(
     State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
     let (account, _) =
         lenient::account_body(&value, false).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -304,10 +326,8 @@ async fn is_reseller(
 
 async fn fields_get(
     State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     let doc = state.app.setup_document(&tenant).await?;
     let fields: Vec<Value> = doc
         .fields
@@ -319,11 +339,9 @@ async fn fields_get(
 
 async fn fields_validate(
     State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     let value = parse_json(&body)?;
     let values = lenient::field_values(&value).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok(json_response(
@@ -334,31 +352,22 @@ async fn fields_validate(
 
 async fn service_definition(
     State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     Ok(json_response(
         StatusCode::OK,
         &state.app.service_definition(&tenant).await?,
     ))
 }
 
-async fn additional_info(
-    State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &track).await?;
+async fn additional_info(Caller(_): Caller) -> Result<Response, ApiError> {
     Ok(json_response(StatusCode::OK, &json!({})))
 }
 
 async fn sync_options(
     State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
+    Caller(tenant): Caller,
 ) -> Result<Response, ApiError> {
-    let tenant = authenticate(&state, &headers, &track).await?;
     let options = state.app.sync_options(&tenant).await?;
     let fields: Vec<Value> = options
         .iter()
@@ -369,12 +378,7 @@ async fn sync_options(
 
 /// Pay-per-use is not offered: a documented "not supported" answer in the
 /// PPU response shape.
-async fn ppu(
-    State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &track).await?;
+async fn ppu(Caller(_): Caller) -> Result<Response, ApiError> {
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -385,12 +389,7 @@ async fn ppu(
     ))
 }
 
-async fn users(
-    State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &track).await?;
+async fn users(Caller(_): Caller) -> Result<Response, ApiError> {
     Ok(envelope::answer(
         Kind::Result,
         &Answer::fail(
@@ -400,12 +399,7 @@ async fn users(
     ))
 }
 
-async fn assets(
-    State(state): State<AppState>,
-    Extension(track): Extension<TrackId>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authenticate(&state, &headers, &track).await?;
+async fn assets(Caller(_): Caller) -> Result<Response, ApiError> {
     Ok(envelope::answer(
         Kind::Service,
         &Answer::fail(codes::FAILURE, "Assets are not supported by this service."),

@@ -39,6 +39,10 @@ pub enum PluginError {
     InvalidOutput { reason: String },
     #[error("returned {size} bytes, over the {limit}-byte output limit")]
     OversizeOutput { size: u64, limit: u64 },
+    /// One guest-to-host transfer (an answer, a log line) was over the
+    /// per-call bound, so wasmtime stopped copying it.
+    #[error("handed the host more than {copied} bytes at once, over the {limit}-byte output limit")]
+    OversizeTransfer { copied: u64, limit: u64 },
     #[error("was given {size} bytes of input, over the {limit}-byte input limit")]
     OversizeInput { size: u64, limit: u64 },
     #[error("was called without the input its hook needs: {0}")]
@@ -57,7 +61,9 @@ impl PluginError {
             PluginError::StackOverflow => "stack-overflow",
             PluginError::Trap { .. } => "trap",
             PluginError::InvalidOutput { .. } => "invalid-output",
-            PluginError::OversizeOutput { .. } => "oversize-output",
+            PluginError::OversizeOutput { .. } | PluginError::OversizeTransfer { .. } => {
+                "oversize-output"
+            }
             PluginError::OversizeInput { .. } => "oversize-input",
             PluginError::BadInput(_) => "bad-input",
             PluginError::Instantiate(_) => "instantiate",
@@ -74,6 +80,7 @@ impl PluginError {
                 | PluginError::MemoryLimit { .. }
                 | PluginError::StackOverflow
                 | PluginError::OversizeOutput { .. }
+                | PluginError::OversizeTransfer { .. }
                 | PluginError::OversizeInput { .. }
         )
     }
@@ -197,29 +204,7 @@ impl Drop for Runtime {
 impl Runtime {
     pub fn new(config: EngineConfig) -> Result<Self, RuntimeError> {
         let err = |e: wasmtime::Error| RuntimeError(format!("{e:#}"));
-        let mut pool = PoolingAllocationConfig::new();
-        let slots = config.pool_instances.max(1);
-        // A Rust wasip2 component has one memory but a few small core
-        // instances and tables (shims and fixups).
-        pool.total_component_instances(slots)
-            .total_memories(slots)
-            .total_tables(slots * 4)
-            .total_core_instances(slots * 8)
-            .total_stacks(slots)
-            .max_core_instances_per_component(16)
-            .max_memories_per_component(2)
-            .max_tables_per_component(8)
-            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
-            .linear_memory_keep_resident(config.keep_resident_bytes)
-            .table_keep_resident(16 * 1024);
-
-        let mut wasm = Config::new();
-        wasm.wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(config.max_wasm_stack)
-            .parallel_compilation(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let wasm = wasm_config(&config, true);
         let engine = Engine::new(&wasm).map_err(err)?;
 
         let mut linker = Linker::new(&engine);
@@ -252,31 +237,16 @@ impl Runtime {
         &self.config
     }
 
-    /// Check the bytes' shape before spending time compiling them.
+    /// Check the bytes' shape (size, magic, layer) before spending time
+    /// compiling them; cheap, so it may run anywhere.
+    pub fn check_header(&self, bytes: &[u8]) -> Result<(), LoadError> {
+        check_header(&self.config, bytes)
+    }
+
+    /// [`Runtime::check_header`] plus full validation.
     pub fn precheck_bytes(&self, bytes: &[u8]) -> Result<(), LoadError> {
-        if bytes.len() > self.config.max_component_bytes {
-            return Err(LoadError::TooLarge {
-                size: bytes.len(),
-                limit: self.config.max_component_bytes,
-            });
-        }
-        if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-            return Err(LoadError::NotWasm);
-        }
-        // Core modules are version 1 (layer 0); components are layer 1.
-        match bytes[4..8] {
-            [1, 0, 0, 0] => return Err(LoadError::CoreModule),
-            [_, _, 1, 0] => {}
-            _ => {
-                return Err(LoadError::Invalid(
-                    "unknown WebAssembly binary version".into(),
-                ));
-            }
-        }
-        wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
-            .validate_all(bytes)
-            .map_err(|e| LoadError::Invalid(e.to_string()))?;
-        Ok(())
+        check_header(&self.config, bytes)?;
+        validate(bytes)
     }
 
     /// Compile `bytes` to this engine's native code (no time bound: callers
@@ -466,6 +436,10 @@ impl Runtime {
         let tick = self.config.epoch_tick_ms.max(1);
         store.set_epoch_deadline(limits.deadline_ms.div_ceil(tick).max(1));
         store.epoch_deadline_trap();
+        // Data a guest hands the host in one call (a log line, its answer)
+        // is bounded by what the call may keep, not by wasmtime's default
+        // of 128 MiB of copying.
+        store.set_hostcall_fuel(hostcall_fuel(limits));
 
         let request = bindings::request(&input.request);
         let context = bindings::context(&input.context);
@@ -516,6 +490,96 @@ impl Runtime {
     }
 }
 
+/// The wasmtime configuration of `config`: the same code settings with or
+/// without the instance pool (a compile-only engine needs none, and runs
+/// under an address-space limit the pool's reservations would exceed).
+fn wasm_config(config: &EngineConfig, pooled: bool) -> Config {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(config.max_wasm_stack)
+        .parallel_compilation(true);
+    if pooled {
+        let mut pool = PoolingAllocationConfig::new();
+        let slots = config.pool_instances.max(1);
+        // A Rust wasip2 component has one memory but a few small core
+        // instances and tables (shims and fixups).
+        pool.total_component_instances(slots)
+            .total_memories(slots)
+            .total_tables(slots * 4)
+            .total_core_instances(slots * 8)
+            .total_stacks(slots)
+            .max_core_instances_per_component(16)
+            .max_memories_per_component(2)
+            .max_tables_per_component(8)
+            .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
+            .linear_memory_keep_resident(config.keep_resident_bytes)
+            .table_keep_resident(16 * 1024);
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    wasm
+}
+
+/// Compile untrusted `bytes` to native code for engines of `config`, with
+/// an engine made only for compiling: what the compile worker runs.
+pub fn compile_only(config: &EngineConfig, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
+    check_header(config, bytes)?;
+    validate(bytes)?;
+    let engine = Engine::new(&wasm_config(config, false))
+        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+    engine
+        .precompile_component(bytes)
+        .map_err(|e| LoadError::Compile(format!("{e:#}")))
+}
+
+fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.len() > config.max_component_bytes {
+        return Err(LoadError::TooLarge {
+            size: bytes.len(),
+            limit: config.max_component_bytes,
+        });
+    }
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err(LoadError::NotWasm);
+    }
+    // Core modules are version 1 (layer 0); components are layer 1.
+    match bytes[4..8] {
+        [1, 0, 0, 0] => return Err(LoadError::CoreModule),
+        [_, _, 1, 0] => {}
+        _ => {
+            return Err(LoadError::Invalid(
+                "unknown WebAssembly binary version".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate(bytes: &[u8]) -> Result<(), LoadError> {
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(bytes)
+        .map_err(|e| LoadError::Invalid(bounded(e.to_string())))?;
+    Ok(())
+}
+
+/// Plugin-supplied and plugin-caused text (trap messages name the
+/// plugin's own functions) is cut to 1 KiB before it reaches a response, a
+/// log line or a record.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut cut = MAX_MESSAGE_BYTES;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
+
 /// Most subscriptions handed to a plugin by `customer-subscriptions`.
 pub const MAX_SUBSCRIPTIONS: usize = 1000;
 
@@ -541,6 +605,16 @@ fn host_imports_subscriptions(component: &Component, engine: &wasmtime::Engine) 
                     _ => false,
                 }
         })
+}
+
+/// Bytes one guest-to-host transfer may copy: the output and log limits
+/// with room for the record's framing.
+fn hostcall_fuel(limits: &Limits) -> usize {
+    let bytes = limits
+        .output_bytes
+        .max(limits.log_bytes)
+        .saturating_add(64 * 1024);
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }
 
 fn check_size(size: u64, limits: &Limits) -> Result<(), PluginError> {
@@ -627,13 +701,20 @@ fn instantiate_error(
     limits: &Limits,
 ) -> PluginError {
     match classify(store, e, limits) {
-        PluginError::Trap { message } => PluginError::Instantiate(message),
+        PluginError::Trap { message } => PluginError::Instantiate(bounded(message)),
         other => other,
     }
 }
 
 fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> PluginError {
     let memory_denied = store.data().memory.denied;
+    // wasmtime reports the hostcall bound only in its message.
+    if format!("{e:#}").contains("fuel allocated for hostcalls") {
+        return PluginError::OversizeTransfer {
+            copied: hostcall_fuel(limits) as u64,
+            limit: limits.output_bytes,
+        };
+    }
     if let Some(trap) = e.downcast_ref::<Trap>() {
         return match trap {
             Trap::OutOfFuel => PluginError::FuelExhausted { limit: limits.fuel },
@@ -650,7 +731,7 @@ fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> 
                 message: String::new(),
             },
             other => PluginError::Trap {
-                message: other.to_string(),
+                message: bounded(other.to_string()),
             },
         };
     }
@@ -665,7 +746,7 @@ fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> 
         };
     }
     PluginError::Trap {
-        message: format!("{e:#}"),
+        message: bounded(format!("{e:#}")),
     }
 }
 
@@ -683,15 +764,8 @@ fn guest_message(raw: &str) -> Option<String> {
         return None;
     }
     let message = text.join(" ");
-    let mut message = message
+    let message = message
         .strip_prefix("panicked at ")
         .map_or(message.clone(), |m| format!("panic at {m}"));
-    if message.len() > 1024 {
-        let mut cut = 1024;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-    }
-    Some(message)
+    Some(bounded(message))
 }

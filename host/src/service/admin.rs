@@ -4,6 +4,7 @@
 //! lookup is scoped to the calling tenant: another tenant's object is
 //! "not found".
 
+use super::budgets::Budget;
 use super::hooks::FailurePolicy;
 use super::{App, Result, ServiceError, Tenant};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
@@ -11,12 +12,34 @@ use crate::codec::{self, InputDoc, OutputDoc, Scope};
 use crate::domain::hook::{Hook, HookInput};
 use crate::runtime::{LoadError, PluginError};
 use crate::store::{
-    BindingHistoryRecord, BindingRecord, BindingWrite, EventRecord, InvocationFilter,
-    InvocationRecord, PluginRecord, PluginSummary, StoreError,
+    BindingHistoryRecord, BindingRecord, BindingWrite, DeleteVersionOutcome, EventRecord,
+    InsertOutcome, InvocationFilter, InvocationRecord, PluginRecord, PluginSummary, ShadowChange,
+    StoreError, UploadQuota,
 };
+use std::sync::Arc;
+
+/// Why an upload produced no plugin.
+enum UploadError {
+    Load(LoadError),
+    Busy,
+}
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+/// A page of a history list: the newest `limit` entries below `before`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HistoryPage {
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl HistoryPage {
+    /// Entries per page: 100 by default, at most 1000.
+    pub fn limit(&self) -> i64 {
+        self.limit.unwrap_or(100).clamp(1, 1000)
+    }
+}
 
 /// Largest binding config, in bytes of JSON.
 pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
@@ -395,8 +418,10 @@ fn run_error(e: &PluginError) -> RunError {
 
 impl App {
     /// Upload a plugin version: checked (size, component, one hook world
-    /// type-checked against the linker), compiled under a deadline,
-    /// stored content-addressed. Same bytes twice: same version, no change.
+    /// type-checked against the linker), compiled under a deadline and the
+    /// compile queue, stored content-addressed within the tenant's quotas.
+    /// Same bytes twice: same version, no change. Refused bytes never reach
+    /// the compiled-code cache.
     pub async fn upload_plugin(
         &self,
         tenant: &Tenant,
@@ -407,19 +432,36 @@ impl App {
         check_name("plugin", name)?;
         let version = hex::encode(Sha256::digest(&bytes));
         let size = bytes.len();
-        let loaded = async {
-            let native = self.compile_untrusted(bytes.clone()).await?;
-            self.install_compiled(&version, native).await
+        if let Some(stored) = self.store.plugin(&tenant.id, name, &version).await? {
+            let hook = stored.hook.parse::<Hook>().map_err(|e| {
+                ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string()))
+            })?;
+            return Ok(UploadResult {
+                name: name.to_string(),
+                version,
+                hook,
+                size,
+                created: false,
+            });
         }
-        .await;
-        let plugin = match loaded {
-            Ok(p) => p,
+        self.check_upload_quota(tenant, size).await?;
+        let (plugin, native) = match self.compile_upload(tenant, bytes.clone()).await {
+            Ok(loaded) => loaded,
             Err(e) => {
-                self.metrics.upload_rejected(e.kind());
-                tracing::info!(tenant = %tenant.id, plugin = name, reason = e.kind(), "upload refused");
+                let reason = match &e {
+                    UploadError::Load(load) => load.kind(),
+                    UploadError::Busy => "busy",
+                };
+                self.metrics.upload_rejected(reason);
+                tracing::info!(tenant = %tenant.id, plugin = name, reason, "upload refused");
                 return Err(match e {
-                    LoadError::TooLarge { .. } => ServiceError::TooLarge(e.to_string()),
-                    other => ServiceError::Refused(other),
+                    UploadError::Busy => ServiceError::Unavailable(
+                        "Too many uploads are compiling right now; please retry shortly.".into(),
+                    ),
+                    UploadError::Load(e @ LoadError::TooLarge { .. }) => {
+                        ServiceError::TooLarge(e.to_string())
+                    }
+                    UploadError::Load(other) => ServiceError::Refused(other),
                 });
             }
         };
@@ -432,7 +474,11 @@ impl App {
                 existing.hook
             )));
         }
-        let created = self
+        let quota = UploadQuota {
+            max_versions: i64::try_from(tenant.quotas.max_plugin_versions).unwrap_or(i64::MAX),
+            max_bytes: i64::try_from(tenant.quotas.max_plugin_bytes).unwrap_or(i64::MAX),
+        };
+        let outcome = self
             .store
             .insert_plugin(
                 &tenant.id,
@@ -442,8 +488,21 @@ impl App {
                 &bytes,
                 actor,
                 self.now(),
+                quota,
             )
             .await?;
+        let created = match outcome {
+            InsertOutcome::Created => true,
+            InsertOutcome::Existing => false,
+            InsertOutcome::TooManyVersions { limit } => {
+                return Err(self.quota_refusal(Budget::PluginVersions, limit, None));
+            }
+            InsertOutcome::TooManyBytes { used, limit } => {
+                return Err(self.quota_refusal(Budget::PluginBytes, limit, Some((used, size))));
+            }
+        };
+        self.cache_compiled(&version, Arc::new(plugin), native)
+            .await;
         Ok(UploadResult {
             name: name.to_string(),
             version,
@@ -451,6 +510,97 @@ impl App {
             size,
             created,
         })
+    }
+
+    /// Compile and load an upload without caching it.
+    async fn compile_upload(
+        &self,
+        tenant: &Tenant,
+        bytes: Vec<u8>,
+    ) -> std::result::Result<(crate::runtime::CompiledPlugin, Vec<u8>), UploadError> {
+        let native = self
+            .compile_untrusted(&tenant.id, bytes)
+            .await
+            .map_err(|e| match e {
+                super::compile::CompileError::Busy => UploadError::Busy,
+                super::compile::CompileError::Load(e) => UploadError::Load(e),
+            })?;
+        let plugin = self
+            .load_native(native.clone())
+            .await
+            .map_err(UploadError::Load)?;
+        Ok((plugin, native))
+    }
+
+    /// Refuse early (before compiling) an upload the quotas would refuse;
+    /// the insert checks again in its transaction.
+    async fn check_upload_quota(&self, tenant: &Tenant, size: usize) -> Result<()> {
+        let versions = self.store.plugin_usage(&tenant.id).await?;
+        let limit_versions = i64::try_from(tenant.quotas.max_plugin_versions).unwrap_or(i64::MAX);
+        let limit_bytes = i64::try_from(tenant.quotas.max_plugin_bytes).unwrap_or(i64::MAX);
+        if versions.0 >= limit_versions {
+            return Err(self.quota_refusal(Budget::PluginVersions, limit_versions, None));
+        }
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        if versions.1.saturating_add(size) > limit_bytes {
+            return Err(self.quota_refusal(
+                Budget::PluginBytes,
+                limit_bytes,
+                Some((versions.1, size as usize)),
+            ));
+        }
+        Ok(())
+    }
+
+    fn quota_refusal(
+        &self,
+        budget: Budget,
+        limit: i64,
+        bytes: Option<(i64, usize)>,
+    ) -> ServiceError {
+        self.metrics.budget_refused(budget);
+        self.metrics.upload_rejected("quota");
+        let detail = match (budget, bytes) {
+            (Budget::PluginBytes, Some((used, size))) => format!(
+                "Quota max_plugin_bytes exceeded: the tenant's plugin versions take {used} bytes and this upload {size} more, over the limit of {limit} bytes. Delete unused versions (DELETE /admin/v1/plugins/{{name}}/versions/{{version}}) or ask the operator for a larger quota."
+            ),
+            _ => format!(
+                "Quota max_plugin_versions exceeded: the tenant already stores {limit} plugin versions. Delete unused versions (DELETE /admin/v1/plugins/{{name}}/versions/{{version}}) or ask the operator for a larger quota."
+            ),
+        };
+        ServiceError::Quota { budget, detail }
+    }
+
+    /// Remove a version no binding uses (active, shadow, or the revision a
+    /// rollback would restore), and free its compiled code when no other
+    /// upload has the same bytes.
+    pub async fn delete_plugin_version(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        version: &str,
+    ) -> Result<()> {
+        match self
+            .store
+            .delete_plugin_version(&tenant.id, name, version)
+            .await?
+        {
+            DeleteVersionOutcome::NotFound => Err(ServiceError::NotFound(format!(
+                "plugin {name} has no version {version}"
+            ))),
+            DeleteVersionOutcome::InUse(users) => Err(ServiceError::Conflict(format!(
+                "plugin {name} version {version} is used by binding(s) {}: bind another version (or end the shadow) first",
+                users.join(", ")
+            ))),
+            DeleteVersionOutcome::Deleted {
+                content_still_stored,
+            } => {
+                if !content_still_stored {
+                    self.evict_compiled(version).await;
+                }
+                Ok(())
+            }
+        }
     }
 
     pub async fn plugins(&self, tenant: &Tenant) -> Result<Vec<PluginView>> {
@@ -499,7 +649,9 @@ impl App {
     }
 
     /// Activate a plugin version on a binding: atomic, effective for the
-    /// next call, recorded in the binding's history.
+    /// next call, recorded in the binding's history. Without `version` a
+    /// binding keeps its current version (of the same plugin); a new
+    /// binding takes the plugin's newest.
     pub async fn put_binding(
         &self,
         tenant: &Tenant,
@@ -509,9 +661,13 @@ impl App {
         actor: &str,
     ) -> Result<BindingView> {
         check_name("binding", name)?;
-        let plugin = self
-            .resolve_version(tenant, &spec.plugin, spec.version.as_deref())
-            .await?;
+        let current = self.store.binding(&tenant.id, hook.as_str(), name).await?;
+        let version = match (&spec.version, &current) {
+            (Some(v), _) => Some(v.as_str()),
+            (None, Some(c)) if c.plugin_name == spec.plugin => Some(c.plugin_version.as_str()),
+            (None, _) => None,
+        };
+        let plugin = self.resolve_version(tenant, &spec.plugin, version).await?;
         if plugin.hook != hook.as_str() {
             return Err(ServiceError::Invalid(format!(
                 "plugin {} implements the {} hook, not {hook}",
@@ -546,6 +702,7 @@ impl App {
             priority: spec.priority,
             config: &config,
             on_failure: policy.as_str(),
+            shadow: ShadowChange::Keep,
         };
         let record = self
             .put_binding_retrying(tenant, hook, name, &write, "activate", None, actor)
@@ -564,6 +721,7 @@ impl App {
         restores: Option<i64>,
         actor: &str,
     ) -> Result<BindingRecord> {
+        let max_bindings = i64::try_from(tenant.quotas.max_bindings).unwrap_or(i64::MAX);
         let mut last = None;
         for _ in 0..10 {
             match self
@@ -577,11 +735,21 @@ impl App {
                     restores,
                     actor,
                     self.now(),
+                    max_bindings,
                 )
                 .await
             {
                 Ok(record) => return Ok(record),
                 Err(StoreError::Conflict(m)) => last = Some(m),
+                Err(StoreError::TooManyBindings(limit)) => {
+                    self.metrics.budget_refused(Budget::Bindings);
+                    return Err(ServiceError::Quota {
+                        budget: Budget::Bindings,
+                        detail: format!(
+                            "Quota max_bindings exceeded: the tenant already has {limit} bindings. Delete one or ask the operator for a larger quota."
+                        ),
+                    });
+                }
                 Err(e) if e.is_unique_violation() => last = Some(e.to_string()),
                 Err(e) => return Err(e.into()),
             }
@@ -591,7 +759,15 @@ impl App {
         })))
     }
 
-    pub async fn binding(&self, tenant: &Tenant, hook: Hook, name: &str) -> Result<BindingView> {
+    /// A binding with a page of its history (the newest `page.limit`
+    /// revisions below `page.before`).
+    pub async fn binding(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        page: HistoryPage,
+    ) -> Result<BindingView> {
         let record = self
             .store
             .binding(&tenant.id, hook.as_str(), name)
@@ -600,7 +776,7 @@ impl App {
         let mut view = BindingView::from(record);
         view.history = Some(
             self.store
-                .binding_history(&tenant.id, hook.as_str(), name)
+                .binding_history(&tenant.id, hook.as_str(), name, page.before, page.limit())
                 .await?
                 .into_iter()
                 .map(BindingHistoryView::from)
@@ -652,23 +828,20 @@ impl App {
             .binding(&tenant.id, hook.as_str(), name)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no binding {hook}/{name}")))?;
-        let history = self
-            .store
-            .binding_history(&tenant.id, hook.as_str(), name)
-            .await?;
         let target = match to {
-            Some(revision) => history
-                .iter()
-                .find(|h| h.revision == revision && h.action != "delete")
+            Some(revision) => self
+                .store
+                .binding_revision(&tenant.id, hook.as_str(), name, revision)
+                .await?
                 .ok_or_else(|| {
                     ServiceError::NotFound(format!(
                         "binding {hook}/{name} has no revision {revision} to roll back to"
                     ))
                 })?,
-            None => history
-                .iter()
-                .rev()
-                .find(|h| h.revision < current.based_on && h.action != "delete")
+            None => self
+                .store
+                .rollback_target(&tenant.id, hook.as_str(), name, current.based_on)
+                .await?
                 .ok_or_else(|| {
                     ServiceError::Conflict(format!(
                         "binding {hook}/{name} has no earlier revision to roll back to"
@@ -693,6 +866,7 @@ impl App {
             priority: target.priority,
             config: &target.config,
             on_failure: &target.on_failure,
+            shadow: ShadowChange::Keep,
         };
         let record = self
             .put_binding_retrying(
@@ -797,8 +971,11 @@ impl App {
             .invocation(&tenant.id, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no invocation {id}")))?;
-        let input =
-            codec::input_from_json(&record.input).map_err(|e| ServiceError::Internal(e.0))?;
+        let input = codec::input_from_json(&record.input).map_err(|_| {
+            ServiceError::Invalid(format!(
+                "invocation {id} cannot be replayed: its input was too large to keep whole in the decision log"
+            ))
+        })?;
         let name = plugin.unwrap_or(&logged.plugin);
         let target = self
             .resolve_version(tenant, name, Some(version.unwrap_or(&logged.version)))
@@ -869,10 +1046,13 @@ impl App {
             .collect())
     }
 
+    /// A subscription with its add-ons, its latest plans and a page of its
+    /// history.
     pub async fn subscription_view(
         &self,
         tenant: &Tenant,
         external_id: &str,
+        page: HistoryPage,
     ) -> Result<SubscriptionView> {
         let (s, _) = self
             .store
@@ -894,7 +1074,7 @@ impl App {
             .collect();
         let history = self
             .store
-            .subscription_history(&tenant.id, external_id)
+            .subscription_history(&tenant.id, external_id, page.before, page.limit())
             .await?
             .into_iter()
             .map(|h| HistoryView {

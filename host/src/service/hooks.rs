@@ -2,13 +2,16 @@
 //! limits and fairness gates, and what a failure means (the binding's
 //! policy). Every invocation is recorded in the decision log.
 
-use super::decisions::Record;
+use super::budgets::Budget;
+use super::decisions::{CallLog, OwnInput};
 use super::{App, Result, ServiceError, Tenant};
 use crate::codec::{self, Scope};
 use crate::domain::hook::{Hook, HookInput, HookOutput};
 use crate::runtime::{CompiledPlugin, Invocation, Limits};
 use crate::store::{BindingRecord, InvocationRecord};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 /// What happens when a plugin fails (traps, hits a limit, answers garbage).
@@ -123,6 +126,7 @@ impl App {
     ) -> Result<(Invocation, HookInput)> {
         let wait = self.config.queue_timeout;
         let busy = || {
+            self.metrics.budget_refused(Budget::PluginQueue);
             ServiceError::Unavailable(
                 "Too many rule evaluations are waiting for this installation; please retry shortly.".into(),
             )
@@ -148,14 +152,15 @@ impl App {
             .map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
     }
 
-    /// Run a binding on `input` and record the decision. `input` is
-    /// completed here with the binding's config and name.
+    /// Run a binding on `input` within the call's plugin-time budget and
+    /// record the decision in the call's log. `input` is completed here with
+    /// the binding's config and name.
     pub(crate) async fn run_binding(
         &self,
         tenant: &Tenant,
         binding: &ActiveBinding,
         mut input: HookInput,
-        call_id: &str,
+        call: &CallRun<'_>,
     ) -> Result<Ran> {
         input.context.config = binding.record.config.clone();
         input.context.binding = binding.record.name.clone();
@@ -175,22 +180,27 @@ impl App {
                 )));
             }
         };
+        let Some(limits) = call.limits(&tenant.limits) else {
+            self.metrics.budget_refused(Budget::CallPluginTime);
+            self.metrics.invocation(
+                binding.hook.as_str(),
+                "error",
+                Some("call-budget"),
+                true,
+                0.0,
+                0,
+            );
+            return Ok(Ran::Failed(format!(
+                "the call's plugin time budget of {} ms is used up",
+                call.budget_ms
+            )));
+        };
         if !plugin.reads_subscriptions() {
             input.subscriptions.clear();
         }
-        let (invocation, input) = self
-            .execute(&tenant.id, plugin, input, tenant.limits)
-            .await?;
-        self.record_invocation(
-            tenant,
-            Some(call_id),
-            &binding.record.name,
-            &binding.record.plugin_name,
-            &binding.record.plugin_version,
-            binding.hook,
-            &input,
-            &invocation,
-        );
+        let (invocation, input) = self.execute(&tenant.id, plugin, input, limits).await?;
+        call.spend(invocation.duration);
+        self.record_invocation(tenant, call, binding, &input, &invocation);
         Ok(match invocation.outcome {
             Ok(output) if output.hook() == binding.hook => Ran::Output(output),
             Ok(_) => Ran::Failed("it answered for another hook".into()),
@@ -198,20 +208,18 @@ impl App {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record_invocation(
+    /// Count an invocation, log it, and keep its decision record in the
+    /// call's log.
+    fn record_invocation(
         &self,
         tenant: &Tenant,
-        call_id: Option<&str>,
-        binding: &str,
-        plugin_name: &str,
-        plugin_version: &str,
-        hook: Hook,
+        call: &CallRun<'_>,
+        binding: &ActiveBinding,
         input: &HookInput,
         invocation: &Invocation,
     ) {
-        let mut logged = input.clone();
-        logged.seed = Some(invocation.seed);
+        let hook = binding.hook;
+        let record = &binding.record;
         let (outcome, output, error_kind, error_message, is_limit) = match &invocation.outcome {
             Ok(output) => (
                 codec::outcome_label(output),
@@ -223,7 +231,7 @@ impl App {
             Err(e) => (
                 "error",
                 None,
-                Some(e.kind().to_string()),
+                Some(e.kind()),
                 Some(e.to_string()),
                 e.is_limit(),
             ),
@@ -231,44 +239,94 @@ impl App {
         self.metrics.invocation(
             hook.as_str(),
             outcome,
-            error_kind.as_deref(),
+            error_kind,
             is_limit,
             invocation.duration.as_secs_f64(),
             invocation.fuel_used,
         );
         let duration_us = invocation.duration.as_micros() as u64;
-        match &invocation.outcome {
-            Ok(_) => {
-                tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
-                plugin = plugin_name, version = plugin_version, outcome, fuel = invocation.fuel_used, duration_us, "hook invoked")
-            }
-            Err(e) => {
-                tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook, binding,
-                plugin = plugin_name, version = plugin_version, outcome, error_kind = e.kind(), error = %e,
-                fuel = invocation.fuel_used, duration_us, "plugin failed")
+        if tracing::enabled!(tracing::Level::INFO) {
+            match &invocation.outcome {
+                Ok(_) => {
+                    tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
+                    binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
+                    outcome, fuel = invocation.fuel_used, duration_us, "hook invoked")
+                }
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
+                    binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
+                    outcome, error_kind = e.kind(), error = %e, fuel = invocation.fuel_used, duration_us,
+                    "plugin failed")
+                }
             }
         }
-        self.decisions
-            .record(Record::Invocation(Box::new(InvocationRecord {
-                // Time-ordered, so "newest first" holds within one millisecond.
-                id: uuid::Uuid::now_v7().simple().to_string(),
-                tenant_id: tenant.id.clone(),
-                call_id: call_id.map(str::to_string),
-                hook: hook.as_str().to_string(),
-                binding: binding.to_string(),
-                plugin_name: plugin_name.to_string(),
-                plugin_version: plugin_version.to_string(),
-                track_id: input.context.track_id.clone(),
-                outcome: outcome.to_string(),
-                input: codec::input_to_json(&logged),
-                output,
-                error_kind,
-                error_message,
-                fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
-                peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
-                duration_us: i64::try_from(invocation.duration.as_micros()).unwrap_or(i64::MAX),
-                logs: invocation.logs.clone(),
-                at: self.now(),
-            })));
+        let (own, input_id) = call.log.own_input(&OwnInput {
+            shared: call.shared,
+            binding: &record.name,
+            config: &input.context.config,
+            target: input.target.as_ref(),
+            seed: invocation.seed,
+        });
+        call.log.push(InvocationRecord {
+            // Time-ordered, so "newest first" holds within one millisecond.
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            tenant_id: tenant.id.clone(),
+            call_id: Some(call.log.id.clone()),
+            hook: hook.as_str().to_string(),
+            binding: record.name.clone(),
+            plugin_name: record.plugin_name.clone(),
+            plugin_version: record.plugin_version.clone(),
+            track_id: input.context.track_id.clone(),
+            outcome: outcome.to_string(),
+            input: own,
+            input_id,
+            output,
+            error_kind: error_kind.map(str::to_string),
+            error_message,
+            fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
+            peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
+            duration_us: i64::try_from(duration_us).unwrap_or(i64::MAX),
+            logs: invocation.logs.clone(),
+            at: self.now(),
+        });
+    }
+}
+
+/// What the plugin runs of one platform call attempt share: the call's
+/// decision log (and the shared input registered in it), the call's
+/// plugin-time budget, and the answer deadline.
+pub(crate) struct CallRun<'a> {
+    pub log: &'a CallLog,
+    pub shared: usize,
+    pub budget_ms: u64,
+    /// Plugin time left in the call, in microseconds.
+    pub left_us: &'a AtomicU64,
+    pub deadline: Instant,
+}
+
+impl CallRun<'_> {
+    /// The limits of the next run: the tenant's, with the deadline cut to
+    /// what is left of the call's budget and answer deadline. `None` when
+    /// nothing is left.
+    fn limits(&self, limits: &Limits) -> Option<Limits> {
+        let budget_ms = self.left_us.load(Ordering::SeqCst) / 1000;
+        let answer_ms = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64;
+        let left = budget_ms.min(answer_ms);
+        (left > 0).then(|| Limits {
+            deadline_ms: limits.deadline_ms.min(left),
+            ..*limits
+        })
+    }
+
+    fn spend(&self, took: Duration) {
+        let took = took.as_micros() as u64;
+        let _ = self
+            .left_us
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                Some(left.saturating_sub(took))
+            });
     }
 }

@@ -1,10 +1,15 @@
-//! Operator metrics in the Prometheus text format. Every label takes its
-//! value from a fixed set (endpoint names, hooks, error kinds, codes), so
-//! series stay bounded whatever the traffic.
+//! Operator metrics, kept with `prometheus-client` and served in the
+//! OpenMetrics text format. Every label takes its value from a fixed set
+//! (endpoint names, hooks, outcomes, error kinds, budget names, codes), so
+//! series stay bounded whatever the traffic. Increments take a read lock on
+//! one family at most: no process-wide mutex on the request path.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::{Mutex, PoisonError};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 const DURATION_BUCKETS: [f64; 12] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
@@ -14,247 +19,313 @@ const REQUEST_BUCKETS: [f64; 10] = [
     0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
-#[derive(Default, Clone)]
-struct Histogram {
-    buckets: Vec<u64>,
-    count: u64,
-    sum: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: &'static str,
+    mode: &'static str,
+    code: i64,
 }
 
-impl Histogram {
-    fn observe(&mut self, bounds: &[f64], value: f64) {
-        if self.buckets.is_empty() {
-            self.buckets = vec![0; bounds.len()];
-        }
-        for (i, bound) in bounds.iter().enumerate() {
-            if value <= *bound {
-                self.buckets[i] += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += value;
-    }
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: &'static str,
 }
 
-#[derive(Default)]
-struct Inner {
-    counters: BTreeMap<(&'static str, String), u64>,
-    histograms: BTreeMap<(&'static str, String), Histogram>,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InvocationLabels {
+    hook: &'static str,
+    outcome: &'static str,
+    error_kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HookLabels {
+    hook: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BudgetLabels {
+    budget: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn durations() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+fn fuel() -> Histogram {
+    Histogram::new(FUEL_BUCKETS)
+}
+
+fn request_durations() -> Histogram {
+    Histogram::new(REQUEST_BUCKETS)
 }
 
 /// The process's metrics.
-#[derive(Default)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_duration: Histograms<EndpointLabels>,
+    invocations: Family<InvocationLabels, Counter>,
+    plugin_duration: Histograms<HookLabels>,
+    plugin_fuel: Histograms<HookLabels>,
+    limit_hits: Family<LimitLabels, Counter>,
+    upload_rejections: Family<ReasonLabels, Counter>,
+    admin_requests: Family<StatusLabels, Counter>,
+    decisions_written: Counter,
+    decisions_dropped: Family<ReasonLabels, Counter>,
+    budget_refusals: Family<BudgetLabels, Counter>,
+    open_connections: Gauge,
+    compiled_cache_bytes: Gauge,
+    compiles_running: Gauge,
 }
 
-const HELP: &[(&str, &str, &str)] = &[
-    (
-        "tollgate_requests_total",
-        "counter",
-        "Service Manager calls by endpoint, mode and answered Code.",
-    ),
-    (
-        "tollgate_request_duration_seconds",
-        "histogram",
-        "Service Manager call duration by endpoint.",
-    ),
-    (
-        "tollgate_hook_invocations_total",
-        "counter",
-        "Plugin invocations by hook, outcome and error kind.",
-    ),
-    (
-        "tollgate_plugin_duration_seconds",
-        "histogram",
-        "Plugin call duration (fresh instance + call) by hook.",
-    ),
-    (
-        "tollgate_plugin_fuel",
-        "histogram",
-        "Fuel used per plugin call by hook.",
-    ),
-    (
-        "tollgate_limit_hits_total",
-        "counter",
-        "Plugin calls stopped by a limit, by limit.",
-    ),
-    (
-        "tollgate_upload_rejections_total",
-        "counter",
-        "Refused plugin uploads by reason.",
-    ),
-    (
-        "tollgate_admin_requests_total",
-        "counter",
-        "Admin API requests by status class.",
-    ),
-    (
-        "tollgate_decision_records_written_total",
-        "counter",
-        "Decision records written to the database.",
-    ),
-    (
-        "tollgate_decision_records_dropped_total",
-        "counter",
-        "Decision records dropped (queue full or write failure).",
-    ),
-];
+/// Counts a compile as running until dropped.
+pub struct Running(Gauge);
 
-fn bounds_of(name: &str) -> &'static [f64] {
-    match name {
-        "tollgate_plugin_fuel" => &FUEL_BUCKETS,
-        "tollgate_request_duration_seconds" => &REQUEST_BUCKETS,
-        _ => &DURATION_BUCKETS,
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn labels(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect::<Vec<_>>()
-        .join(",")
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
     pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn add(&self, name: &'static str, pairs: &[(&str, &str)], by: u64) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        *inner.counters.entry((name, labels(pairs))).or_default() += by;
-    }
-
-    fn observe(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner
-            .histograms
-            .entry((name, labels(pairs)))
-            .or_default()
-            .observe(bounds_of(name), value);
-    }
-
-    pub fn request(&self, endpoint: &str, check_only: bool, code: i32, seconds: f64) {
-        let mode = if check_only { "check" } else { "real" };
-        let code = code.to_string();
-        self.add(
-            "tollgate_requests_total",
-            &[("endpoint", endpoint), ("mode", mode), ("code", &code)],
-            1,
+        let mut registry = Registry::default();
+        let requests = Family::default();
+        registry.register(
+            "tollgate_requests",
+            "Service Manager calls by endpoint, mode and answered Code",
+            Family::clone(&requests),
         );
-        self.observe(
+        let request_duration =
+            Histograms::new_with_constructor(request_durations as fn() -> Histogram);
+        registry.register(
             "tollgate_request_duration_seconds",
-            &[("endpoint", endpoint)],
-            seconds,
+            "Service Manager call duration by endpoint",
+            request_duration.clone(),
         );
+        let invocations = Family::default();
+        registry.register(
+            "tollgate_hook_invocations",
+            "Plugin invocations by hook, outcome and error kind",
+            Family::clone(&invocations),
+        );
+        let plugin_duration = Histograms::new_with_constructor(durations as fn() -> Histogram);
+        registry.register(
+            "tollgate_plugin_duration_seconds",
+            "Plugin call duration (fresh instance + call) by hook",
+            plugin_duration.clone(),
+        );
+        let plugin_fuel = Histograms::new_with_constructor(fuel as fn() -> Histogram);
+        registry.register(
+            "tollgate_plugin_fuel",
+            "Fuel used per plugin call by hook",
+            plugin_fuel.clone(),
+        );
+        let limit_hits = Family::default();
+        registry.register(
+            "tollgate_limit_hits",
+            "Plugin calls stopped by a limit, by limit",
+            Family::clone(&limit_hits),
+        );
+        let upload_rejections = Family::default();
+        registry.register(
+            "tollgate_upload_rejections",
+            "Refused plugin uploads by reason",
+            Family::clone(&upload_rejections),
+        );
+        let admin_requests = Family::default();
+        registry.register(
+            "tollgate_admin_requests",
+            "Admin API requests by status class",
+            Family::clone(&admin_requests),
+        );
+        let decisions_written = Counter::default();
+        registry.register(
+            "tollgate_decision_records_written",
+            "Decision records written to the database",
+            decisions_written.clone(),
+        );
+        let decisions_dropped = Family::default();
+        registry.register(
+            "tollgate_decision_records_dropped",
+            "Decision records not written, by reason (queue-full, call-budget, write-failed)",
+            Family::clone(&decisions_dropped),
+        );
+        let budget_refusals = Family::default();
+        registry.register(
+            "tollgate_budget_refusals",
+            "Requests or records refused because a resource bound was reached, by budget (see SECURITY.md)",
+            Family::clone(&budget_refusals),
+        );
+        let open_connections = Gauge::default();
+        registry.register(
+            "tollgate_open_connections",
+            "HTTP connections open now",
+            open_connections.clone(),
+        );
+        let compiled_cache_bytes = Gauge::default();
+        registry.register(
+            "tollgate_compiled_cache_bytes",
+            "Bytes of compiled plugin code held in memory",
+            compiled_cache_bytes.clone(),
+        );
+        let compiles_running = Gauge::default();
+        registry.register(
+            "tollgate_compiles_running",
+            "Uploads being compiled now",
+            compiles_running.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            invocations,
+            plugin_duration,
+            plugin_fuel,
+            limit_hits,
+            upload_rejections,
+            admin_requests,
+            decisions_written,
+            decisions_dropped,
+            budget_refusals,
+            open_connections,
+            compiled_cache_bytes,
+            compiles_running,
+        }
+    }
+
+    pub fn request(&self, endpoint: &'static str, check_only: bool, code: i32, seconds: f64) {
+        let mode = if check_only { "check" } else { "real" };
+        self.requests
+            .get_or_create(&RequestLabels {
+                endpoint,
+                mode,
+                code: i64::from(code),
+            })
+            .inc();
+        self.request_duration
+            .get_or_create(&EndpointLabels { endpoint })
+            .observe(seconds);
     }
 
     pub fn invocation(
         &self,
-        hook: &str,
-        outcome: &str,
-        error_kind: Option<&str>,
+        hook: &'static str,
+        outcome: &'static str,
+        error_kind: Option<&'static str>,
         is_limit: bool,
         seconds: f64,
         fuel: u64,
     ) {
-        let kind = error_kind.unwrap_or("none");
-        self.add(
-            "tollgate_hook_invocations_total",
-            &[("hook", hook), ("outcome", outcome), ("error_kind", kind)],
-            1,
-        );
+        let error_kind = error_kind.unwrap_or("none");
+        self.invocations
+            .get_or_create(&InvocationLabels {
+                hook,
+                outcome,
+                error_kind,
+            })
+            .inc();
         if is_limit {
-            self.add("tollgate_limit_hits_total", &[("limit", kind)], 1);
+            self.limit_hits
+                .get_or_create(&LimitLabels { limit: error_kind })
+                .inc();
         }
-        self.observe(
-            "tollgate_plugin_duration_seconds",
-            &[("hook", hook)],
-            seconds,
-        );
-        self.observe("tollgate_plugin_fuel", &[("hook", hook)], fuel as f64);
+        self.plugin_duration
+            .get_or_create(&HookLabels { hook })
+            .observe(seconds);
+        self.plugin_fuel
+            .get_or_create(&HookLabels { hook })
+            .observe(fuel as f64);
     }
 
-    pub fn upload_rejected(&self, reason: &str) {
-        self.add("tollgate_upload_rejections_total", &[("reason", reason)], 1);
+    pub fn upload_rejected(&self, reason: &'static str) {
+        self.upload_rejections
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 
     pub fn admin_request(&self, status: u16) {
-        let class = format!("{}xx", status / 100);
-        self.add("tollgate_admin_requests_total", &[("status", &class)], 1);
+        let status = match status / 100 {
+            1 => "1xx",
+            2 => "2xx",
+            3 => "3xx",
+            4 => "4xx",
+            _ => "5xx",
+        };
+        self.admin_requests
+            .get_or_create(&StatusLabels { status })
+            .inc();
     }
 
     pub fn decisions_written(&self, n: u64) {
-        self.add("tollgate_decision_records_written_total", &[], n);
+        self.decisions_written.inc_by(n);
     }
 
-    pub fn decisions_dropped(&self, n: u64) {
-        self.add("tollgate_decision_records_dropped_total", &[], n);
+    /// Records not written; `reason` is `queue-full`, `call-budget` or
+    /// `write-failed`.
+    pub fn decisions_dropped(&self, reason: &'static str, n: u64) {
+        self.decisions_dropped
+            .get_or_create(&ReasonLabels { reason })
+            .inc_by(n);
     }
 
-    /// The Prometheus text exposition.
+    /// A bound of SECURITY.md's budget table refused something.
+    pub fn budget_refused(&self, budget: super::budgets::Budget) {
+        self.budget_refusals
+            .get_or_create(&BudgetLabels {
+                budget: budget.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn compiled_cache_bytes(&self, bytes: u64) {
+        self.compiled_cache_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// A compile starts; it counts as running until the guard drops.
+    pub fn compile_started(&self) -> Running {
+        self.compiles_running.inc();
+        Running(self.compiles_running.clone())
+    }
+
+    pub fn connection_opened(&self) {
+        self.open_connections.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.open_connections.dec();
+    }
+
+    /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
-        let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out = String::new();
-        for (name, kind, help) in HELP {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            if *kind == "counter" {
-                let mut any = false;
-                for ((n, l), v) in inner.counters.range((*name, String::new())..) {
-                    if n != name {
-                        break;
-                    }
-                    any = true;
-                    let _ = if l.is_empty() {
-                        writeln!(out, "{name} {v}")
-                    } else {
-                        writeln!(out, "{name}{{{l}}} {v}")
-                    };
-                }
-                if !any
-                    && !name.contains("{")
-                    && [
-                        "tollgate_decision_records_written_total",
-                        "tollgate_decision_records_dropped_total",
-                    ]
-                    .contains(name)
-                {
-                    let _ = writeln!(out, "{name} 0");
-                }
-            } else {
-                let bounds = bounds_of(name);
-                for ((n, l), h) in inner.histograms.range((*name, String::new())..) {
-                    if n != name {
-                        break;
-                    }
-                    let sep = if l.is_empty() { "" } else { "," };
-                    for (i, bound) in bounds.iter().enumerate() {
-                        let _ = writeln!(
-                            out,
-                            "{name}_bucket{{{l}{sep}le=\"{bound}\"}} {}",
-                            h.buckets.get(i).copied().unwrap_or(0)
-                        );
-                    }
-                    let _ = writeln!(out, "{name}_bucket{{{l}{sep}le=\"+Inf\"}} {}", h.count);
-                    let braces = if l.is_empty() {
-                        String::new()
-                    } else {
-                        format!("{{{l}}}")
-                    };
-                    let _ = writeln!(out, "{name}_sum{braces} {}", h.sum);
-                    let _ = writeln!(out, "{name}_count{braces} {}", h.count);
-                }
-            }
-        }
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
 }
@@ -276,11 +347,22 @@ mod tests {
             0.004,
             10_000_000,
         );
+        m.budget_refused(super::super::budgets::Budget::CallAddons);
         let text = m.render();
         assert!(text.contains(r#"tollgate_requests_total{endpoint="Subscriptions/Create",mode="check",code="-105"} 2"#), "{text}");
-        assert!(text.contains(r#"tollgate_request_duration_seconds_bucket{endpoint="Subscriptions/Create",le="0.005"} 1"#), "{text}");
-        assert!(text.contains(r#"tollgate_request_duration_seconds_bucket{endpoint="Subscriptions/Create",le="+Inf"} 2"#));
-        assert!(text.contains(r#"tollgate_limit_hits_total{limit="fuel-exhausted"} 1"#));
-        assert!(text.contains("tollgate_decision_records_dropped_total 0"));
+        assert!(text.contains(r#"tollgate_request_duration_seconds_bucket{le="0.005",endpoint="Subscriptions/Create"} 1"#), "{text}");
+        assert!(text.contains(r#"tollgate_request_duration_seconds_bucket{le="+Inf",endpoint="Subscriptions/Create"} 2"#), "{text}");
+        assert!(
+            text.contains(r#"tollgate_limit_hits_total{limit="fuel-exhausted"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains("tollgate_decision_records_written_total 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"tollgate_budget_refusals_total{budget="call-addons"} 1"#),
+            "{text}"
+        );
     }
 }

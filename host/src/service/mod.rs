@@ -3,6 +3,7 @@
 //! sandbox runtime and the store; the HTTP layer only translates.
 
 mod admin;
+pub mod budgets;
 mod compile;
 mod decisions;
 mod hooks;
@@ -11,10 +12,11 @@ mod platform;
 mod tenants;
 
 pub use admin::{
-    BindingSpec, BindingView, DryRunRequest, DryRunResult, InvocationView, ReplayResult,
-    SubscriptionView, UploadResult,
+    BindingSpec, BindingView, DryRunRequest, DryRunResult, HistoryPage, InvocationView,
+    ReplayResult, SubscriptionView, UploadResult,
 };
-pub use compile::{Compiler, WorkerError as CompileWorkerError};
+pub use budgets::{Budget, Quotas, TenantLimits};
+pub use compile::{Compiler, WorkerError as CompileWorkerError, WorkerLimits};
 pub use metrics::Metrics;
 pub use platform::{Answer, CallContext};
 pub use tenants::{AuthError, NewTenantRequest, Tenant, TenantSecrets};
@@ -22,7 +24,7 @@ pub use tenants::{AuthError, NewTenantRequest, Tenant, TenantSecrets};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
 use crate::domain::setup::SetupFields;
-use crate::runtime::{CompiledPlugin, EngineConfig, Limits, LoadError, Runtime, RuntimeError};
+use crate::runtime::{EngineConfig, Limits, LoadError, Runtime, RuntimeError};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,12 +32,40 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+/// Bounds of the decision log (see `service::decisions`).
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionBounds {
+    /// Largest stored decision record; bigger parts are cut with a marker.
+    pub record_bytes: usize,
+    /// Most bytes of records one platform call writes; beyond, its
+    /// remaining invocation records are dropped (and counted).
+    pub call_bytes: usize,
+    /// Most bytes waiting to be written; beyond, records are dropped.
+    pub queue_bytes: usize,
+}
+
+impl Default for DecisionBounds {
+    fn default() -> Self {
+        DecisionBounds {
+            record_bytes: 64 * 1024,
+            call_bytes: 1024 * 1024,
+            queue_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
 /// How the application runs: limits, concurrency, retention, compilation.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub engine: EngineConfig,
     /// Default per-call limits (a tenant may have its own).
     pub limits: Limits,
+    /// Default per-tenant quotas (a tenant may have its own).
+    pub quotas: Quotas,
+    pub decisions: DecisionBounds,
+    /// A platform call not decided within this time answers Code -4 (the
+    /// platform gives up after 10 s, spec §9); nothing is half written.
+    pub answer_deadline: Duration,
     /// Plugin calls one tenant may run at once; more wait their turn, so one
     /// tenant's slow plugin cannot take every core.
     pub tenant_concurrency: usize,
@@ -46,6 +76,18 @@ pub struct AppConfig {
     pub retention_days: i64,
     /// At most this many decision records are kept per tenant.
     pub retention_per_tenant: i64,
+    /// At most this many bytes of decision records are kept per tenant.
+    pub retention_bytes_per_tenant: i64,
+    /// Provisioning events older than this many days are pruned.
+    pub event_retention_days: i64,
+    /// Uploads compiled at once (each may use several cores).
+    pub compile_concurrency: usize,
+    /// How long an upload waits for a compile slot before answering 503.
+    pub compile_queue_wait: Duration,
+    /// Compiled code kept in memory, in bytes (least recently used goes).
+    pub compiled_cache_bytes: u64,
+    /// Compiled code kept in the disk cache, in bytes.
+    pub disk_cache_bytes: u64,
     /// Where compiled plugins are cached; `None` keeps them in memory only.
     pub cache_dir: Option<PathBuf>,
     pub compiler: Compiler,
@@ -63,8 +105,17 @@ impl Default for AppConfig {
             limits: Limits::default(),
             tenant_concurrency: cores.saturating_sub(1).max(1),
             queue_timeout: Duration::from_secs(2),
+            quotas: Quotas::default(),
+            decisions: DecisionBounds::default(),
+            answer_deadline: Duration::from_secs(8),
             retention_days: 30,
             retention_per_tenant: 100_000,
+            retention_bytes_per_tenant: 1 << 30,
+            event_retention_days: 90,
+            compile_concurrency: (cores / 2).max(1),
+            compile_queue_wait: Duration::from_secs(30),
+            compiled_cache_bytes: 512 * 1024 * 1024,
+            disk_cache_bytes: 2 * 1024 * 1024 * 1024,
             cache_dir: None,
             compiler: Compiler::InProcess,
             operator_token: None,
@@ -87,6 +138,9 @@ pub enum ServiceError {
     Refused(#[from] LoadError),
     #[error("{0}")]
     Unavailable(String),
+    /// A per-tenant quota refused the request.
+    #[error("{detail}")]
+    Quota { budget: Budget, detail: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -110,8 +164,13 @@ pub struct App {
     pub(crate) clock: Clock,
     pub(crate) metrics: Arc<Metrics>,
     decisions: decisions::DecisionLog,
-    /// Compiled plugins by content hash (immutable, so never stale).
-    compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
+    /// Compiled plugins by content hash (immutable, so never stale),
+    /// bounded by bytes of native code.
+    compiled: compile::CompiledCache,
+    /// Uploads compiling now: no more than `compile_concurrency`.
+    compiling: Arc<Semaphore>,
+    /// One compile per tenant at a time.
+    compile_gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Each tenant's bindings and documents, tagged with the config revision
     /// they were read at.
     configs: Mutex<HashMap<String, Arc<TenantConfig>>>,
@@ -172,8 +231,11 @@ impl App {
             .map_err(StartError::Config)?;
         let runtime = Arc::new(Runtime::new(config.engine.clone())?);
         let metrics = Arc::new(Metrics::new());
-        let decisions = decisions::DecisionLog::start(store.clone(), metrics.clone());
+        let decisions =
+            decisions::DecisionLog::start(store.clone(), metrics.clone(), config.decisions);
         let slots = Arc::new(Semaphore::new(config.engine.pool_instances.max(1) as usize));
+        let compiled = compile::CompiledCache::new(config.compiled_cache_bytes);
+        let compiling = Arc::new(Semaphore::new(config.compile_concurrency.max(1)));
         Ok(Arc::new(App {
             store,
             runtime,
@@ -181,7 +243,9 @@ impl App {
             clock,
             metrics,
             decisions,
-            compiled: Mutex::new(HashMap::new()),
+            compiled,
+            compiling,
+            compile_gates: Mutex::new(HashMap::new()),
             configs: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
             slots,
@@ -225,13 +289,21 @@ impl App {
         self.decisions.flush().await;
     }
 
-    /// Prune decision records per the retention settings; run periodically.
+    /// Prune decision records and events per the retention settings; run
+    /// periodically.
     pub async fn prune(&self) -> Result<u64> {
-        let cutoff = self.now() - self.config.retention_days.max(0) * 86_400_000;
-        Ok(self
-            .store
-            .prune_decisions(cutoff, self.config.retention_per_tenant.max(0))
-            .await?)
+        let now = self.now();
+        let retention = crate::store::Retention {
+            before: now - self.config.retention_days.max(0) * 86_400_000,
+            keep_records: self.config.retention_per_tenant.max(0),
+            keep_bytes: self.config.retention_bytes_per_tenant.max(0),
+            events_before: now - self.config.event_retention_days.max(0) * 86_400_000,
+        };
+        let report = self.store.prune_decisions(&retention).await?;
+        for _ in 0..report.tenants_over_bytes {
+            self.metrics.budget_refused(Budget::RetentionBytes);
+        }
+        Ok(report.rows)
     }
 
     /// The tenant's bindings, catalogue and setup fields. Read again only

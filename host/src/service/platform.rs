@@ -1,28 +1,34 @@
 //! What the platform calls: Subscriptions/*, Addons/*, Accounts/* and the
-//! setup endpoints. The lifecycle of DESIGN §5: authenticate (HTTP layer) →
-//! validate → state rules → quantity limits → pre-check rules → in check
-//! mode answer now (only decision records are written) → otherwise the
-//! resource plan and one transaction with state, plan and event.
+//! setup endpoints. A Subscriptions/* or Addons/* call runs the lifecycle
+//! of DESIGN §5 in three steps: *prepare* (validate, the tenant's config,
+//! settings, the subscription's turn) → *evaluate* (state rules → quantity
+//! limits → pre-check rules → in check mode answer now → the resource plan;
+//! only decision records are written) → *commit* (one transaction with
+//! state, plan and event). Evaluation runs under the answer deadline; the
+//! commit is never cut short, so nothing is ever half written.
 
-use super::decisions::Record;
-use super::hooks::{ActiveBinding, FailurePolicy, Ran};
-use super::{App, Result, ServiceError, Tenant};
+use super::budgets::Budget;
+use super::decisions::CallLog;
+use super::hooks::{ActiveBinding, CallRun, FailurePolicy, Ran};
+use super::{App, Result, ServiceError, Tenant, TenantConfig};
 use crate::codec;
 use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
 use crate::domain::codes;
 use crate::domain::hook::{
     Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, Operation, QuantityTarget,
-    ResourceTotal, TargetKind, Verdict,
+    ResourceTotal, SubscriptionInfo, TargetKind, Verdict,
 };
 use crate::domain::interworks::{Account, ServiceDefinition};
-use crate::domain::rules::{self, Decision};
+use crate::domain::rules::{self, Decision, NewState, StoredSubscription};
 use crate::domain::{quantity, resources};
 use crate::store::{
     AccountWrite, CallRecord, CreateOutcome, DeleteOutcome, EventWrite, StoreError,
     SubscriptionWrite, SyncOutcome,
 };
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 /// Per-call facts from the HTTP request.
@@ -74,29 +80,94 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}-{}", &id[..20])
 }
 
+/// Everything one Subscriptions/* or Addons/* call decides on.
+struct ServiceCall<'a> {
+    tenant: &'a Tenant,
+    operation: Operation,
+    def: &'a ServiceDefinition,
+    ctx: &'a CallContext,
+    check_only: bool,
+    log: &'a CallLog,
+    deadline: Instant,
+    config: Arc<TenantConfig>,
+    /// The setting values plugins may see.
+    settings: Vec<(String, String)>,
+    /// Plugin time left in the call, in microseconds.
+    plugin_time_us: AtomicU64,
+}
+
+impl ServiceCall<'_> {
+    fn catalog(&self) -> Option<&Catalog> {
+        self.config.catalog.as_ref().map(|(_, index)| index)
+    }
+}
+
+/// What evaluation decided: an answer now, or a change to commit.
+enum Step {
+    Answer(Answer),
+    Commit(Box<Planned>),
+}
+
+/// A real call's change, decided and ready to commit.
+struct Planned {
+    create: bool,
+    /// The subscription's version when it was read (optimistic update).
+    version: i64,
+    external_id: String,
+    platform_id: String,
+    account_id: String,
+    state: NewState,
+    plan: Option<(String, Vec<ResourceTotal>)>,
+}
+
 impl App {
-    fn record_call(&self, tenant: &Tenant, call: &Call<'_>, ctx: &CallContext, answer: &Answer) {
-        let Call {
-            id: call_id,
+    /// Bookkeeping every platform endpoint shares, whatever the outcome (a
+    /// store failure included): metrics, the log line, the call's decision
+    /// records.
+    fn finish_call(
+        &self,
+        tenant: &Tenant,
+        log: CallLog,
+        call: Served<'_>,
+        outcome: &Result<Answer>,
+    ) {
+        let Served {
             endpoint,
+            ctx,
             check_only,
             started,
-        } = *call;
+        } = call;
+        let answer = match outcome {
+            Ok(answer) => answer.clone(),
+            Err(e) => {
+                let code = if matches!(e, ServiceError::Unavailable(_)) {
+                    codes::UNAVAILABLE
+                } else {
+                    codes::FAILURE
+                };
+                Answer::fail(code, e.to_string())
+            }
+        };
         let elapsed = started.elapsed();
         self.metrics
             .request(endpoint, check_only, answer.code, elapsed.as_secs_f64());
-        self.decisions.record(Record::Call(CallRecord {
-            id: call_id.to_string(),
+        tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint, check_only,
+            code = answer.code, answer = answer.message.as_deref().unwrap_or(""),
+            result = answer.result.as_deref().unwrap_or(""), "call answered");
+        let record = CallRecord {
+            id: log.id.clone(),
             tenant_id: tenant.id.clone(),
             track_id: ctx.track_id.clone(),
             endpoint: endpoint.to_string(),
             check_only,
             code: i64::from(answer.code),
-            message: answer.message.clone(),
-            result: answer.result.clone(),
+            message: answer.message,
+            result: answer.result,
             duration_us: i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX),
+            records_dropped: 0,
             at: self.now(),
-        }));
+        };
+        log.finish(&self.decisions, record);
     }
 
     /// A Subscriptions/* or Addons/* call.
@@ -108,46 +179,26 @@ impl App {
         ctx: &CallContext,
     ) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::now_v7().simple().to_string();
         let check_only = ctx.check_only || def.check_only;
-        let answer = self
-            .serve(tenant, operation, &def, ctx, check_only, &call_id)
+        let log = CallLog::new(&tenant.id, &ctx.track_id);
+        let outcome = self
+            .serve(tenant, operation, &def, ctx, check_only, &log, started)
             .await;
-        match &answer {
-            Ok(answer) => {
-                tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint = operation.endpoint(),
-                    check_only, code = answer.code, answer = answer.message.as_deref().unwrap_or(""),
-                    result = answer.result.as_deref().unwrap_or(""), "call answered");
-                self.record_call(
-                    tenant,
-                    &Call {
-                        id: &call_id,
-                        endpoint: operation.endpoint(),
-                        check_only,
-                        started,
-                    },
-                    ctx,
-                    answer,
-                );
-            }
-            Err(e) => {
-                let code = if matches!(e, ServiceError::Unavailable(_)) {
-                    codes::UNAVAILABLE
-                } else {
-                    codes::FAILURE
-                };
-                let call = Call {
-                    id: &call_id,
-                    endpoint: operation.endpoint(),
-                    check_only,
-                    started,
-                };
-                self.record_call(tenant, &call, ctx, &Answer::fail(code, e.to_string()));
-            }
-        }
-        answer
+        self.finish_call(
+            tenant,
+            log,
+            Served {
+                endpoint: operation.endpoint(),
+                ctx,
+                check_only,
+                started,
+            },
+            &outcome,
+        );
+        outcome
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn serve(
         &self,
         tenant: &Tenant,
@@ -155,29 +206,112 @@ impl App {
         def: &ServiceDefinition,
         ctx: &CallContext,
         check_only: bool,
-        call_id: &str,
+        log: &CallLog,
+        started: Instant,
     ) -> Result<Answer> {
+        let call = match self
+            .prepare(tenant, operation, def, ctx, check_only, log, started)
+            .await?
+        {
+            Ok(call) => call,
+            Err(refused) => return Ok(refused),
+        };
+        // Real calls about one subscription take turns in this process.
+        let _turn = match check_only {
+            true => None,
+            false => Some(self.lock_subscription(subscription_key(&call)).await),
+        };
+        for _ in 0..RETRIES {
+            let evaluated =
+                tokio::time::timeout_at(call.deadline.into(), self.evaluate(&call)).await;
+            let planned = match evaluated {
+                Err(_) => {
+                    self.metrics.budget_refused(Budget::AnswerDeadline);
+                    return Err(ServiceError::Unavailable(format!(
+                        "The request could not be decided within {} ms; please retry.",
+                        self.config.answer_deadline.as_millis()
+                    )));
+                }
+                Ok(step) => match step? {
+                    Step::Answer(answer) => return Ok(answer),
+                    Step::Commit(planned) => planned,
+                },
+            };
+            match self.commit(&call, &planned).await {
+                // Someone changed it since we read it: decide again on the
+                // fresh state, rules included.
+                Err(ServiceError::Store(StoreError::Conflict(_))) => continue,
+                other => return other,
+            }
+        }
+        Err(ServiceError::Unavailable(
+            "The subscription is being changed by other calls at the same time; please retry."
+                .into(),
+        ))
+    }
+
+    /// Validate and gather what the call decides on; `Err` is an answer
+    /// refusing the call before any rule runs.
+    #[allow(clippy::too_many_arguments)]
+    async fn prepare<'a>(
+        &self,
+        tenant: &'a Tenant,
+        operation: Operation,
+        def: &'a ServiceDefinition,
+        ctx: &'a CallContext,
+        check_only: bool,
+        log: &'a CallLog,
+        started: Instant,
+    ) -> Result<std::result::Result<ServiceCall<'a>, Answer>> {
+        if let Err(e) = def.check_addon_count() {
+            self.metrics.budget_refused(Budget::CallAddons);
+            return Ok(Err(Answer::fail(codes::INVALID, e.0)));
+        }
         if let Err(e) = def.validate(operation) {
-            return Ok(Answer::fail(codes::INVALID, e.0));
+            return Ok(Err(Answer::fail(codes::INVALID, e.0)));
         }
         let config = self.tenant_config(tenant).await?;
-        let setup = &config.setup;
-        if let Some((_, fields)) = setup
-            && let Some(missing) = fields.missing_required(&ctx.settings)
-        {
-            return Ok(Answer::fail(
-                codes::INVALID,
-                format!(
-                    "The setting {} ({}) is required but was not sent.",
-                    missing.name, missing.id
-                ),
-            ));
-        }
-        let settings = match setup {
-            Some((_, fields)) => fields.visible_to_plugins(&ctx.settings),
+        let settings = match self.plugin_settings(&config, ctx) {
+            Ok(settings) => settings,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        Ok(Ok(ServiceCall {
+            tenant,
+            operation,
+            def,
+            ctx,
+            check_only,
+            log,
+            deadline: started + self.config.answer_deadline,
+            config,
+            settings,
+            plugin_time_us: AtomicU64::new(tenant.quotas.call_budget_ms.saturating_mul(1000)),
+        }))
+    }
+
+    /// The setting values plugins may see; a required one missing is a
+    /// refusal (spec §2.6).
+    fn plugin_settings(
+        &self,
+        config: &TenantConfig,
+        ctx: &CallContext,
+    ) -> std::result::Result<Vec<(String, String)>, Answer> {
+        match &config.setup {
+            Some((_, fields)) => {
+                if let Some(missing) = fields.missing_required(&ctx.settings) {
+                    return Err(Answer::fail(
+                        codes::INVALID,
+                        format!(
+                            "The setting {} ({}) is required but was not sent.",
+                            missing.name, missing.id
+                        ),
+                    ));
+                }
+                Ok(fields.visible_to_plugins(&ctx.settings))
+            }
             // Without declared fields, nothing says which values are
             // passwords: hold back anything that looks like one.
-            None => ctx
+            None => Ok(ctx
                 .settings
                 .iter()
                 .filter(|(k, _)| {
@@ -185,203 +319,253 @@ impl App {
                     !(k.contains("password") || k.contains("secret") || k.contains("token"))
                 })
                 .cloned()
-                .collect(),
-        };
-        let catalog = config.catalog.as_ref().map(|(_, index)| index);
+                .collect()),
+        }
+    }
 
-        // Real calls about one subscription take turns in this process.
-
-        let _turn = if check_only {
-            None
+    /// The stored subscription the call is about, with its version.
+    async fn load(&self, c: &ServiceCall<'_>) -> Result<(Option<StoredSubscription>, i64)> {
+        let found = if c.operation == Operation::SubscriptionCreate {
+            self.store
+                .subscription_by_platform_id(&c.tenant.id, &c.def.platform_subscription_id)
+                .await?
         } else {
-            let key = if operation == Operation::SubscriptionCreate {
-                format!("{}/p/{}", tenant.id, def.platform_subscription_id)
-            } else {
-                format!("{}/s/{}", tenant.id, def.external_id)
-            };
-
-            Some(self.lock_subscription(key).await)
+            self.store
+                .subscription(&c.tenant.id, &c.def.external_id)
+                .await?
         };
+        Ok(match found {
+            Some((s, v)) => (Some(s), v),
+            None => (None, 0),
+        })
+    }
 
-        for _ in 0..RETRIES {
-            let found = if operation == Operation::SubscriptionCreate {
-                self.store
-                    .subscription_by_platform_id(&tenant.id, &def.platform_subscription_id)
-                    .await?
-            } else {
-                self.store
-                    .subscription(&tenant.id, &def.external_id)
-                    .await?
-            };
-            let (existing, version) = match found {
-                Some((s, v)) => (Some(s), v),
-                None => (None, 0),
-            };
-            let decision = match rules::decide(operation, def, existing.as_ref()) {
-                Ok(d) => d,
-                Err(rejection) => return Ok(Answer::fail(rejection.code, rejection.message)),
-            };
-            match decision {
-                Decision::NoChange => {
-                    let id = existing.map(|s| s.external_id);
-                    return Ok(Answer::ok(if check_only { None } else { id }));
-                }
-                Decision::AlreadyCreated { external_id } => {
-                    return Ok(Answer::ok(if check_only {
-                        None
-                    } else {
-                        Some(external_id)
-                    }));
-                }
-                Decision::Create | Decision::Change => {}
+    /// State rules, quantity limits, pre-checks and the plan: everything
+    /// but the commit. Writes nothing but decision records.
+    async fn evaluate(&self, c: &ServiceCall<'_>) -> Result<Step> {
+        let (existing, version) = self.load(c).await?;
+        match rules::decide(c.operation, c.def, existing.as_ref()) {
+            Err(rejection) => {
+                return Ok(Step::Answer(Answer::fail(
+                    rejection.code,
+                    rejection.message,
+                )));
             }
-            let external_id = existing
-                .as_ref()
-                .map(|s| s.external_id.clone())
-                .unwrap_or_default();
-            let request = def.hook_request(
-                operation,
-                check_only,
-                &external_id,
-                existing.as_ref().map(|s| s.quantity),
-                &|product| {
-                    existing
-                        .as_ref()
-                        .and_then(|s| s.addon(product))
-                        .filter(|a| a.active)
-                        .map(|a| a.quantity)
-                },
-                settings.clone(),
-            );
-            let bindings = self
-                .applicable_bindings(tenant, &config.bindings, &def.service_type, &def.product_id)
-                .await?;
-            let subscriptions = if bindings.iter().any(ActiveBinding::reads_subscriptions) {
-                // Includes the subscription a call is about (a cancellation
-                // rule needs its creation time); a create's is not stored yet.
-                self.store
-                    .customer_subscriptions(
-                        &tenant.id,
-                        &def.account.id,
-                        crate::runtime::MAX_SUBSCRIPTIONS as i64,
-                    )
-                    .await?
-            } else {
-                Vec::new()
-            };
-            let rules = Rules {
-                tenant,
-                bindings: &bindings,
-                request: &request,
-                subscriptions: &subscriptions,
-                track_id: &ctx.track_id,
-                call_id,
-                now: self.now(),
-            };
-
-            // 1. Quantity limits, then 2. pre-check rules.
-            for target in rules::quantity_targets(operation, def, existing.as_ref()) {
-                if let Some(refused) = self.check_quantity(&rules, &target, def, catalog).await? {
-                    return Ok(refused);
-                }
+            Ok(Decision::NoChange) => {
+                let id = existing.map(|s| s.external_id);
+                return Ok(Step::Answer(Answer::ok(id.filter(|_| !c.check_only))));
             }
-            if let Some(refused) = self.check_prechecks(&rules).await? {
-                return Ok(refused);
+            Ok(Decision::AlreadyCreated { external_id }) => {
+                return Ok(Step::Answer(Answer::ok(
+                    Some(external_id).filter(|_| !c.check_only),
+                )));
             }
-            // The built-in calculation validates the attributes in both
-            // modes, so check and real mode agree.
-            let owners = resources::owners(def.quantity, &def.attributes, &def.addons);
-            let builtin = match resources::calculate(&owners, &def.service_type, catalog) {
-                Ok(plan) => plan,
-                Err(e) => return Ok(Answer::fail(codes::INVALID, e.0)),
-            };
-            // 3. Check mode answers here: nothing but decision records.
-            if check_only {
-                return Ok(Answer::ok(None));
-            }
-            // 4. The resource plan.
-            let plan: Option<(String, Vec<ResourceTotal>)> =
-                if operation == Operation::SubscriptionCancel {
-                    Some(("cancel".into(), Vec::new()))
-                } else if rules::recomputes_resources(operation) {
-                    match self.plan_from_plugin(&rules).await? {
-                        PlanChoice::Plugin(source, plan) => Some((source, plan)),
-                        PlanChoice::Builtin => Some(("builtin".into(), builtin)),
-                        PlanChoice::Refused(answer) => return Ok(answer),
-                    }
-                } else {
-                    None
-                };
-            // 5. One transaction: state, add-ons, history, plan, event.
-            let state = rules::apply(operation, def, existing.as_ref());
-            // Spec §4.4: a stored add-on missing from the payload stays, but
-            // is an anomaly worth a line in the log.
-            if let Some(stored) = &existing {
-                for addon in stored.addons.iter().filter(|a| a.active) {
-                    if !def.addons.iter().any(|x| x.product_id == addon.product_id) {
-                        tracing::warn!(tenant = %tenant.id, track_id = %ctx.track_id, subscription = %stored.external_id,
-                            addon = %addon.product_id, "an active add-on is missing from the call's Addons; kept as it is");
-                    }
-                }
-            }
-            let external_id = if operation == Operation::SubscriptionCreate {
-                new_id("TGS")
-            } else {
-                external_id
-            };
-            let platform_id = existing
-                .as_ref()
-                .map(|s| s.platform_subscription_id.clone())
-                .unwrap_or_else(|| def.platform_subscription_id.clone());
-            let account_id = existing
-                .as_ref()
-                .map(|s| s.account_id.clone())
-                .unwrap_or_else(|| def.account.id.clone());
-            let payload = codec::subscription_event(
-                &external_id,
-                &platform_id,
-                &account_id,
-                operation,
-                &state,
-                plan.as_ref().map(|(_, p)| p.as_slice()),
-            );
-            let write = SubscriptionWrite {
-                tenant_id: &tenant.id,
-                external_id: &external_id,
-                platform_subscription_id: &platform_id,
-                account_id: &account_id,
-                operation: operation.endpoint(),
-                state: &state,
-                plan: plan
-                    .as_ref()
-                    .map(|(source, p)| (source.as_str(), codec::plan_to_json(p))),
-                event: EventWrite {
-                    kind: rules::event_kind(operation).to_string(),
-                    subscription_id: Some(external_id.clone()),
-                    account_id: Some(account_id.clone()),
-                    payload,
-                },
-                track_id: &ctx.track_id,
-                now: self.now(),
-            };
-            if operation == Operation::SubscriptionCreate {
-                return Ok(match self.store.create_subscription(&write).await? {
-                    CreateOutcome::Created => Answer::ok(Some(external_id)),
-                    CreateOutcome::Existing(id) => Answer::ok(Some(id)),
-                });
-            }
-            match self.store.change_subscription(&write, version).await {
-                Ok(()) => return Ok(Answer::ok(Some(external_id))),
-                // Someone changed it since we read it: decide again on the
-                // fresh state, rules included.
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+            Ok(Decision::Create | Decision::Change) => {}
+        }
+        let request = self.hook_request(c, existing.as_ref());
+        let bindings = self
+            .applicable_bindings(
+                c.tenant,
+                &c.config.bindings,
+                &c.def.service_type,
+                &c.def.product_id,
+            )
+            .await?;
+        let subscriptions = self.subscriptions_for(c, &bindings).await?;
+        let now = self.now();
+        let run = CallRun {
+            log: c.log,
+            shared: c.log.share(&request, &subscriptions, now),
+            budget_ms: c.tenant.quotas.call_budget_ms,
+            left_us: &c.plugin_time_us,
+            deadline: c.deadline,
+        };
+        let rules = Rules {
+            tenant: c.tenant,
+            bindings: &bindings,
+            request: &request,
+            subscriptions: &subscriptions,
+            track_id: &c.ctx.track_id,
+            run: &run,
+            now,
+        };
+        // 1. Quantity limits, then 2. pre-check rules.
+        for target in rules::quantity_targets(c.operation, c.def, existing.as_ref()) {
+            if let Some(refused) = self.check_quantity(&rules, &target, c).await? {
+                return Ok(Step::Answer(refused));
             }
         }
-        Err(ServiceError::Unavailable(
-            "The subscription is being changed by other calls at the same time; please retry."
-                .into(),
-        ))
+        if let Some(refused) = self.check_prechecks(&rules).await? {
+            return Ok(Step::Answer(refused));
+        }
+        // 3. Check mode answers here: nothing but decision records.
+        if c.check_only {
+            return Ok(Step::Answer(match self.check_builtin_plan(c, &rules) {
+                Some(refused) => refused,
+                None => Answer::ok(None),
+            }));
+        }
+        // 4. The resource plan.
+        let plan = match self.plan(c, &rules).await? {
+            Ok(plan) => plan,
+            Err(refused) => return Ok(Step::Answer(refused)),
+        };
+        Ok(Step::Commit(Box::new(planned(c, existing, version, plan))))
+    }
+
+    fn hook_request(
+        &self,
+        c: &ServiceCall<'_>,
+        existing: Option<&StoredSubscription>,
+    ) -> HookRequest {
+        let external_id = existing.map(|s| s.external_id.clone()).unwrap_or_default();
+        c.def.hook_request(
+            c.operation,
+            c.check_only,
+            &external_id,
+            existing.map(|s| s.quantity),
+            &|product| {
+                existing
+                    .and_then(|s| s.addon(product))
+                    .filter(|a| a.active)
+                    .map(|a| a.quantity)
+            },
+            c.settings.clone(),
+        )
+    }
+
+    /// The customer's subscriptions, fetched only when a bound plugin can
+    /// read them. They include the subscription the call is about (a
+    /// cancellation rule needs its creation time); a create's is not stored
+    /// yet.
+    async fn subscriptions_for(
+        &self,
+        c: &ServiceCall<'_>,
+        bindings: &[ActiveBinding],
+    ) -> Result<Vec<SubscriptionInfo>> {
+        if !bindings.iter().any(ActiveBinding::reads_subscriptions) {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .store
+            .customer_subscriptions(
+                &c.tenant.id,
+                &c.def.account.id,
+                crate::runtime::MAX_SUBSCRIPTIONS as i64,
+            )
+            .await?)
+    }
+
+    /// In check mode, the built-in calculation validates the attributes the
+    /// real call will compute from, so both modes agree (spec §7.2). Not
+    /// when a `resources` plugin applies (it reads the raw values) or the
+    /// operation computes no plan.
+    fn check_builtin_plan(&self, c: &ServiceCall<'_>, rules: &Rules<'_>) -> Option<Answer> {
+        let computes = c.operation != Operation::SubscriptionCancel
+            && rules::recomputes_resources(c.operation)
+            && !rules.bindings.iter().any(|b| b.hook == Hook::Resources);
+        if !computes {
+            return None;
+        }
+        self.builtin_plan(c).err()
+    }
+
+    fn builtin_plan(&self, c: &ServiceCall<'_>) -> std::result::Result<Vec<ResourceTotal>, Answer> {
+        let owners = resources::owners(c.def.quantity, &c.def.attributes, &c.def.addons);
+        resources::calculate(&owners, &c.def.service_type, c.catalog())
+            .map_err(|e| Answer::fail(codes::INVALID, e.0))
+    }
+
+    /// The plan a real call commits: none (Suspend/Activate), empty
+    /// (Cancel: everything goes, whatever the attribute values), a
+    /// `resources` plugin's, or the built-in calculation's.
+    async fn plan(
+        &self,
+        c: &ServiceCall<'_>,
+        rules: &Rules<'_>,
+    ) -> Result<std::result::Result<Option<(String, Vec<ResourceTotal>)>, Answer>> {
+        if c.operation == Operation::SubscriptionCancel {
+            return Ok(Ok(Some(("cancel".into(), Vec::new()))));
+        }
+        if !rules::recomputes_resources(c.operation) {
+            return Ok(Ok(None));
+        }
+        Ok(match self.plan_from_plugin(rules).await? {
+            PlanChoice::Plugin(source, plan) => Ok(Some((source, plan))),
+            PlanChoice::Refused(answer) => Err(answer),
+            PlanChoice::Builtin => self
+                .builtin_plan(c)
+                .map(|plan| Some(("builtin".into(), plan))),
+        })
+    }
+
+    /// Write a planned change in one transaction: state, add-ons, history,
+    /// plan and event.
+    async fn commit(&self, c: &ServiceCall<'_>, p: &Planned) -> Result<Answer> {
+        // Spec §4.4: a stored add-on missing from the payload stays, but is
+        // an anomaly worth a line in the log.
+        for addon in p.state.addons.iter().filter(|a| a.active) {
+            if !c
+                .def
+                .addons
+                .iter()
+                .any(|x| x.product_id == addon.product_id)
+            {
+                tracing::warn!(tenant = %c.tenant.id, track_id = %c.ctx.track_id, subscription = %p.external_id,
+                    addon = %addon.product_id, "an active add-on is missing from the call's Addons; kept as it is");
+            }
+        }
+        let write = SubscriptionWrite {
+            tenant_id: &c.tenant.id,
+            external_id: &p.external_id,
+            platform_subscription_id: &p.platform_id,
+            account_id: &p.account_id,
+            operation: c.operation.endpoint(),
+            state: &p.state,
+            plan: p
+                .plan
+                .as_ref()
+                .map(|(source, plan)| (source.as_str(), codec::plan_to_json(plan))),
+            event: EventWrite {
+                kind: rules::event_kind(c.operation).to_string(),
+                subscription_id: Some(p.external_id.clone()),
+                account_id: Some(p.account_id.clone()),
+                payload: codec::subscription_event(
+                    &p.external_id,
+                    &p.platform_id,
+                    &p.account_id,
+                    c.operation,
+                    &p.state,
+                    p.plan.as_ref().map(|(_, plan)| plan.as_slice()),
+                ),
+            },
+            track_id: &c.ctx.track_id,
+            now: self.now(),
+        };
+        let written = if p.create {
+            self.store
+                .create_subscription(&write)
+                .await
+                .map(|outcome| match outcome {
+                    CreateOutcome::Created => p.external_id.clone(),
+                    CreateOutcome::Existing(id) => id,
+                })
+        } else {
+            self.store
+                .change_subscription(&write, p.version)
+                .await
+                .map(|()| p.external_id.clone())
+        };
+        match written {
+            Ok(id) => Ok(Answer::ok(Some(id))),
+            Err(StoreError::AccountDeleted(account)) => Ok(Answer::fail(
+                codes::UNKNOWN,
+                format!(
+                    "Account {account} was deleted from this service; synchronize it again (Accounts/Synchronize) before provisioning for it."
+                ),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn failure(&self, binding: &ActiveBinding, reason: &str) -> Option<Answer> {
@@ -402,15 +586,15 @@ impl App {
         &self,
         rules: &Rules<'_>,
         target: &QuantityTarget,
-        def: &ServiceDefinition,
-        catalog: Option<&Catalog>,
+        c: &ServiceCall<'_>,
     ) -> Result<Option<Answer>> {
+        let catalog = c.catalog();
         let what = catalog.map_or_else(
             || target.product_id.clone(),
-            |c| c.describe(&target.product_id),
+            |cat| cat.describe(&target.product_id),
         );
         if target.kind == TargetKind::Subscription
-            && let Some(t) = catalog.and_then(|c| c.product_type(&def.service_type))
+            && let Some(t) = catalog.and_then(|cat| cat.product_type(&c.def.service_type))
             && t.quantity_limit > 0
             && let Err(r) = quantity::enforce(
                 target.quantity,
@@ -433,7 +617,7 @@ impl App {
                     rules.tenant,
                     binding,
                     rules.input(Some(target.clone())),
-                    rules.call_id,
+                    rules.run,
                 )
                 .await?;
             let refusal = self.refusal(binding, ran, |output| match output {
@@ -452,7 +636,7 @@ impl App {
     async fn check_prechecks(&self, rules: &Rules<'_>) -> Result<Option<Answer>> {
         for binding in rules.bindings.iter().filter(|b| b.hook == Hook::Precheck) {
             let ran = self
-                .run_binding(rules.tenant, binding, rules.input(None), rules.call_id)
+                .run_binding(rules.tenant, binding, rules.input(None), rules.run)
                 .await?;
             let refusal = self.refusal(binding, ran, |output| match output {
                 HookOutput::Verdict(Verdict::Reject(r)) => Some(r),
@@ -498,7 +682,7 @@ impl App {
         };
         Ok(
             match self
-                .run_binding(rules.tenant, binding, rules.input(None), rules.call_id)
+                .run_binding(rules.tenant, binding, rules.input(None), rules.run)
                 .await?
             {
                 Ran::Output(HookOutput::Plan(Ok(plan))) => {
@@ -526,57 +710,67 @@ impl App {
         check_only: bool,
     ) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::now_v7().simple().to_string();
-        let answer = if check_only {
-            Answer::ok(None)
-        } else if account.id.trim().is_empty() {
-            Answer::fail(codes::INVALID, "The account has no ID.")
+        let log = CallLog::new(&tenant.id, &ctx.track_id);
+        let outcome = if check_only {
+            Ok(Answer::ok(None))
         } else {
-            let document = codec::account_document(account);
-            let new_external_id = new_id("TGA");
-            let reseller_external_id = match (&account.reseller_external_id, &account.reseller_id) {
-                (Some(id), _) if !id.is_empty() => Some(id.clone()),
-                (_, Some(platform)) if !platform.is_empty() => self
-                    .store
-                    .account(&tenant.id, platform)
-                    .await?
-                    .map(|r| r.external_id),
-                _ => None,
-            };
-            let write = AccountWrite {
-                tenant_id: &tenant.id,
-                platform_id: &account.id,
-                new_external_id: &new_external_id,
-                reseller_platform_id: account.reseller_id.as_deref().filter(|s| !s.is_empty()),
-                reseller_external_id: reseller_external_id.as_deref(),
-                name: &account.name,
-                document: &document,
-                track_id: &ctx.track_id,
-                now: self.now(),
-            };
-            let outcome = self
-                .store
-                .synchronize_account(&write, "account.synchronized", &|id| {
-                    codec::account_event(id, &document)
-                })
-                .await?;
-            if let SyncOutcome::Created(id) = &outcome {
-                tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, account = %id, "account created");
-            }
-            Answer::ok(Some(outcome.external_id().to_string()))
+            self.synchronize(tenant, account, ctx).await
         };
-        self.record_call(
+        self.finish_call(
             tenant,
-            &Call {
-                id: &call_id,
+            log,
+            Served {
                 endpoint: "Accounts/Synchronize",
+                ctx,
                 check_only,
                 started,
             },
-            ctx,
-            &answer,
+            &outcome,
         );
-        Ok(answer)
+        outcome
+    }
+
+    async fn synchronize(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        ctx: &CallContext,
+    ) -> Result<Answer> {
+        if account.id.trim().is_empty() {
+            return Ok(Answer::fail(codes::INVALID, "The account has no ID."));
+        }
+        let document = codec::account_document(account);
+        let new_external_id = new_id("TGA");
+        let reseller_external_id = match (&account.reseller_external_id, &account.reseller_id) {
+            (Some(id), _) if !id.is_empty() => Some(id.clone()),
+            (_, Some(platform)) if !platform.is_empty() => self
+                .store
+                .account(&tenant.id, platform)
+                .await?
+                .map(|r| r.external_id),
+            _ => None,
+        };
+        let write = AccountWrite {
+            tenant_id: &tenant.id,
+            platform_id: &account.id,
+            new_external_id: &new_external_id,
+            reseller_platform_id: account.reseller_id.as_deref().filter(|s| !s.is_empty()),
+            reseller_external_id: reseller_external_id.as_deref(),
+            name: &account.name,
+            document: &document,
+            track_id: &ctx.track_id,
+            now: self.now(),
+        };
+        let outcome = self
+            .store
+            .synchronize_account(&write, "account.synchronized", &|id| {
+                codec::account_event(id, &document)
+            })
+            .await?;
+        if let SyncOutcome::Created(id) = &outcome {
+            tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, account = %id, "account created");
+        }
+        Ok(Answer::ok(Some(outcome.external_id().to_string())))
     }
 
     async fn find_account(
@@ -619,64 +813,71 @@ impl App {
         check_only: bool,
     ) -> Result<Answer> {
         let started = Instant::now();
-        let call_id = uuid::Uuid::now_v7().simple().to_string();
-        let answer = if check_only {
-            Answer::ok(None)
+        let log = CallLog::new(&tenant.id, &ctx.track_id);
+        let outcome = if check_only {
+            Ok(Answer::ok(None))
         } else {
-            match self.find_account(tenant, account).await? {
-                None => Answer::fail(
-                    codes::UNKNOWN,
-                    format!(
-                        "Account {} is unknown: it was never synchronized with this service.",
-                        account
-                            .external_id
-                            .as_deref()
-                            .filter(|s| !s.is_empty())
-                            .unwrap_or(&account.id)
-                    ),
-                ),
-                Some(found) if found.deleted => Answer::ok(Some(found.external_id)),
-                Some(found) => {
-                    let payload = codec::account_event(&found.external_id, &found.document);
-                    let outcome = self
-                        .store
-                        .delete_account(
-                            &tenant.id,
-                            &found.external_id,
-                            &ctx.track_id,
-                            self.now(),
-                            &payload,
-                        )
-                        .await?;
-                    match outcome {
-                        DeleteOutcome::HasLiveSubscriptions(n) => Answer::fail(
-                            codes::ACCOUNT_IN_USE,
-                            format!(
-                                "Account {} still has {n} subscription(s) that are not cancelled; \
-                                 cancel them before deleting the account.",
-                                found.external_id
-                            ),
-                        ),
-                        // Deleted now, or by a concurrent call just before.
-                        DeleteOutcome::Deleted | DeleteOutcome::NotFound => {
-                            Answer::ok(Some(found.external_id))
-                        }
-                    }
-                }
-            }
+            self.delete(tenant, account, ctx).await
         };
-        self.record_call(
+        self.finish_call(
             tenant,
-            &Call {
-                id: &call_id,
+            log,
+            Served {
                 endpoint: "Accounts/Delete",
+                ctx,
                 check_only,
                 started,
             },
-            ctx,
-            &answer,
+            &outcome,
         );
-        Ok(answer)
+        outcome
+    }
+
+    async fn delete(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        ctx: &CallContext,
+    ) -> Result<Answer> {
+        let Some(found) = self.find_account(tenant, account).await? else {
+            return Ok(Answer::fail(
+                codes::UNKNOWN,
+                format!(
+                    "Account {} is unknown: it was never synchronized with this service.",
+                    account
+                        .external_id
+                        .as_deref()
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or(&account.id)
+                ),
+            ));
+        };
+        if found.deleted {
+            return Ok(Answer::ok(Some(found.external_id)));
+        }
+        let payload = codec::account_event(&found.external_id, &found.document);
+        let outcome = self
+            .store
+            .delete_account(
+                &tenant.id,
+                &found.external_id,
+                &ctx.track_id,
+                self.now(),
+                &payload,
+            )
+            .await?;
+        Ok(match outcome {
+            DeleteOutcome::HasLiveSubscriptions(n) => Answer::fail(
+                codes::ACCOUNT_IN_USE,
+                format!(
+                    "Account {} still has {n} subscription(s) that are not cancelled; \
+                     cancel them before deleting the account.",
+                    found.external_id
+                ),
+            ),
+            // Deleted now, or by a concurrent call just before.
+            DeleteOutcome::Deleted | DeleteOutcome::NotFound => Answer::ok(Some(found.external_id)),
+        })
     }
 
     /// Accounts/IsReseller: does any account of ours name this one as its
@@ -728,13 +929,50 @@ impl App {
     }
 }
 
-/// One platform call, for its decision record.
-#[derive(Clone, Copy)]
-struct Call<'a> {
-    id: &'a str,
-    endpoint: &'a str,
+/// What every platform endpoint's record says about the call.
+struct Served<'a> {
+    endpoint: &'static str,
+    ctx: &'a CallContext,
     check_only: bool,
     started: Instant,
+}
+
+/// Real calls about one subscription take turns under this key.
+fn subscription_key(c: &ServiceCall<'_>) -> String {
+    if c.operation == Operation::SubscriptionCreate {
+        format!("{}/p/{}", c.tenant.id, c.def.platform_subscription_id)
+    } else {
+        format!("{}/s/{}", c.tenant.id, c.def.external_id)
+    }
+}
+
+/// The change a real call commits, from the decided state and plan.
+fn planned(
+    c: &ServiceCall<'_>,
+    existing: Option<StoredSubscription>,
+    version: i64,
+    plan: Option<(String, Vec<ResourceTotal>)>,
+) -> Planned {
+    let state = rules::apply(c.operation, c.def, existing.as_ref());
+    let create = c.operation == Operation::SubscriptionCreate;
+    let (external_id, platform_id, account_id) = match existing {
+        Some(s) if !create => (s.external_id, s.platform_subscription_id, s.account_id),
+        Some(s) => (new_id("TGS"), s.platform_subscription_id, s.account_id),
+        None => (
+            new_id("TGS"),
+            c.def.platform_subscription_id.clone(),
+            c.def.account.id.clone(),
+        ),
+    };
+    Planned {
+        create,
+        version,
+        external_id,
+        platform_id,
+        account_id,
+        state,
+        plan,
+    }
 }
 
 enum PlanChoice {
@@ -743,14 +981,14 @@ enum PlanChoice {
     Refused(Answer),
 }
 
-/// What every binding of one call is given.
+/// What every binding of one call attempt is given.
 struct Rules<'a> {
     tenant: &'a Tenant,
     bindings: &'a [ActiveBinding],
     request: &'a HookRequest,
-    subscriptions: &'a [crate::domain::hook::SubscriptionInfo],
+    subscriptions: &'a [SubscriptionInfo],
     track_id: &'a str,
-    call_id: &'a str,
+    run: &'a CallRun<'a>,
     now: i64,
 }
 

@@ -2,6 +2,7 @@
 //! tokens, creation and rotation. Secrets are stored as SHA-256 digests and
 //! compared in constant time.
 
+use super::budgets::{Quotas, TenantLimits};
 use super::{App, Result, ServiceError};
 use crate::runtime::Limits;
 use crate::store::{NewTenant, StoreError, TenantRecord};
@@ -17,6 +18,8 @@ pub struct Tenant {
     pub application_id: String,
     /// Effective per-call limits (the tenant's own, else the defaults).
     pub limits: Limits,
+    /// Effective quotas (the tenant's own, else the defaults).
+    pub quotas: Quotas,
     /// Moves whenever bindings or documents change (cache key).
     pub config_revision: i64,
 }
@@ -123,17 +126,18 @@ fn new_admin_token() -> Result<String> {
 
 impl App {
     fn tenant_from(&self, record: TenantRecord) -> Result<Tenant> {
-        let limits = match &record.limits {
+        let own: TenantLimits = match &record.limits {
             Some(json) => serde_json::from_str(json).map_err(|e| {
                 ServiceError::Internal(format!("tenant {} has unreadable limits: {e}", record.id))
             })?,
-            None => self.config.limits,
+            None => TenantLimits::default(),
         };
         Ok(Tenant {
             id: record.id,
             name: record.name,
             application_id: record.application_id,
-            limits,
+            limits: own.call(&self.config.limits),
+            quotas: own.quotas(&self.config.quotas),
             config_revision: record.config_revision,
         })
     }
@@ -296,10 +300,15 @@ impl App {
         Ok(token)
     }
 
-    /// Set (or clear) a tenant's own limits.
-    pub async fn set_tenant_limits(&self, tenant_id: &str, limits: Option<Limits>) -> Result<()> {
+    /// Set (or clear) a tenant's own limits: the fields given override the
+    /// server's defaults.
+    pub async fn set_tenant_limits(
+        &self,
+        tenant_id: &str,
+        limits: Option<TenantLimits>,
+    ) -> Result<()> {
         if let Some(l) = &limits {
-            l.validate(&self.config.engine)
+            l.validate(&self.config.limits, &self.config.engine)
                 .map_err(ServiceError::Invalid)?;
         }
         let json = limits.map(|l| serde_json::to_string(&l).unwrap_or_default());

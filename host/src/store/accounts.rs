@@ -187,6 +187,18 @@ impl Store {
     ) -> Result<DeleteOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        if self.backend == super::Backend::Postgres {
+            // Subscription writes lock this row too: a create racing this
+            // delete either commits first (and is counted below) or waits
+            // and then finds the account deleted.
+            sqlx::query(
+                "SELECT 1 FROM accounts WHERE tenant_id = $1 AND external_id = $2 FOR UPDATE",
+            )
+            .bind(tenant_id)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         let live: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM subscriptions s JOIN accounts a
                ON a.tenant_id = s.tenant_id AND a.platform_id = s.account_id

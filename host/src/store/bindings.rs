@@ -25,6 +25,18 @@ pub struct BindingRecord {
     pub based_on: i64,
     pub updated_by: String,
     pub updated_at: i64,
+    /// The shadow candidate, if any.
+    pub shadow: Option<ShadowRecord>,
+}
+
+/// A shadow candidate of a binding: a version of the same plugin and a
+/// config, run beside the active one without deciding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowRecord {
+    pub version: String,
+    /// JSON text.
+    pub config: String,
+    pub since: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,9 +62,21 @@ pub struct BindingWrite<'a> {
     pub priority: i64,
     pub config: &'a str,
     pub on_failure: &'a str,
+    pub shadow: ShadowChange<'a>,
 }
 
-const COLUMNS: &str = "hook, name, plugin_name, plugin_version, scope, priority, config, on_failure, revision, based_on, updated_by, updated_at";
+/// What a binding write does to the binding's shadow.
+#[derive(Debug, Clone, Copy)]
+pub enum ShadowChange<'a> {
+    Keep,
+    Set { version: &'a str, config: &'a str },
+    Clear,
+}
+
+const COLUMNS: &str = "hook, name, plugin_name, plugin_version, scope, priority, config, on_failure, revision, based_on, updated_by, updated_at, shadow_version, shadow_config, shadow_since";
+
+/// Revisions kept per binding; older history rows are pruned on write.
+pub const HISTORY_KEPT: i64 = 200;
 
 fn record(r: &AnyRow) -> Result<BindingRecord> {
     Ok(BindingRecord {
@@ -68,7 +92,25 @@ fn record(r: &AnyRow) -> Result<BindingRecord> {
         based_on: r.try_get("based_on")?,
         updated_by: r.try_get("updated_by")?,
         updated_at: r.try_get("updated_at")?,
+        shadow: shadow(r)?,
     })
+}
+
+fn shadow(r: &AnyRow) -> Result<Option<ShadowRecord>> {
+    let version: Option<String> = r.try_get("shadow_version")?;
+    let config: Option<String> = r.try_get("shadow_config")?;
+    let since: Option<i64> = r.try_get("shadow_since")?;
+    match (version, config, since) {
+        (None, None, None) => Ok(None),
+        (Some(version), Some(config), Some(since)) => Ok(Some(ShadowRecord {
+            version,
+            config,
+            since,
+        })),
+        _ => Err(StoreError::Corrupt(
+            "a binding's shadow is half stored".into(),
+        )),
+    }
 }
 
 fn history(r: &AnyRow) -> Result<BindingHistoryRecord> {
@@ -130,13 +172,33 @@ impl Store {
         restores: Option<i64>,
         actor: &str,
         now: i64,
+        max_bindings: i64,
     ) -> Result<BindingRecord> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
         // Bumping the tenant's config revision first locks its row until
         // commit: on PostgreSQL concurrent binding changes of one tenant
-        // queue here, so the revision read below is the committed latest.
+        // queue here, so the revision read below is the committed latest
+        // and the quota check below cannot be raced.
         super::tenants::bump_config(&mut tx, tenant_id).await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3",
+        )
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM bindings WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= max_bindings {
+                return Err(StoreError::TooManyBindings(max_bindings));
+            }
+        }
         // The revision counter survives deletes: history rows are never
         // overwritten.
         let last: Option<i64> = sqlx::query_scalar(
@@ -148,32 +210,47 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let next = last.unwrap_or(0) + 1;
-        let row = sqlx::query(&format!(
+        let upsert = format!(
             "INSERT INTO bindings (tenant_id, hook, name, plugin_name, plugin_version, scope, priority, config,
-                                   on_failure, revision, based_on, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                   on_failure, revision, based_on, updated_by, updated_at,
+                                   shadow_version, shadow_config, shadow_since)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $16, $17)
              ON CONFLICT (tenant_id, hook, name) DO UPDATE SET
                 plugin_name = excluded.plugin_name, plugin_version = excluded.plugin_version,
                 scope = excluded.scope, priority = excluded.priority, config = excluded.config,
                 on_failure = excluded.on_failure, revision = bindings.revision + 1,
-                based_on = excluded.based_on, updated_by = excluded.updated_by, updated_at = excluded.updated_at
+                based_on = excluded.based_on, updated_by = excluded.updated_by, updated_at = excluded.updated_at,
+                shadow_version = CASE WHEN $14 = 1 THEN excluded.shadow_version ELSE bindings.shadow_version END,
+                shadow_config = CASE WHEN $14 = 1 THEN excluded.shadow_config ELSE bindings.shadow_config END,
+                shadow_since = CASE WHEN $14 = 1 THEN excluded.shadow_since ELSE bindings.shadow_since END
              RETURNING {COLUMNS}"
-        ))
-        .bind(tenant_id)
-        .bind(hook)
-        .bind(name)
-        .bind(w.plugin_name)
-        .bind(w.plugin_version)
-        .bind(w.scope)
-        .bind(w.priority)
-        .bind(w.config)
-        .bind(w.on_failure)
-        .bind(next)
-        .bind(restores.unwrap_or(next))
-        .bind(actor)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        );
+        let row = sqlx::query(&upsert)
+            .bind(tenant_id)
+            .bind(hook)
+            .bind(name)
+            .bind(w.plugin_name)
+            .bind(w.plugin_version)
+            .bind(w.scope)
+            .bind(w.priority)
+            .bind(w.config)
+            .bind(w.on_failure)
+            .bind(next)
+            .bind(restores.unwrap_or(next))
+            .bind(actor)
+            .bind(now);
+        let (mode, shadow_version, shadow_config, shadow_since) = match w.shadow {
+            ShadowChange::Keep => (0i64, None, None, None),
+            ShadowChange::Set { version, config } => (1, Some(version), Some(config), Some(now)),
+            ShadowChange::Clear => (1, None, None, None),
+        };
+        let row = row
+            .bind(mode)
+            .bind(shadow_version)
+            .bind(shadow_config)
+            .bind(shadow_since)
+            .fetch_one(&mut *tx)
+            .await?;
         let mut record = record(&row)?;
         // Keep the live revision equal to its history row's revision.
         if record.revision != next {
@@ -231,6 +308,7 @@ impl Store {
             priority: gone.priority,
             config: &gone.config,
             on_failure: &gone.on_failure,
+            shadow: ShadowChange::Keep,
         };
         insert_history(
             &mut tx,
@@ -248,24 +326,116 @@ impl Store {
         Ok(true)
     }
 
-    /// A binding's history, oldest first.
+    /// A page of a binding's history: the newest `limit` revisions below
+    /// `before` (all when none), oldest first.
     pub async fn binding_history(
         &self,
         tenant_id: &str,
         hook: &str,
         name: &str,
+        before: Option<i64>,
+        limit: i64,
     ) -> Result<Vec<BindingHistoryRecord>> {
         let rows = sqlx::query(
             "SELECT revision, action, plugin_name, plugin_version, scope, priority, config, on_failure, actor, at
-             FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 ORDER BY revision",
+             FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 AND revision < $4
+             ORDER BY revision DESC LIMIT $5",
         )
         .bind(tenant_id)
         .bind(hook)
         .bind(name)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(history).collect()
+        let mut page = rows.iter().map(history).collect::<Result<Vec<_>>>()?;
+        page.reverse();
+        Ok(page)
     }
+
+    /// The revision a rollback without a target restores: the newest one
+    /// before the active content that activated something.
+    pub async fn rollback_target(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+        based_on: i64,
+    ) -> Result<Option<BindingHistoryRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT revision, action, plugin_name, plugin_version, scope, priority, config, on_failure, actor, at
+             FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 AND revision < $4
+               AND action IN {ACTIVATING} ORDER BY revision DESC LIMIT 1"
+        ))
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .bind(based_on)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(history).transpose()
+    }
+
+    /// One history revision that activated something.
+    pub async fn binding_revision(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+        revision: i64,
+    ) -> Result<Option<BindingHistoryRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT revision, action, plugin_name, plugin_version, scope, priority, config, on_failure, actor, at
+             FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 AND revision = $4
+               AND action IN {ACTIVATING}"
+        ))
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .bind(revision)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(history).transpose()
+    }
+}
+
+/// History actions that make their content active (a rollback may
+/// restore them).
+const ACTIVATING: &str = "('activate', 'rollback', 'promote')";
+
+/// The bindings (`hook/name`) of a tenant that use a plugin version: as
+/// the active version, as the shadow, or as the revision a rollback
+/// without a target would restore.
+pub(super) async fn users_of_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    plugin: &str,
+    version: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(&format!(
+        "SELECT b.hook, b.name FROM bindings b WHERE b.tenant_id = $1 AND b.plugin_name = $2 AND (
+            b.plugin_version = $3 OR b.shadow_version = $3 OR EXISTS (
+              SELECT 1 FROM binding_history h WHERE h.tenant_id = b.tenant_id AND h.hook = b.hook
+                AND h.name = b.name AND h.plugin_version = $3 AND h.plugin_name = $2
+                AND h.revision = (SELECT MAX(h2.revision) FROM binding_history h2
+                    WHERE h2.tenant_id = b.tenant_id AND h2.hook = b.hook AND h2.name = b.name
+                      AND h2.revision < b.based_on AND h2.action IN {ACTIVATING})))
+         ORDER BY b.hook, b.name"
+    ))
+    .bind(tenant_id)
+    .bind(plugin)
+    .bind(version)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(format!(
+                "{}/{}",
+                r.try_get::<String, _>("hook")?,
+                r.try_get::<String, _>("name")?
+            ))
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -308,5 +478,15 @@ async fn insert_history(
             e
         }
     })?;
+    // History is bounded: the newest HISTORY_KEPT revisions stay.
+    sqlx::query(
+        "DELETE FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3 AND revision <= $4",
+    )
+    .bind(tenant_id)
+    .bind(hook)
+    .bind(name)
+    .bind(revision - HISTORY_KEPT)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

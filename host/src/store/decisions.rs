@@ -1,8 +1,9 @@
-//! Decision records: one row per platform call and one per hook
-//! invocation. Written in batches off the request path, read by the admin
-//! API, pruned by retention.
+//! Decision records: one row per platform call, one per hook invocation,
+//! and one per distinct input a call's plugins shared (stored once, its
+//! invocations refer to it). Written in batches off the request path, read
+//! by the admin API, pruned by age, count and bytes per tenant.
 
-use super::{Result, Store, flag};
+use super::{Result, Store, StoreError, flag};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,7 +18,38 @@ pub struct CallRecord {
     pub message: Option<String>,
     pub result: Option<String>,
     pub duration_us: i64,
+    /// Invocation records of this call that were not stored (budget).
+    pub records_dropped: i64,
     pub at: i64,
+}
+
+impl CallRecord {
+    /// Stored size, for byte-bounded retention.
+    pub fn bytes(&self) -> i64 {
+        let text = self.id.len()
+            + self.tenant_id.len()
+            + self.track_id.len()
+            + self.endpoint.len()
+            + self.message.as_deref().map_or(0, str::len)
+            + self.result.as_deref().map_or(0, str::len);
+        i64::try_from(text + 48).unwrap_or(i64::MAX)
+    }
+}
+
+/// The part of the hook input every invocation of one call shares (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInputRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub call_id: String,
+    pub body: String,
+    pub at: i64,
+}
+
+impl CallInputRecord {
+    pub fn bytes(&self) -> i64 {
+        i64::try_from(self.body.len() + self.id.len() + self.call_id.len() + 48).unwrap_or(i64::MAX)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +62,13 @@ pub struct InvocationRecord {
     pub plugin_name: String,
     pub plugin_version: String,
     pub track_id: String,
-    /// `accept`, `reject`, `limits`, `plan`, `error`…
+    /// `accept`, `reject`, `limits`, `plan`, `refuse`, `error`…
     pub outcome: String,
-    /// JSON of the hook input (replayable).
+    /// JSON of the hook input. When `input_id` is set, only this
+    /// invocation's own part; reads merge the shared part back in.
     pub input: String,
+    /// The shared input this invocation's `input` completes.
+    pub input_id: Option<String>,
     /// JSON of the output, if any.
     pub output: Option<String>,
     pub error_kind: Option<String>,
@@ -45,20 +80,127 @@ pub struct InvocationRecord {
     pub at: i64,
 }
 
+impl InvocationRecord {
+    /// Stored size of the record's variable parts.
+    pub fn bytes(&self) -> i64 {
+        let text = self.id.len()
+            + self.tenant_id.len()
+            + self.call_id.as_deref().map_or(0, str::len)
+            + self.hook.len()
+            + self.binding.len()
+            + self.plugin_name.len()
+            + self.plugin_version.len()
+            + self.track_id.len()
+            + self.outcome.len()
+            + self.input.len()
+            + self.input_id.as_deref().map_or(0, str::len)
+            + self.output.as_deref().map_or(0, str::len)
+            + self.error_kind.as_deref().map_or(0, str::len)
+            + self.error_message.as_deref().map_or(0, str::len)
+            + self.logs.len();
+        i64::try_from(text + 40).unwrap_or(i64::MAX)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct InvocationFilter {
     pub hook: Option<String>,
     pub binding: Option<String>,
     pub outcome: Option<String>,
+    pub error_kind: Option<String>,
     pub track_id: Option<String>,
+    /// Only records at or after this time (ms).
+    pub since: Option<i64>,
     /// Only records strictly older than this time (ms), for paging.
     pub before: Option<i64>,
     pub limit: i64,
 }
 
-const COLUMNS: &str = "id, tenant_id, call_id, hook, binding, plugin_name, plugin_version, track_id, outcome, input, output, error_kind, error_message, fuel, peak_memory, duration_us, logs, at";
+/// One batch for [`Store::insert_decisions`].
+#[derive(Debug, Default)]
+pub struct DecisionBatch {
+    pub calls: Vec<CallRecord>,
+    pub inputs: Vec<CallInputRecord>,
+    pub invocations: Vec<InvocationRecord>,
+}
+
+impl DecisionBatch {
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty() && self.inputs.is_empty() && self.invocations.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.calls.len() + self.inputs.len() + self.invocations.len()
+    }
+
+    pub fn clear(&mut self) {
+        self.calls.clear();
+        self.inputs.clear();
+        self.invocations.clear();
+    }
+}
+
+/// What one retention pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Rows deleted.
+    pub rows: u64,
+    /// Tenants whose records were cut by the byte bound.
+    pub tenants_over_bytes: u64,
+}
+
+/// What retention removes (see [`Store::prune_decisions`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Records older than this time (ms) go.
+    pub before: i64,
+    /// At most this many invocations (and calls) per tenant are kept.
+    pub keep_records: i64,
+    /// At most this many bytes of records per tenant are kept.
+    pub keep_bytes: i64,
+    /// Events older than this time (ms) go.
+    pub events_before: i64,
+}
+
+const COLUMNS: &str = "i.id, i.tenant_id, i.call_id, i.hook, i.binding, i.plugin_name, i.plugin_version, i.track_id, i.outcome, i.input, i.input_id, i.output, i.error_kind, i.error_message, i.fuel, i.peak_memory, i.duration_us, i.logs, i.at, c.body AS shared_input";
+
+/// Rows deleted per statement while pruning: the writer lock is released
+/// between batches so calls never wait behind a long delete.
+const PRUNE_BATCH: i64 = 1000;
+
+/// Merge an invocation's own input part into the shared part of its call.
+fn merged_input(own: &str, shared: Option<&str>) -> Result<String> {
+    let Some(shared) = shared else {
+        return Ok(own.to_string());
+    };
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("a stored input: {e}"));
+    let mut whole: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(shared).map_err(corrupt)?;
+    let own: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(own).map_err(corrupt)?;
+    // The shared part holds every binding's config; keep the one that ran.
+    let configs = whole.remove("configs");
+    whole.extend(own);
+    if !whole.contains_key("config")
+        && let (Some(serde_json::Value::Object(configs)), Some(serde_json::Value::String(b))) =
+            (configs, whole.get("binding"))
+        && let Some(config) = configs.get(b)
+    {
+        whole.insert("config".into(), config.clone());
+    }
+    serde_json::to_string(&whole).map_err(corrupt)
+}
 
 fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
+    let own: String = r.try_get("input")?;
+    let shared: Option<String> = r.try_get("shared_input")?;
+    let input_id: Option<String> = r.try_get("input_id")?;
+    if input_id.is_some() && shared.is_none() {
+        return Err(StoreError::Corrupt(format!(
+            "invocation {} refers to a missing shared input",
+            r.try_get::<String, _>("id")?
+        )));
+    }
     Ok(InvocationRecord {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
@@ -69,7 +211,8 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
         plugin_version: r.try_get("plugin_version")?,
         track_id: r.try_get("track_id")?,
         outcome: r.try_get("outcome")?,
-        input: r.try_get("input")?,
+        input: merged_input(&own, shared.as_deref())?,
+        input_id,
         output: r.try_get("output")?,
         error_kind: r.try_get("error_kind")?,
         error_message: r.try_get("error_message")?,
@@ -83,20 +226,17 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
 
 impl Store {
     /// Write a batch of decision records in one transaction.
-    pub async fn insert_decisions(
-        &self,
-        calls: &[CallRecord],
-        invocations: &[InvocationRecord],
-    ) -> Result<()> {
-        if calls.is_empty() && invocations.is_empty() {
+    pub async fn insert_decisions(&self, batch: &DecisionBatch) -> Result<()> {
+        if batch.is_empty() {
             return Ok(());
         }
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
-        for c in calls {
+        for c in &batch.calls {
             sqlx::query(
-                "INSERT INTO calls (id, tenant_id, track_id, endpoint, check_only, code, message, result, duration_us, at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO calls (id, tenant_id, track_id, endpoint, check_only, code, message, result,
+                                    duration_us, at, bytes, records_dropped)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&c.id)
             .bind(&c.tenant_id)
@@ -108,13 +248,31 @@ impl Store {
             .bind(c.result.as_deref())
             .bind(c.duration_us)
             .bind(c.at)
+            .bind(c.bytes())
+            .bind(c.records_dropped)
             .execute(&mut *tx)
             .await?;
         }
-        for i in invocations {
-            sqlx::query(&format!(
-                "INSERT INTO invocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-            ))
+        for i in &batch.inputs {
+            sqlx::query(
+                "INSERT INTO call_inputs (id, tenant_id, call_id, body, bytes, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&i.id)
+            .bind(&i.tenant_id)
+            .bind(&i.call_id)
+            .bind(&i.body)
+            .bind(i.bytes())
+            .bind(i.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for i in &batch.invocations {
+            sqlx::query(
+                "INSERT INTO invocations (id, tenant_id, call_id, hook, binding, plugin_name, plugin_version,
+                        track_id, outcome, input, input_id, output, error_kind, error_message, fuel,
+                        peak_memory, duration_us, logs, at, bytes)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+            )
             .bind(&i.id)
             .bind(&i.tenant_id)
             .bind(i.call_id.as_deref())
@@ -125,6 +283,7 @@ impl Store {
             .bind(&i.track_id)
             .bind(&i.outcome)
             .bind(&i.input)
+            .bind(i.input_id.as_deref())
             .bind(i.output.as_deref())
             .bind(i.error_kind.as_deref())
             .bind(i.error_message.as_deref())
@@ -133,6 +292,7 @@ impl Store {
             .bind(i.duration_us)
             .bind(&i.logs)
             .bind(i.at)
+            .bind(i.bytes())
             .execute(&mut *tx)
             .await?;
         }
@@ -142,7 +302,8 @@ impl Store {
 
     pub async fn invocation(&self, tenant_id: &str, id: &str) -> Result<Option<InvocationRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invocations WHERE tenant_id = $1 AND id = $2"
+            "SELECT {COLUMNS} FROM invocations i LEFT JOIN call_inputs c ON c.id = i.input_id
+             WHERE i.tenant_id = $1 AND i.id = $2"
         ))
         .bind(tenant_id)
         .bind(id)
@@ -160,17 +321,21 @@ impl Store {
         // Empty filter values match everything; binding them keeps one
         // statement for every combination.
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM invocations WHERE tenant_id = $1
-               AND ($2 = '' OR hook = $2) AND ($3 = '' OR binding = $3)
-               AND ($4 = '' OR outcome = $4) AND ($5 = '' OR track_id = $5)
-               AND at < $6
-             ORDER BY at DESC, id DESC LIMIT $7"
+            "SELECT {COLUMNS} FROM invocations i LEFT JOIN call_inputs c ON c.id = i.input_id
+             WHERE i.tenant_id = $1
+               AND ($2 = '' OR i.hook = $2) AND ($3 = '' OR i.binding = $3)
+               AND ($4 = '' OR i.outcome = $4) AND ($5 = '' OR i.track_id = $5)
+               AND ($6 = '' OR i.error_kind = $6)
+               AND i.at >= $7 AND i.at < $8
+             ORDER BY i.at DESC, i.id DESC LIMIT $9"
         ))
         .bind(tenant_id)
         .bind(f.hook.as_deref().unwrap_or(""))
         .bind(f.binding.as_deref().unwrap_or(""))
         .bind(f.outcome.as_deref().unwrap_or(""))
         .bind(f.track_id.as_deref().unwrap_or(""))
+        .bind(f.error_kind.as_deref().unwrap_or(""))
+        .bind(f.since.unwrap_or(i64::MIN))
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(f.limit)
         .fetch_all(&self.pool)
@@ -180,7 +345,8 @@ impl Store {
 
     pub async fn calls(&self, tenant_id: &str, limit: i64) -> Result<Vec<CallRecord>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, track_id, endpoint, check_only, code, message, result, duration_us, at
+            "SELECT id, tenant_id, track_id, endpoint, check_only, code, message, result, duration_us,
+                    records_dropped, at
              FROM calls WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(tenant_id)
@@ -199,44 +365,193 @@ impl Store {
                     message: r.try_get("message")?,
                     result: r.try_get("result")?,
                     duration_us: r.try_get("duration_us")?,
+                    records_dropped: r.try_get("records_dropped")?,
                     at: r.try_get("at")?,
                 })
             })
             .collect()
     }
 
-    /// Drop decision records older than `before` (ms), and beyond the newest
-    /// `keep` invocations of each tenant. Returns how many rows went.
-    pub async fn prune_decisions(&self, before: i64, keep: i64) -> Result<u64> {
-        let _guard = self.write_lock().await;
-        let mut gone = sqlx::query("DELETE FROM invocations WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        gone += sqlx::query("DELETE FROM calls WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+    /// Bytes of decision records a tenant holds (calls, shared inputs,
+    /// invocations).
+    pub async fn decision_bytes(&self, tenant_id: &str) -> Result<i64> {
+        let mut total = 0;
+        for table in ["calls", "call_inputs", "invocations"] {
+            let bytes: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT CAST(SUM(bytes) AS BIGINT) FROM {table} WHERE tenant_id = $1"
+            ))
+            .bind(tenant_id)
+            .fetch_one(&self.pool)
+            .await?;
+            total += bytes.unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    /// Apply `retention` to every tenant. Deletes in batches of
+    /// [`PRUNE_BATCH`] rows, taking the writer lock per batch, so platform
+    /// calls keep committing meanwhile.
+    pub async fn prune_decisions(&self, retention: &Retention) -> Result<PruneReport> {
+        let mut report = PruneReport::default();
+        let mut gone = 0;
+        for table in ["invocations", "call_inputs", "calls"] {
+            gone += self
+                .delete_batched(
+                    &format!(
+                        "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE at < $1 LIMIT {PRUNE_BATCH})"
+                    ),
+                    &[],
+                    retention.before,
+                )
+                .await?;
+        }
+        gone += self
+            .delete_batched(
+                &format!(
+                    "DELETE FROM events WHERE (tenant_id, cursor) IN (
+                       SELECT tenant_id, cursor FROM events WHERE at < $1 LIMIT {PRUNE_BATCH})"
+                ),
+                &[],
+                retention.events_before,
+            )
+            .await?;
         let tenants: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
             .fetch_all(&self.pool)
             .await?;
         for tenant in tenants {
-            for table in ["invocations", "calls"] {
-                // Ids are time-ordered (UUID v7): the newest `keep` stay.
-                gone += sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE tenant_id = $1 AND id IN (
-                        SELECT id FROM {table} WHERE tenant_id = $1
-                        ORDER BY at DESC, id DESC LIMIT 9223372036854775807 OFFSET $2)"
-                ))
-                .bind(&tenant)
-                .bind(keep)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+            let (rows, cut_by_bytes) = self.prune_tenant(&tenant, retention).await?;
+            gone += rows;
+            report.tenants_over_bytes += u64::from(cut_by_bytes);
+        }
+        report.rows = gone;
+        Ok(report)
+    }
+
+    /// Keep a tenant's newest records within the count and byte bounds;
+    /// answers the rows removed and whether the byte bound cut.
+    async fn prune_tenant(&self, tenant: &str, retention: &Retention) -> Result<(u64, bool)> {
+        let mut gone = 0;
+        for table in ["invocations", "calls"] {
+            gone += self
+                .keep_newest(tenant, table, retention.keep_records)
+                .await?;
+        }
+        // Bytes: drop the oldest records, just enough of them (by running
+        // total, oldest first) to get under the bound.
+        let excess = self.decision_bytes(tenant).await? - retention.keep_bytes;
+        if excess > 0 {
+            let cutoff: Option<i64> = sqlx::query_scalar(
+                "SELECT at FROM (
+                   SELECT at, SUM(bytes) OVER (ORDER BY at ROWS UNBOUNDED PRECEDING) AS running FROM (
+                     SELECT at, bytes FROM calls WHERE tenant_id = $1
+                     UNION ALL SELECT at, bytes FROM call_inputs WHERE tenant_id = $1
+                     UNION ALL SELECT at, bytes FROM invocations WHERE tenant_id = $1) u) t
+                 WHERE running >= $2 ORDER BY at LIMIT 1",
+            )
+            .bind(tenant)
+            .bind(excess)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(cutoff) = cutoff {
+                gone += self.prune_tenant_before(tenant, cutoff + 1).await?;
             }
         }
+        gone += self
+            .delete_batched(
+                &format!(
+                    "DELETE FROM call_inputs WHERE id IN (
+                       SELECT c.id FROM call_inputs c WHERE c.tenant_id = $2 AND c.at < $1 AND NOT EXISTS (
+                         SELECT 1 FROM invocations i WHERE i.input_id = c.id) LIMIT {PRUNE_BATCH})"
+                ),
+                &[tenant],
+                i64::MAX,
+            )
+            .await?;
+        Ok((gone, excess > 0))
+    }
+
+    /// Delete a tenant's oldest rows of `table` (by time, then the
+    /// time-ordered UUID v7 id) until `keep` remain.
+    async fn keep_newest(&self, tenant: &str, table: &str, keep: i64) -> Result<u64> {
+        let mut gone = 0;
+        loop {
+            let count: i64 = sqlx::query_scalar(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE tenant_id = $1"
+            ))
+            .bind(tenant)
+            .fetch_one(&self.pool)
+            .await?;
+            let excess = (count - keep).min(PRUNE_BATCH);
+            if excess <= 0 {
+                return Ok(gone);
+            }
+            let _guard = self.write_lock().await;
+            gone += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE id IN (
+                   SELECT id FROM {table} WHERE tenant_id = $1 ORDER BY at, id LIMIT $2)"
+            ))
+            .bind(tenant)
+            .bind(excess)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+    }
+
+    async fn prune_tenant_before(&self, tenant: &str, before: i64) -> Result<u64> {
+        let mut gone = 0;
+        for table in ["invocations", "call_inputs", "calls"] {
+            gone += self
+                .delete_batched(
+                    &format!(
+                        "DELETE FROM {table} WHERE id IN (
+                           SELECT id FROM {table} WHERE tenant_id = $2 AND at < $1 LIMIT {PRUNE_BATCH})"
+                    ),
+                    &[tenant],
+                    before,
+                )
+                .await?;
+        }
         Ok(gone)
+    }
+
+    /// Run a `DELETE … LIMIT`-shaped statement until it deletes nothing.
+    /// `$1` is `at`, `$2…` the text arguments.
+    async fn delete_batched(&self, sql: &str, args: &[&str], at: i64) -> Result<u64> {
+        let mut gone = 0;
+        loop {
+            let _guard = self.write_lock().await;
+            let mut query = sqlx::query(sql).bind(at);
+            for arg in args {
+                query = query.bind(*arg);
+            }
+            let n = query.execute(&self.pool).await?.rows_affected();
+            gone += n;
+            if n < PRUNE_BATCH as u64 {
+                return Ok(gone);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_invocation_input_merges_with_its_calls_shared_part() {
+        let shared = r#"{"request":{"quantity":2},"now":5,"configs":{"a":{"min":3},"b":{}}}"#;
+        let own = r#"{"binding":"a","seed":7,"target":{"quantity":2}}"#;
+        let merged: serde_json::Value =
+            serde_json::from_str(&merged_input(own, Some(shared)).unwrap()).unwrap();
+        assert_eq!(merged["config"], serde_json::json!({"min": 3}));
+        assert_eq!(merged["now"], 5);
+        assert_eq!(merged["seed"], 7);
+        assert!(merged.get("configs").is_none());
+        assert!(merge_fails_loudly());
+    }
+
+    fn merge_fails_loudly() -> bool {
+        matches!(merged_input("{", Some("{}")), Err(StoreError::Corrupt(_)))
     }
 }

@@ -17,10 +17,15 @@ mod subscriptions;
 mod tenants;
 
 pub use accounts::{AccountRecord, AccountWrite, DeleteOutcome, SyncOutcome};
-pub use bindings::{BindingHistoryRecord, BindingRecord, BindingWrite};
-pub use decisions::{CallRecord, InvocationFilter, InvocationRecord};
+pub use bindings::{
+    BindingHistoryRecord, BindingRecord, BindingWrite, HISTORY_KEPT, ShadowChange, ShadowRecord,
+};
+pub use decisions::{
+    CallInputRecord, CallRecord, DecisionBatch, InvocationFilter, InvocationRecord, PruneReport,
+    Retention,
+};
 pub use documents::DocumentRecord;
-pub use plugins::{PluginRecord, PluginSummary};
+pub use plugins::{DeleteVersionOutcome, InsertOutcome, PluginRecord, PluginSummary, UploadQuota};
 pub use subscriptions::{
     CreateOutcome, EventRecord, EventWrite, HistoryRecord, PlanRecord, SubscriptionWrite,
 };
@@ -46,6 +51,12 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A new binding beyond the tenant's quota of this many.
+    #[error("the tenant already has {0} bindings")]
+    TooManyBindings(i64),
+    /// A subscription write for an account that `Accounts/Delete` removed.
+    #[error("account {0} was deleted")]
+    AccountDeleted(String),
 }
 
 impl StoreError {
@@ -74,7 +85,10 @@ pub struct Store {
     writer: Option<Mutex<()>>,
 }
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_budgets.sql")),
+];
 
 impl Store {
     /// The embedded default: `tollgate.db` under `data_dir`, created on

@@ -24,9 +24,48 @@ pub struct PluginSummary {
     pub latest_at: i64,
 }
 
+/// What [`Store::insert_plugin`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Created,
+    /// These bytes were already stored under this name.
+    Existing,
+    /// Refused: the tenant already holds `limit` versions.
+    TooManyVersions {
+        limit: i64,
+    },
+    /// Refused: the tenant's versions would take more than `limit` bytes
+    /// (`used` now).
+    TooManyBytes {
+        used: i64,
+        limit: i64,
+    },
+}
+
+/// Per-tenant upload quotas, checked inside the insert's transaction so
+/// concurrent uploads cannot both squeeze under them.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadQuota {
+    pub max_versions: i64,
+    pub max_bytes: i64,
+}
+
+/// What [`Store::delete_plugin_version`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteVersionOutcome {
+    /// Gone. `content_still_stored` tells whether the same bytes remain
+    /// under another name or tenant (compiled code is shared by content).
+    Deleted {
+        content_still_stored: bool,
+    },
+    NotFound,
+    /// Refused: these bindings (`hook/name`) use it.
+    InUse(Vec<String>),
+}
+
 impl Store {
-    /// Store a version. Uploading the same bytes again changes nothing and
-    /// answers false.
+    /// Store a version within `quota`. Uploading the same bytes again
+    /// changes nothing and answers `Existing`.
     #[allow(clippy::too_many_arguments)]
     pub async fn insert_plugin(
         &self,
@@ -37,34 +76,164 @@ impl Store {
         bytes: &[u8],
         uploaded_by: &str,
         now: i64,
-    ) -> Result<bool> {
+        quota: UploadQuota,
+    ) -> Result<InsertOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             // Uploads of one tenant queue on its row, so two concurrent
-            // uploads never take the same `seq` (the newest-first order).
+            // uploads never take the same `seq` (the newest-first order)
+            // nor both pass the quota.
             sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
                 .bind(tenant_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        let done = sqlx::query(
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM plugins WHERE tenant_id = $1 AND name = $2 AND version = $3",
+        )
+        .bind(tenant_id)
+        .bind(name)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_some() {
+            return Ok(InsertOutcome::Existing);
+        }
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM plugins WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (count, used): (i64, i64) = (row.try_get("n")?, row.try_get("used")?);
+        if count >= quota.max_versions {
+            return Ok(InsertOutcome::TooManyVersions {
+                limit: quota.max_versions,
+            });
+        }
+        if used.saturating_add(size) > quota.max_bytes {
+            return Ok(InsertOutcome::TooManyBytes {
+                used,
+                limit: quota.max_bytes,
+            });
+        }
+        sqlx::query(
             "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at, seq)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1 FROM plugins WHERE tenant_id = $1
-             ON CONFLICT (tenant_id, name, version) DO NOTHING",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1 FROM plugins WHERE tenant_id = $1",
         )
         .bind(tenant_id)
         .bind(name)
         .bind(version)
         .bind(hook)
-        .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+        .bind(size)
         .bind(bytes)
         .bind(uploaded_by)
         .bind(now)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(InsertOutcome::Created)
+    }
+
+    /// Remove a version no binding uses: not as its active version, not as
+    /// its shadow, not as the revision a rollback would restore.
+    pub async fn delete_plugin_version(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<DeleteVersionOutcome> {
+        let _guard = self.write_lock().await;
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            // Binding changes lock the tenant row too: no binding can pick
+            // this version up between the check and the delete.
+            sqlx::query("SELECT id FROM tenants WHERE id = $1 FOR UPDATE")
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let users = super::bindings::users_of_version(&mut tx, tenant_id, name, version).await?;
+        if !users.is_empty() {
+            return Ok(DeleteVersionOutcome::InUse(users));
+        }
+        let done =
+            sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND name = $2 AND version = $3")
+                .bind(tenant_id)
+                .bind(name)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Ok(DeleteVersionOutcome::NotFound);
+        }
+        let others: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plugins WHERE version = $1")
+            .bind(version)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(DeleteVersionOutcome::Deleted {
+            content_still_stored: others > 0,
+        })
+    }
+
+    /// How many versions a tenant stores, and their bytes.
+    pub async fn plugin_usage(&self, tenant_id: &str) -> Result<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(size), 0) AS BIGINT) AS used FROM plugins WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("used")?))
+    }
+
+    /// The recorded SHA-256 (hex) of a compiled artifact, if any.
+    pub async fn artifact_digest(&self, compat_key: &str, version: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT sha256 FROM compiled_artifacts WHERE compat_key = $1 AND version = $2",
+        )
+        .bind(compat_key)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Record the digest of a compiled artifact about to be written.
+    pub async fn record_artifact_digest(
+        &self,
+        compat_key: &str,
+        version: &str,
+        sha256: &str,
+        bytes: i64,
+        now: i64,
+    ) -> Result<()> {
+        let _guard = self.write_lock().await;
+        sqlx::query(
+            "INSERT INTO compiled_artifacts (compat_key, version, sha256, bytes, at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (compat_key, version) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+                at = excluded.at",
+        )
+        .bind(compat_key)
+        .bind(version)
+        .bind(sha256)
+        .bind(bytes)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forget the digests of a version no tenant stores any more.
+    pub async fn forget_artifact(&self, version: &str) -> Result<()> {
+        let _guard = self.write_lock().await;
+        sqlx::query("DELETE FROM compiled_artifacts WHERE version = $1")
+            .bind(version)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub async fn plugin(

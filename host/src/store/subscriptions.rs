@@ -241,6 +241,8 @@ impl Store {
     pub async fn create_subscription(&self, w: &SubscriptionWrite<'_>) -> Result<CreateOutcome> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        self.lock_live_account(&mut tx, w.tenant_id, w.account_id)
+            .await?;
         let inserted: Option<String> = sqlx::query_scalar(
             "INSERT INTO subscriptions (tenant_id, external_id, platform_subscription_id, account_id, product_id,
                                         service_type, name, quantity, status, is_trial, attributes, version,
@@ -290,6 +292,8 @@ impl Store {
     ) -> Result<()> {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
+        self.lock_live_account(&mut tx, w.tenant_id, w.account_id)
+            .await?;
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE subscriptions SET product_id = $4, service_type = $5, name = $6, quantity = $7, status = $8,
                     is_trial = $9, attributes = $10, version = version + 1, updated_at = $11
@@ -317,6 +321,34 @@ impl Store {
         };
         self.write_rest(&mut tx, w, version).await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inside a subscription write: lock the customer's account row (on
+    /// PostgreSQL; SQLite has one writer) so an `Accounts/Delete` and this
+    /// write take turns, and refuse to provision for a deleted account. An
+    /// account never synchronized is fine (the platform may skip it).
+    async fn lock_live_account(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        tenant_id: &str,
+        account_id: &str,
+    ) -> Result<()> {
+        let lock = if self.backend == super::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let deleted: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT deleted FROM accounts WHERE tenant_id = $1 AND platform_id = $2{lock}"
+        ))
+        .bind(tenant_id)
+        .bind(account_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if deleted.is_some_and(|d| d != 0) {
+            return Err(StoreError::AccountDeleted(account_id.to_string()));
+        }
         Ok(())
     }
 
@@ -410,21 +442,27 @@ impl Store {
             .collect()
     }
 
-    /// The subscription's status history, oldest first.
+    /// A page of the subscription's status history: the newest `limit`
+    /// versions below `before` (all when none), oldest first.
     pub async fn subscription_history(
         &self,
         tenant_id: &str,
         external_id: &str,
+        before: Option<i64>,
+        limit: i64,
     ) -> Result<Vec<HistoryRecord>> {
         let rows = sqlx::query(
             "SELECT version, operation, status, quantity, product_id, track_id, at FROM subscription_history
-             WHERE tenant_id = $1 AND subscription_id = $2 ORDER BY version",
+             WHERE tenant_id = $1 AND subscription_id = $2 AND version < $3 ORDER BY version DESC LIMIT $4",
         )
         .bind(tenant_id)
         .bind(external_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
+            .rev()
             .map(|r| {
                 Ok(HistoryRecord {
                     version: r.try_get("version")?,

@@ -172,6 +172,27 @@ impl Server {
         }
     }
 
+    /// Stop and start again on the same database and data dir (the
+    /// compiled-code disk cache survives; memory caches do not).
+    pub async fn restart(mut self, options: Options) -> Server {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.app.store().close().await;
+        Server::on(self.db, options).await
+    }
+
+    /// The value of a metric series (its whole line up to the value), or 0.
+    pub fn metric(&self, series: &str) -> f64 {
+        let text = self.app.metrics().render();
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     pub fn advance(&self, ms: i64) {
         self.clock.fetch_add(ms, Ordering::SeqCst);
     }
