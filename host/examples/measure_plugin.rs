@@ -65,9 +65,9 @@ fn main() -> anyhow::Result<()> {
     println!("load + type-check: {:.1} ms", load.as_secs_f64() * 1e3);
     println!("answer:           {answer}");
     println!(
-        "instance + call:  median {:.2} ms, slowest {:.2} ms over {} calls",
-        median.as_secs_f64() * 1e3,
-        first.as_secs_f64() * 1e3,
+        "instance + call:  median {:.1} µs, slowest {:.1} µs over {} calls",
+        median.as_secs_f64() * 1e6,
+        first.as_secs_f64() * 1e6,
         times.len()
     );
     println!("fuel:             {}", out.fuel_used);

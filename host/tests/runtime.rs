@@ -542,3 +542,99 @@ fn v1_guests_run_beside_v2_on_one_runtime() {
     call.request.action_text = "Transfer".into();
     assert!(rt.invoke(&v1, &call, &Limits::default()).outcome.is_ok());
 }
+
+#[test]
+fn a_component_over_the_per_plugin_pool_share_is_refused_at_load() {
+    // A Rust wasip2 plugin creates 3 core instances.
+    let rt = Runtime::new(EngineConfig {
+        max_core_instances_per_plugin: 2,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let bytes = test_plugins::bytes(test_plugins::V2_PLAN);
+    let e = rt.compile(&bytes).err().expect("refused");
+    assert_eq!(e.kind(), "exceeds-pool", "{e}");
+    assert!(e.to_string().contains("core module instances"), "{e}");
+    // The compile worker's path refuses it too, when the native code loads.
+    let native = rt.precompile(&bytes).unwrap();
+    assert_eq!(
+        rt.load_precompiled(&native).err().unwrap().kind(),
+        "exceeds-pool"
+    );
+}
+
+#[test]
+fn the_pool_holds_every_slot_of_the_largest_component_it_accepts() {
+    // Two slots, and plugins may take 3 core instances each: both slots can
+    // hold a live instance at once (instances are released only when the
+    // `Spent` is dropped).
+    let rt = Runtime::new(EngineConfig {
+        pool_instances: 2,
+        max_core_instances_per_plugin: 3,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let plugin = load(&rt, test_plugins::V2_PLAN);
+    let call = input("cb_basic", 12, "{}");
+    let (first, held_1) = rt.invoke_deferred(&plugin, &call, &Limits::default());
+    let (second, held_2) = rt.invoke_deferred(&plugin, &call, &Limits::default());
+    assert!(first.outcome.is_ok(), "{:?}", first.outcome);
+    assert!(second.outcome.is_ok(), "{:?}", second.outcome);
+    drop((held_1, held_2));
+}
+
+/// Components built by componentize-js and componentize-py (see
+/// `tests/polyglot/`): they load, are recognised and answer under the
+/// engine and limits proposed for their tier. Needs node and python, so
+/// it runs on demand: `tests/polyglot/build.sh` then
+/// `TOLLGATE_POLYGLOT=/tmp/tollgate-polyglot cargo test --release -p tollgate --test runtime -- --ignored`.
+#[test]
+#[ignore = "needs components built by tests/polyglot/build.sh"]
+fn javascript_and_python_components_run() {
+    let dir =
+        std::env::var("TOLLGATE_POLYGLOT").expect("TOLLGATE_POLYGLOT: the build.sh output dir");
+    let rt = Runtime::new(EngineConfig {
+        max_component_bytes: 32 * 1024 * 1024,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    for (file, language) in [
+        ("precheck-js.wasm", "javascript"),
+        ("precheck-py.wasm", "python"),
+    ] {
+        let bytes = std::fs::read(std::path::Path::new(&dir).join(file)).unwrap();
+        let plugin = rt.compile(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((plugin.contract(), plugin.language()), ("2.0.0", language));
+        let limits = Limits::default();
+        for (quantity, expected) in [
+            (5, Verdict::Accept),
+            (
+                500,
+                Verdict::Reject(Rejection {
+                    code: -150,
+                    message: "Orders above 100 seats need a quote.".into(),
+                }),
+            ),
+        ] {
+            let out = rt.invoke(&plugin, &input("cb_basic", quantity, "{}"), &limits);
+            assert_eq!(
+                out.outcome,
+                Ok(HookOutput::Verdict(expected)),
+                "{file}: {}",
+                out.logs
+            );
+        }
+        assert_eq!(
+            rt.validate_config(&plugin, "{}", &limits),
+            ConfigCheck::Valid,
+            "{file}"
+        );
+        assert!(
+            matches!(
+                rt.validate_config(&plugin, "{not json", &limits),
+                ConfigCheck::Invalid { .. }
+            ),
+            "{file}"
+        );
+    }
+}
