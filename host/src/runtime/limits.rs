@@ -83,7 +83,7 @@ pub struct EngineConfig {
     /// Core wasm instances one plugin component may create; the pool holds
     /// `pool_instances` times this many. Components needing more are refused
     /// at upload (kind `exceeds-pool`). A Rust plugin needs 3, componentize-js
-    /// 4, componentize-py 14–30.
+    /// 4, componentize-py 14 (plus native-extension packages).
     pub max_core_instances_per_plugin: u32,
     /// Guest memory the pool keeps resident between instances, so a fresh
     /// instance does not fault its stack and data pages in again.

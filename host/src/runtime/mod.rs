@@ -303,7 +303,8 @@ impl Runtime {
         // (wasmtime checks them in `Component::new`/`deserialize`), never at
         // run time. Measured: a Rust wasip2 component has 3 core instances,
         // one memory and 2 tables; componentize-js 4/1/2; componentize-py
-        // 14/1/2 for a trivial app, ~30 with native stdlib modules.
+        // 14/1/2 (also with much of the stdlib imported); native-extension
+        // packages add core instances, hence the margin.
         let core_per_plugin = config.max_core_instances_per_plugin.max(1);
         pool.total_component_instances(slots)
             .total_memories(slots.saturating_mul(MEMORIES_PER_PLUGIN))
