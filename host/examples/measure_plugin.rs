@@ -24,6 +24,11 @@ fn main() -> anyhow::Result<()> {
         max_component_bytes: 256 * 1024 * 1024,
         max_memory_bytes: 256 * 1024 * 1024,
         pool_instances: 16,
+        // An experiment knob: how much guest memory the pool keeps resident.
+        keep_resident_bytes: std::env::var("KEEP_RESIDENT_MIB")
+            .ok()
+            .and_then(|m| m.parse::<usize>().ok())
+            .map_or(EngineConfig::default().keep_resident_bytes, |m| m << 20),
         ..EngineConfig::default()
     };
     let limits = Limits {

@@ -16,7 +16,8 @@ pub const UNKNOWN: &str = "unknown";
 /// tool decide first. What the tools write (checked empirically):
 ///
 /// * componentize-js: top-level `processed-by: ComponentizeJS <version>`
-///   and `language: JavaScript`.
+///   and `language: JavaScript`; componentize-qjs (QuickJS) through the JS
+///   SDK: `processed-by: componentize-qjs`, `language: TypeScript|JavaScript`.
 /// * componentize-py (0.25): no Python entry at all; its core modules are
 ///   dynamically linked against `libpython3.x.so`, which is the signal.
 /// * Rust (`wasm32-wasip2`, even with `strip = true`): `processed-by` names
@@ -72,6 +73,7 @@ impl Signals {
             PYTHON
         } else if tool("componentizejs")
             || tool("componentize-js")
+            || tool("componentize-qjs")
             || language("javascript")
             || language("typescript")
         {
@@ -125,6 +127,10 @@ mod tests {
                 false
             ),
             RUST
+        );
+        assert_eq!(
+            signals(&["typescript", "rust"], &["componentize-qjs 0.4.5"], false),
+            JAVASCRIPT
         );
         assert_eq!(signals(&["rust"], &[], false), RUST);
         assert_eq!(signals(&[], &["wit-component 0.245.1"], false), UNKNOWN);
