@@ -544,6 +544,29 @@ fn v1_guests_run_beside_v2_on_one_runtime() {
 }
 
 #[test]
+fn a_v1_plan_error_is_still_an_invalid_request_refusal() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V1_PLAN_ERROR);
+    assert_eq!(plugin.contract(), "1.0.0");
+    let out = rt.invoke(&plugin, &input("cb_basic", 101, "{}"), &Limits::default());
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+            code: -2,
+            message: "More than 100 seats cannot be provisioned.".into()
+        }))
+    );
+    let out = rt.invoke(&plugin, &input("cb_basic", 7, "{}"), &Limits::default());
+    assert!(
+        matches!(out.outcome.unwrap(), HookOutput::Plan(PlanOutcome::Totals(t)) if t.len() == 1)
+    );
+    assert_eq!(
+        rt.validate_config(&plugin, "not even json", &Limits::default()),
+        ConfigCheck::NotSupported
+    );
+}
+
+#[test]
 fn a_component_over_the_per_plugin_pool_share_is_refused_at_load() {
     // A Rust wasip2 plugin creates 3 core instances.
     let rt = Runtime::new(EngineConfig {

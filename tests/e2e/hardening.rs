@@ -662,5 +662,29 @@ async fn v2_failures_stay_in_the_decision_log_and_v2_refusals_answer_the_platfor
         .subscription(answer["Result"].as_str().unwrap())
         .await;
     assert_eq!(sub["resources"]["source"], "plugin:seats");
+
+    // A v1 plugin's plan error is still Code -2 with its message.
+    tenant
+        .admin_send(Method::DELETE, "/bindings/resources/seats", &json!({}))
+        .await;
+    tenant
+        .bind_with(
+            "resources",
+            "old-seats",
+            test_plugins::V1_PLAN_ERROR,
+            json!({}),
+        )
+        .await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-4", "20417", 101, false),
+        )
+        .await;
+    assert_eq!(answer["Code"], -2, "{answer}");
+    assert_eq!(
+        answer["Message"],
+        "More than 100 seats cannot be provisioned."
+    );
     server.stop().await;
 }
