@@ -136,6 +136,33 @@ mod tests {
         assert_eq!(signals(&[], &["wit-component 0.245.1"], false), UNKNOWN);
     }
 
+    fn wasm(text: &str) -> Vec<u8> {
+        wat::parse_str(text).expect("valid wat")
+    }
+
+    #[test]
+    fn producers_sections_and_imports_are_read_at_any_depth() {
+        let js = r#"(component
+            (core module (@producers (language "C_plus_plus_14" "") (language "Rust" "")))
+            (@producers (language "JavaScript" "") (processed-by "ComponentizeJS" "0.23.0")))"#;
+        assert_eq!(detect(&wasm(js)), JAVASCRIPT);
+        let py = r#"(component
+            (core module (@producers (language "Rust" "") (processed-by "rustc" "1.75.0")))
+            (core module (import "libpython3.14.so" "PyObject_Call" (func)))
+            (@producers (processed-by "wit-component" "0.245.1")))"#;
+        assert_eq!(detect(&wasm(py)), PYTHON);
+        let rust = r#"(component
+            (core module (@producers (processed-by "wit-bindgen-rust" "0.45.0")))
+            (@producers (processed-by "wit-component" "0.245.1")))"#;
+        assert_eq!(detect(&wasm(rust)), RUST);
+        assert_eq!(
+            detect(&wasm(
+                r#"(component (@producers (processed-by "wit-component" "0.245.1")))"#
+            )),
+            UNKNOWN
+        );
+    }
+
     #[test]
     fn a_module_without_producers_is_unknown() {
         assert_eq!(detect(b"\0asm\x01\0\0\0"), UNKNOWN);
