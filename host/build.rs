@@ -83,7 +83,8 @@ fn main() -> Result<()> {
     let mut sdk = Vec::new();
     let sdk_src = root.join("plugins/sdk/src");
     files(&sdk_src, &root.join("plugins/sdk"), &mut sdk)?;
-    let wit = root.join("wit/v1");
+    // The SDK implements the newest contract; the host serves every version.
+    let wit = root.join("wit/v2");
     let mut contract = Vec::new();
     files(&wit, &wit, &mut contract)?;
     sdk.extend(

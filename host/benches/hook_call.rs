@@ -25,6 +25,7 @@ fn input() -> HookInput {
             product_id: "cb_basic".into(),
             service_type: "cloudbackup".into(),
             action: ActionType::Provision,
+            action_text: String::new(),
             quantity: 2,
             previous_quantity: None,
             is_trial: false,

@@ -3,7 +3,9 @@
 //! the same runtime is unaffected.
 
 use tollgate::domain::hook::*;
-use tollgate::runtime::{CompiledPlugin, EngineConfig, Limits, PluginError, Runtime};
+use tollgate::runtime::{
+    CompiledPlugin, ConfigCheck, EngineConfig, Limits, LoadError, PluginError, Runtime,
+};
 
 fn runtime() -> Runtime {
     Runtime::new(EngineConfig::default()).expect("runtime")
@@ -22,6 +24,7 @@ fn request(product: &str, quantity: i64) -> HookRequest {
         product_id: product.into(),
         service_type: "cloudbackup".into(),
         action: ActionType::Provision,
+        action_text: String::new(),
         quantity,
         previous_quantity: None,
         is_trial: false,
@@ -233,4 +236,430 @@ fn a_shadow_stack_overflow_traps_instead_of_corrupting_memory() {
         other => panic!("expected an out-of-bounds trap, got {other:?}"),
     }
     assert_healthy(&rt);
+}
+
+// ---- Contract v2 (tollgate:plugin@2.0.0) beside v1 ----
+
+#[test]
+fn contract_and_language_are_detected() {
+    let rt = runtime();
+    for (path, contract) in [
+        (test_plugins::FIXED_MIN_1, "1.0.0"),
+        (test_plugins::PANIC, "1.0.0"),
+        (test_plugins::V2_PRECHECK, "2.0.0"),
+        (test_plugins::V2_LIMITS, "2.0.0"),
+        (test_plugins::V2_PLAN, "2.0.0"),
+        (test_plugins::MIN_MAX_QUANTITY, "2.0.0"),
+    ] {
+        let plugin = load(&rt, path);
+        assert_eq!(plugin.contract(), contract, "{path}");
+        assert_eq!(plugin.language(), "rust", "{path}");
+    }
+    // Through the compile worker's path too: precompiled code remembers
+    // what only the original bytes told.
+    let native = rt
+        .precompile(&test_plugins::bytes(test_plugins::V2_PLAN))
+        .unwrap();
+    let plugin = rt.load_precompiled(&native).unwrap();
+    assert_eq!((plugin.contract(), plugin.language()), ("2.0.0", "rust"));
+    let again = rt
+        .load_precompiled(&rt.serialize(&plugin).unwrap())
+        .unwrap();
+    assert_eq!((again.contract(), again.language()), ("2.0.0", "rust"));
+}
+
+#[test]
+fn a_v2_component_with_hooks_of_the_wrong_shape_is_refused_naming_v2() {
+    let rt = runtime();
+    let e = rt
+        .compile(&test_plugins::bytes(test_plugins::V2_WRONG_SIGNATURE))
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            &e,
+            LoadError::Incompatible {
+                hook: Hook::Precheck,
+                contract: "2.0.0",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("tollgate:plugin@2.0.0"), "{e}");
+    let e = rt
+        .compile(&test_plugins::bytes(test_plugins::WRONG_SIGNATURE))
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("tollgate:plugin@1.0.0"), "{e}");
+}
+
+const PROBE_CONFIG: &str = r#"{"max": 10}"#;
+
+#[test]
+fn v2_precheck_accepts_and_rejects() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PRECHECK);
+    assert_eq!(plugin.hook(), Hook::Precheck);
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 5, PROBE_CONFIG),
+        &Limits::default(),
+    );
+    assert_eq!(out.outcome.unwrap(), HookOutput::Verdict(Verdict::Accept));
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 11, PROBE_CONFIG),
+        &Limits::default(),
+    );
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Verdict(Verdict::Reject(Rejection {
+            code: -150,
+            message: "At most 10 seats.".into()
+        }))
+    );
+    assert!(out.fuel_used > 0 && out.peak_memory > 0);
+}
+
+#[test]
+fn v2_sees_an_other_action_with_its_text() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PRECHECK);
+    let mut call = input("cb_basic", 5, PROBE_CONFIG);
+    call.request.action = ActionType::Other;
+    call.request.action_text = "Transfer".into();
+    let out = rt.invoke(&plugin, &call, &Limits::default());
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Verdict(Verdict::Reject(Rejection {
+            code: -151,
+            message: "Action Transfer is not handled.".into()
+        }))
+    );
+}
+
+#[test]
+fn v2_failed_is_a_plugin_error_cut_at_one_kib() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PRECHECK);
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 5, r#"{"max": 10, "fail_bytes": 5000}"#),
+        &Limits::default(),
+    );
+    let e = out.outcome.unwrap_err();
+    assert_eq!(e.kind(), "plugin-error");
+    assert!(!e.is_limit());
+    let PluginError::PluginFailed { message } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(message.len() <= 1024, "{}", message.len());
+    assert!(message.len() > 1000, "{}", message.len());
+    assert!(
+        message.starts_with("éé") && message.ends_with('…'),
+        "{message}"
+    );
+    // A short message is kept whole.
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 5, r#"{"max": 10, "fail_bytes": 8}"#),
+        &Limits::default(),
+    );
+    assert_eq!(out.outcome.unwrap_err(), PluginError::plugin_failed("éééé"));
+}
+
+#[test]
+fn v2_invalid_config_at_call_time_names_the_path() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PRECHECK);
+    let out = rt.invoke(
+        &plugin,
+        &input("cb_basic", 5, r#"{"max": "ten"}"#),
+        &Limits::default(),
+    );
+    let e = out.outcome.unwrap_err();
+    assert_eq!(e.kind(), "invalid-config");
+    let PluginError::InvalidConfig { path, message } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(path, "$.max");
+    assert!(message.contains("invalid type"), "{message}");
+}
+
+#[test]
+fn v2_limits() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_LIMITS);
+    let config = r#"{"products": {"cb_basic": {"min": 3, "max": 9}}}"#;
+    let out = rt.invoke(&plugin, &input("cb_basic", 2, config), &Limits::default());
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Limits(Some(tollgate::domain::hook::Limits {
+            min: Some(3),
+            max: Some(9),
+            step: None
+        }))
+    );
+    let out = rt.invoke(&plugin, &input("other", 2, config), &Limits::default());
+    assert_eq!(out.outcome.unwrap(), HookOutput::Limits(None));
+}
+
+#[test]
+fn v2_plan_totals_and_refusal() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PLAN);
+    let out = rt.invoke(&plugin, &input("cb_basic", 12, "{}"), &Limits::default());
+    let HookOutput::Plan(PlanOutcome::Totals(totals)) = out.outcome.unwrap() else {
+        panic!("totals expected")
+    };
+    assert_eq!(totals.len(), 2);
+    assert_eq!(totals[0].id, "seats");
+    assert_eq!(totals[1].value, ResourceValue::Feature(true));
+    let out = rt.invoke(&plugin, &input("cb_basic", 101, "{}"), &Limits::default());
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+            code: -110,
+            message: "More than 100 seats need a dedicated vault.".into()
+        }))
+    );
+    // A refusal code outside -199..=-100 is an invalid answer.
+    let out = rt.invoke(&plugin, &input("cb_basic", 13, "{}"), &Limits::default());
+    let e = out.outcome.unwrap_err();
+    assert_eq!(e.kind(), "invalid-output");
+    assert!(e.to_string().contains("-199..=-100"), "{e}");
+}
+
+#[test]
+fn v2_calls_run_under_the_same_limits() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PRECHECK);
+    let tight = Limits {
+        fuel: 1_000,
+        ..Limits::default()
+    };
+    let out = rt.invoke(&plugin, &input("cb_basic", 5, PROBE_CONFIG), &tight);
+    assert_eq!(
+        out.outcome.unwrap_err(),
+        PluginError::FuelExhausted { limit: 1_000 }
+    );
+    assert_eq!(
+        rt.validate_config(&plugin, PROBE_CONFIG, &tight),
+        ConfigCheck::Failed(PluginError::FuelExhausted { limit: 1_000 })
+    );
+    let small = Limits {
+        input_bytes: 8,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        rt.validate_config(&plugin, PROBE_CONFIG, &small),
+        ConfigCheck::Failed(PluginError::OversizeInput { .. })
+    ));
+}
+
+#[test]
+fn validate_config_valid_invalid_and_v1_not_supported() {
+    let rt = runtime();
+    let limits = Limits::default();
+    let probe = load(&rt, test_plugins::V2_PRECHECK);
+    assert_eq!(
+        rt.validate_config(&probe, PROBE_CONFIG, &limits),
+        ConfigCheck::Valid
+    );
+    match rt.validate_config(&probe, r#"{"max": 10, "colour": "red"}"#, &limits) {
+        ConfigCheck::Invalid { path, message } => {
+            assert_eq!(path, "$.colour");
+            assert!(message.contains("unknown field `colour`"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match rt.validate_config(&probe, "{}", &limits) {
+        ConfigCheck::Invalid { path, message } => {
+            assert_eq!(path, "$");
+            assert!(message.contains("missing field `max`"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let ranges = load(&rt, test_plugins::V2_LIMITS);
+    match rt.validate_config(
+        &ranges,
+        r#"{"products": {"cb_basic": {"min": "x"}}}"#,
+        &limits,
+    ) {
+        ConfigCheck::Invalid { path, .. } => assert_eq!(path, "$.products.cb_basic.min"),
+        other => panic!("{other:?}"),
+    }
+    // Without a config type: any JSON object.
+    let plan = load(&rt, test_plugins::V2_PLAN);
+    assert_eq!(
+        rt.validate_config(&plan, r#"{"a": [1]}"#, &limits),
+        ConfigCheck::Valid
+    );
+    assert!(matches!(
+        rt.validate_config(&plan, "[1]", &limits),
+        ConfigCheck::Invalid { .. }
+    ));
+    // The examples (v2) check their own config types.
+    let min_max = load(&rt, test_plugins::MIN_MAX_QUANTITY);
+    assert_eq!(
+        rt.validate_config(&min_max, MIN_MAX_CONFIG, &limits),
+        ConfigCheck::Valid
+    );
+    assert!(matches!(
+        rt.validate_config(&min_max, r#"{"produts": {}}"#, &limits),
+        ConfigCheck::Invalid { .. }
+    ));
+    // v1 has no validate-config.
+    let v1 = load(&rt, test_plugins::FIXED_MIN_3);
+    assert_eq!(
+        rt.validate_config(&v1, "{}", &limits),
+        ConfigCheck::NotSupported
+    );
+}
+
+fn min_limit(min: i64) -> tollgate::domain::hook::Limits {
+    tollgate::domain::hook::Limits {
+        min: Some(min),
+        max: None,
+        step: None,
+    }
+}
+
+#[test]
+fn v1_guests_run_beside_v2_on_one_runtime() {
+    let rt = runtime();
+    let v1 = load(&rt, test_plugins::FIXED_MIN_3);
+    let v2 = load(&rt, test_plugins::V2_LIMITS);
+    let config = r#"{"products": {"cb_basic": {"min": 4}}}"#;
+    for _ in 0..3 {
+        let out = rt.invoke(&v1, &input("cb_basic", 2, config), &Limits::default());
+        assert_eq!(out.outcome.unwrap(), HookOutput::Limits(Some(min_limit(3))));
+        let out = rt.invoke(&v2, &input("cb_basic", 2, config), &Limits::default());
+        assert_eq!(out.outcome.unwrap(), HookOutput::Limits(Some(min_limit(4))));
+    }
+    // A v1 guest given an `other` action sees `none` and still answers.
+    let mut call = input("cb_basic", 2, "{}");
+    call.request.action = ActionType::Other;
+    call.request.action_text = "Transfer".into();
+    assert!(rt.invoke(&v1, &call, &Limits::default()).outcome.is_ok());
+}
+
+#[test]
+fn a_v1_plan_error_is_still_an_invalid_request_refusal() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V1_PLAN_ERROR);
+    assert_eq!(plugin.contract(), "1.0.0");
+    let out = rt.invoke(&plugin, &input("cb_basic", 101, "{}"), &Limits::default());
+    assert_eq!(
+        out.outcome.unwrap(),
+        HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+            code: -2,
+            message: "More than 100 seats cannot be provisioned.".into()
+        }))
+    );
+    let out = rt.invoke(&plugin, &input("cb_basic", 7, "{}"), &Limits::default());
+    assert!(
+        matches!(out.outcome.unwrap(), HookOutput::Plan(PlanOutcome::Totals(t)) if t.len() == 1)
+    );
+    assert_eq!(
+        rt.validate_config(&plugin, "not even json", &Limits::default()),
+        ConfigCheck::NotSupported
+    );
+}
+
+#[test]
+fn a_component_over_the_per_plugin_pool_share_is_refused_at_load() {
+    // A Rust wasip2 plugin creates 3 core instances.
+    let rt = Runtime::new(EngineConfig {
+        max_core_instances_per_plugin: 2,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let bytes = test_plugins::bytes(test_plugins::V2_PLAN);
+    let e = rt.compile(&bytes).err().expect("refused");
+    assert_eq!(e.kind(), "exceeds-pool", "{e}");
+    assert!(e.to_string().contains("core module instances"), "{e}");
+    // The compile worker's path refuses it too, when the native code loads.
+    let native = rt.precompile(&bytes).unwrap();
+    assert_eq!(
+        rt.load_precompiled(&native).err().unwrap().kind(),
+        "exceeds-pool"
+    );
+}
+
+#[test]
+fn the_pool_holds_every_slot_of_the_largest_component_it_accepts() {
+    // Two slots, and plugins may take 3 core instances each: both slots can
+    // hold a live instance at once (instances are released only when the
+    // `Spent` is dropped).
+    let rt = Runtime::new(EngineConfig {
+        pool_instances: 2,
+        max_core_instances_per_plugin: 3,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let plugin = load(&rt, test_plugins::V2_PLAN);
+    let call = input("cb_basic", 12, "{}");
+    let (first, held_1) = rt.invoke_deferred(&plugin, &call, &Limits::default());
+    let (second, held_2) = rt.invoke_deferred(&plugin, &call, &Limits::default());
+    assert!(first.outcome.is_ok(), "{:?}", first.outcome);
+    assert!(second.outcome.is_ok(), "{:?}", second.outcome);
+    drop((held_1, held_2));
+}
+
+/// Components built by componentize-js and componentize-py (see
+/// `tests/polyglot/`): they load, are recognised and answer under the
+/// engine and limits proposed for their tier. Needs node and python, so
+/// it runs on demand: `tests/polyglot/build.sh` then
+/// `TOLLGATE_POLYGLOT=/tmp/tollgate-polyglot cargo test --release -p tollgate --test runtime -- --ignored`.
+#[test]
+#[ignore = "needs components built by tests/polyglot/build.sh"]
+fn javascript_and_python_components_run() {
+    let dir =
+        std::env::var("TOLLGATE_POLYGLOT").expect("TOLLGATE_POLYGLOT: the build.sh output dir");
+    let rt = Runtime::new(EngineConfig {
+        max_component_bytes: 32 * 1024 * 1024,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    for (file, language) in [
+        ("precheck-js.wasm", "javascript"),
+        ("precheck-py.wasm", "python"),
+    ] {
+        let bytes = std::fs::read(std::path::Path::new(&dir).join(file)).unwrap();
+        let plugin = rt.compile(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!((plugin.contract(), plugin.language()), ("2.0.0", language));
+        let limits = Limits::default();
+        for (quantity, expected) in [
+            (5, Verdict::Accept),
+            (
+                500,
+                Verdict::Reject(Rejection {
+                    code: -150,
+                    message: "Orders above 100 seats need a quote.".into(),
+                }),
+            ),
+        ] {
+            let out = rt.invoke(&plugin, &input("cb_basic", quantity, "{}"), &limits);
+            assert_eq!(
+                out.outcome,
+                Ok(HookOutput::Verdict(expected)),
+                "{file}: {}",
+                out.logs
+            );
+        }
+        assert_eq!(
+            rt.validate_config(&plugin, "{}", &limits),
+            ConfigCheck::Valid,
+            "{file}"
+        );
+        assert!(
+            matches!(
+                rt.validate_config(&plugin, "{not json", &limits),
+                ConfigCheck::Invalid { .. }
+            ),
+            "{file}"
+        );
+    }
 }

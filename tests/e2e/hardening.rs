@@ -599,3 +599,92 @@ async fn parallel_changes_of_one_subscription_serialize_without_lost_updates() {
     assert_eq!(cursors, (1..=13).collect::<Vec<_>>(), "gap-free cursors");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_failures_stay_in_the_decision_log_and_v2_refusals_answer_the_platform() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Contract v2").await;
+    // A v2 plugin reporting its own failure: the platform gets the fixed
+    // sentence, the tenant's decision log the plugin's words (cut to 1 KiB).
+    tenant
+        .bind_with(
+            "precheck",
+            "reporter",
+            test_plugins::V2_PRECHECK,
+            json!({"config": {"max": 10, "fail_bytes": 3000}}),
+        )
+        .await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 4, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -1, "{answer}");
+    let message = answer["Message"].as_str().unwrap();
+    assert!(message.contains("it reported a failure"), "{message}");
+    assert!(
+        !message.contains('é'),
+        "the plugin's words stay private: {message}"
+    );
+    server.app.flush_decisions().await;
+    let (_, logged) = tenant.admin_get("/invocations?binding=reporter").await;
+    assert_eq!(logged[0]["error"]["kind"], "plugin-error", "{logged}");
+    let detail = logged[0]["error"]["message"].as_str().unwrap();
+    assert!(detail.contains("éé") && detail.len() <= 1100, "{detail}");
+    tenant
+        .admin_send(Method::DELETE, "/bindings/precheck/reporter", &json!({}))
+        .await;
+
+    // A v2 resources refusal answers the platform with the plugin's code.
+    tenant
+        .bind_with("resources", "seats", test_plugins::V2_PLAN, json!({}))
+        .await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-2", "20417", 101, false),
+        )
+        .await;
+    assert_eq!(answer["Code"], -110, "{answer}");
+    assert_eq!(
+        answer["Message"],
+        "More than 100 seats need a dedicated vault."
+    );
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-3", "20417", 12, false),
+        )
+        .await;
+    assert_eq!(answer["Code"], 0, "{answer}");
+    let sub = tenant
+        .subscription(answer["Result"].as_str().unwrap())
+        .await;
+    assert_eq!(sub["resources"]["source"], "plugin:seats");
+
+    // A v1 plugin's plan error is still Code -2 with its message.
+    tenant
+        .admin_send(Method::DELETE, "/bindings/resources/seats", &json!({}))
+        .await;
+    tenant
+        .bind_with(
+            "resources",
+            "old-seats",
+            test_plugins::V1_PLAN_ERROR,
+            json!({}),
+        )
+        .await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-4", "20417", 101, false),
+        )
+        .await;
+    assert_eq!(answer["Code"], -2, "{answer}");
+    assert_eq!(
+        answer["Message"],
+        "More than 100 seats cannot be provisioned."
+    );
+    server.stop().await;
+}

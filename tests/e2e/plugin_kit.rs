@@ -73,6 +73,9 @@ async fn every_template_goes_from_new_to_a_platform_call() {
             "{out}"
         );
         let dir = work.path().join(name);
+        // The SDK copy implements the newest contract.
+        let wit = std::fs::read_to_string(dir.join("tollgate-sdk/wit/plugin.wit")).unwrap();
+        assert!(wit.contains("package tollgate:plugin@2.0.0;"), "{hook}");
         cargo(&dir, &["test", "--quiet"], &target);
         cargo(
             &dir,

@@ -6,8 +6,8 @@
 pub mod documents;
 
 use crate::domain::hook::{
-    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, QuantityTarget, ResourceTotal,
-    SubscriptionInfo, Verdict,
+    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, PlanOutcome, QuantityTarget,
+    Rejection, ResourceTotal, SubscriptionInfo, V1_PLAN_ERROR_CODE, Verdict,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -136,14 +136,27 @@ pub fn input_from_json(text: &str) -> Result<HookInput, CodecError> {
 /// `{"verdict": "accept"}`, `{"verdict": {"reject": {"code": -105, "message": "…"}}}`,
 /// `{"limits": {"min": 3}}` (or `{"limits": null}`),
 /// `{"plan": [{"id": "storage_gb", "value": {"amount": "240"}}]}`,
-/// `{"plan_error": "…"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `{"refuse": {"code": -110, "message": "…"}}`; the older
+/// `{"plan_error": "…"}` (logs and fixtures from before refusals had codes)
+/// still reads, as a Code -2 refusal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum OutputDoc {
     Verdict(Verdict),
     Limits(Option<Limits>),
     Plan(Vec<ResourceTotal>),
+    Refuse(Rejection),
+    /// Read only: never written any more.
     PlanError(String),
+}
+
+/// Equal when they mean the same output, so `{"plan_error": "x"}` equals
+/// `{"refuse": {"code": -2, "message": "x"}}` (a fixture written before
+/// refusals had codes still passes).
+impl PartialEq for OutputDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.clone().into_output() == other.clone().into_output()
+    }
 }
 
 impl OutputDoc {
@@ -151,8 +164,8 @@ impl OutputDoc {
         match output {
             HookOutput::Verdict(v) => OutputDoc::Verdict(v.clone()),
             HookOutput::Limits(l) => OutputDoc::Limits(*l),
-            HookOutput::Plan(Ok(p)) => OutputDoc::Plan(p.clone()),
-            HookOutput::Plan(Err(e)) => OutputDoc::PlanError(e.clone()),
+            HookOutput::Plan(PlanOutcome::Totals(p)) => OutputDoc::Plan(p.clone()),
+            HookOutput::Plan(PlanOutcome::Refuse(r)) => OutputDoc::Refuse(r.clone()),
         }
     }
 
@@ -160,8 +173,12 @@ impl OutputDoc {
         match self {
             OutputDoc::Verdict(v) => HookOutput::Verdict(v),
             OutputDoc::Limits(l) => HookOutput::Limits(l),
-            OutputDoc::Plan(p) => HookOutput::Plan(Ok(p)),
-            OutputDoc::PlanError(e) => HookOutput::Plan(Err(e)),
+            OutputDoc::Plan(p) => HookOutput::Plan(PlanOutcome::Totals(p)),
+            OutputDoc::Refuse(r) => HookOutput::Plan(PlanOutcome::Refuse(r)),
+            OutputDoc::PlanError(message) => HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+                code: V1_PLAN_ERROR_CODE,
+                message,
+            })),
         }
     }
 }
@@ -177,15 +194,16 @@ pub fn output_from_json(text: &str) -> Result<HookOutput, CodecError> {
 }
 
 /// The outcome label of an output, for the decision log's `outcome` column
-/// and its filter.
+/// and its filter. A plan refusal keeps the label `plan-error` it had
+/// before refusals had codes, so stored rows and filters stay comparable.
 pub fn outcome_label(output: &HookOutput) -> &'static str {
     match output {
         HookOutput::Verdict(Verdict::Accept) => "accept",
         HookOutput::Verdict(Verdict::Reject(_)) => "reject",
         HookOutput::Limits(Some(_)) => "limits",
         HookOutput::Limits(None) => "no-limits",
-        HookOutput::Plan(Ok(_)) => "plan",
-        HookOutput::Plan(Err(_)) => "plan-error",
+        HookOutput::Plan(PlanOutcome::Totals(_)) => "plan",
+        HookOutput::Plan(PlanOutcome::Refuse(_)) => "plan-error",
     }
 }
 
@@ -347,14 +365,46 @@ mod tests {
                 step: None,
             })),
             HookOutput::Limits(None),
-            HookOutput::Plan(Err("bad".into())),
+            HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+                code: -110,
+                message: "bad".into(),
+            })),
+            HookOutput::Plan(PlanOutcome::Totals(vec![])),
         ] {
             assert_eq!(output_from_json(&output_to_json(&output)).unwrap(), output);
         }
         assert_eq!(
+            output_to_json(&HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+                code: -110,
+                message: "No.".into()
+            }))),
+            r#"{"refuse":{"code":-110,"message":"No."}}"#
+        );
+        assert_eq!(
             output_to_json(&HookOutput::Verdict(Verdict::Accept)),
             r#"{"verdict":"accept"}"#
         );
+    }
+
+    #[test]
+    fn plan_error_of_older_logs_reads_as_an_invalid_request_refusal() {
+        let refusal = HookOutput::Plan(PlanOutcome::Refuse(Rejection {
+            code: -2,
+            message: "Vault needs a region.".into(),
+        }));
+        assert_eq!(
+            output_from_json(r#"{"plan_error": "Vault needs a region."}"#).unwrap(),
+            refusal
+        );
+        let old: Expectation =
+            serde_json::from_str(r#"{"plan_error": "Vault needs a region."}"#).unwrap();
+        let new = Expectation::Output(OutputDoc::from_output(&refusal));
+        assert_eq!(old, new, "a fixture in the old form matches the refusal");
+        let other: Expectation = serde_json::from_str(
+            r#"{"refuse": {"code": -110, "message": "Vault needs a region."}}"#,
+        )
+        .unwrap();
+        assert_ne!(other, new);
     }
 
     #[test]

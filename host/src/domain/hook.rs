@@ -1,7 +1,8 @@
 //! The hook contract as plain Rust data: what a plugin is given and what it
 //! answers. The runtime maps these to and from the WIT types; the codec
 //! module gives them their JSON form (fixtures, decision log). Field and
-//! variant names follow `wit/v1/plugin.wit`.
+//! variant names follow the WIT contract (`wit/v2/plugin.wit`, a superset of
+//! `wit/v1`).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -104,9 +105,13 @@ pub enum ActionType {
     Upgrade,
     Downgrade,
     UpgradeToPaid,
+    /// A value the contract does not name; the text is in `action_text`.
+    Other,
 }
 
 impl ActionType {
+    /// The named actions, in the platform's integer order (`Other` is not
+    /// one of them).
     pub const ALL: [ActionType; 8] = [
         ActionType::None,
         ActionType::Provision,
@@ -129,6 +134,7 @@ impl ActionType {
             ActionType::Upgrade => "Upgrade",
             ActionType::Downgrade => "Downgrade",
             ActionType::UpgradeToPaid => "UpgradeToPaid",
+            ActionType::Other => "Other",
         }
     }
 }
@@ -148,12 +154,15 @@ pub struct Attribute {
 }
 
 /// One add-on as a plugin sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddonView {
     pub product_id: String,
     #[serde(default)]
     pub name: String,
     pub action: ActionType,
+    /// The `ActionType` as the platform sent it; empty when absent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action_text: String,
     pub quantity: i64,
     #[serde(default)]
     pub previous_quantity: Option<i64>,
@@ -179,7 +188,7 @@ pub struct AccountView {
 
 /// The request a plugin sees: the platform's call plus what Tollgate knows
 /// (previous quantities).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookRequest {
     pub operation: Operation,
     #[serde(default)]
@@ -193,6 +202,9 @@ pub struct HookRequest {
     pub service_type: String,
     #[serde(default = "provision")]
     pub action: ActionType,
+    /// The `ActionType` as the platform sent it; empty when absent.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub action_text: String,
     pub quantity: i64,
     #[serde(default)]
     pub previous_quantity: Option<i64>,
@@ -212,6 +224,45 @@ pub struct HookRequest {
 
 fn provision() -> ActionType {
     ActionType::Provision
+}
+
+// Hash by hand so that an empty `action_text` hashes as if the field did not
+// exist: seeds derived from inputs logged before it existed stay the same.
+impl std::hash::Hash for AddonView {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.product_id.hash(state);
+        self.name.hash(state);
+        self.action.hash(state);
+        if !self.action_text.is_empty() {
+            self.action_text.hash(state);
+        }
+        self.quantity.hash(state);
+        self.previous_quantity.hash(state);
+        self.attributes.hash(state);
+    }
+}
+
+impl std::hash::Hash for HookRequest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.operation.hash(state);
+        self.check_only.hash(state);
+        self.subscription_id.hash(state);
+        self.platform_subscription_id.hash(state);
+        self.product_id.hash(state);
+        self.service_type.hash(state);
+        self.action.hash(state);
+        if !self.action_text.is_empty() {
+            self.action_text.hash(state);
+        }
+        self.quantity.hash(state);
+        self.previous_quantity.hash(state);
+        self.is_trial.hash(state);
+        self.attributes.hash(state);
+        self.addons.hash(state);
+        self.account.hash(state);
+        self.settings.hash(state);
+        self.custom_fields.hash(state);
+    }
 }
 
 /// What the host supplies besides the request.
@@ -419,13 +470,27 @@ impl std::hash::Hasher for SeedHasher {
     }
 }
 
+/// What a `resources` plugin decided.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanOutcome {
+    /// The absolute totals to provision.
+    Totals(Vec<ResourceTotal>),
+    /// A business refusal answered to the platform with this code and
+    /// message (contract v1's `err(text)` is Code -2, invalid request).
+    Refuse(Rejection),
+}
+
+/// Code of contract v1's plan `err(text)`: the request is invalid.
+pub const V1_PLAN_ERROR_CODE: i32 = -2;
+
 /// What a plugin answered.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum HookOutput {
     Verdict(Verdict),
     Limits(Option<Limits>),
-    Plan(Result<Vec<ResourceTotal>, String>),
+    Plan(PlanOutcome),
 }
 
 impl HookOutput {

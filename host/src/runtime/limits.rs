@@ -80,6 +80,11 @@ pub struct EngineConfig {
     pub max_memory_bytes: u64,
     /// Instances that may run at once (pool slots).
     pub pool_instances: u32,
+    /// Core wasm instances one plugin component may create; the pool holds
+    /// `pool_instances` times this many. Components needing more are refused
+    /// at upload (kind `exceeds-pool`). A Rust plugin needs 3, componentize-js
+    /// 4, componentize-py 14 (plus native-extension packages).
+    pub max_core_instances_per_plugin: u32,
     /// Guest memory the pool keeps resident between instances, so a fresh
     /// instance does not fault its stack and data pages in again.
     pub keep_resident_bytes: usize,
@@ -97,6 +102,7 @@ impl Default for EngineConfig {
             max_wasm_stack: 512 * 1024,
             max_memory_bytes: 64 * 1024 * 1024,
             pool_instances: 256,
+            max_core_instances_per_plugin: 48,
             keep_resident_bytes: 1024 * 1024,
             max_component_bytes: 4 * 1024 * 1024,
             compile_timeout_ms: 10_000,

@@ -3,10 +3,12 @@
 //! One [`Runtime`] per process owns the `Engine` (component model, pooling
 //! allocator, fuel, epoch interruption) and the `Linker`. A plugin is
 //! compiled once per version into a [`CompiledPlugin`] holding a typed
-//! `InstancePre`; every call then gets a fresh `Store` and instance, runs
+//! `InstancePre` of the contract version it was built against (v1 or v2,
+//! both served); every call then gets a fresh `Store` and instance, runs
 //! under its [`Limits`], and is dropped: no state survives a call.
 
 mod bindings;
+mod language;
 pub mod limits;
 mod sandbox;
 
@@ -14,6 +16,7 @@ pub use limits::{EngineConfig, Limits};
 pub use sandbox::TRUNCATED_MARKER;
 
 use crate::domain::hook::{Hook, HookInput, HookOutput};
+use bindings::{v1, v2};
 use sandbox::PluginState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,6 +38,12 @@ pub enum PluginError {
     StackOverflow,
     #[error("trapped: {message}")]
     Trap { message: String },
+    /// A v2 plugin answered `plugin-error::failed`: it could not decide.
+    #[error("reported a failure: {message}")]
+    PluginFailed { message: String },
+    /// A v2 plugin answered `plugin-error::invalid-config`.
+    #[error("found the binding's configuration invalid at {path}: {message}")]
+    InvalidConfig { path: String, message: String },
     #[error("returned an invalid result: {reason}")]
     InvalidOutput { reason: String },
     #[error("returned {size} bytes, over the {limit}-byte output limit")]
@@ -60,6 +69,8 @@ impl PluginError {
             PluginError::MemoryLimit { .. } => "memory-limit",
             PluginError::StackOverflow => "stack-overflow",
             PluginError::Trap { .. } => "trap",
+            PluginError::PluginFailed { .. } => "plugin-error",
+            PluginError::InvalidConfig { .. } => "invalid-config",
             PluginError::InvalidOutput { .. } => "invalid-output",
             PluginError::OversizeOutput { .. } | PluginError::OversizeTransfer { .. } => {
                 "oversize-output"
@@ -67,6 +78,34 @@ impl PluginError {
             PluginError::OversizeInput { .. } => "oversize-input",
             PluginError::BadInput(_) => "bad-input",
             PluginError::Instantiate(_) => "instantiate",
+        }
+    }
+
+    /// A plugin's own failure report; the message is cut to
+    /// [`MAX_PLUGIN_MESSAGE`] bytes (it ends up in logs and API answers).
+    pub fn plugin_failed(message: impl Into<String>) -> Self {
+        PluginError::PluginFailed {
+            message: truncate_message(message.into()),
+        }
+    }
+
+    /// A plugin's report that the binding's configuration is unusable; path
+    /// and message cut to [`MAX_PLUGIN_MESSAGE`] bytes.
+    pub fn invalid_config(path: impl Into<String>, message: impl Into<String>) -> Self {
+        PluginError::InvalidConfig {
+            path: truncate_message(path.into()),
+            message: truncate_message(message.into()),
+        }
+    }
+
+    /// What the platform's user may read of this failure, after "it": a v2
+    /// plugin's own report is for the tenant (the contract promises it is
+    /// never shown to the platform), so it is kept for the decision log.
+    pub fn platform_reason(&self) -> String {
+        match self {
+            PluginError::PluginFailed { .. } => "reported a failure".into(),
+            PluginError::InvalidConfig { .. } => "cannot use the binding's configuration".into(),
+            other => other.to_string(),
         }
     }
 
@@ -102,14 +141,27 @@ pub enum LoadError {
     Invalid(String),
     #[error(
         "the component implements no Tollgate hook: it must export `check` (precheck), \
-         `limits` (quantity-limits) or `plan` (resources) of tollgate:plugin@1.0.0; it exports [{}]",
+         `limits` (quantity-limits) or `plan` (resources) of tollgate:plugin@2.0.0 (or @1.0.0); \
+         it exports [{}]",
         .exports.join(", ")
     )]
     NoHook { exports: Vec<String> },
     #[error("the component exports more than one hook ({}); a plugin implements exactly one", .0.join(", "))]
     SeveralHooks(Vec<String>),
-    #[error("the component does not match the `{hook}` world of tollgate:plugin@1.0.0: {reason}")]
-    Incompatible { hook: Hook, reason: String },
+    #[error(
+        "the component does not match the `{hook}` world of tollgate:plugin@{contract}: {reason}"
+    )]
+    Incompatible {
+        hook: Hook,
+        /// The contract version it was checked against (`"1.0.0"`, `"2.0.0"`).
+        contract: &'static str,
+        reason: String,
+    },
+    /// The component needs more of the instance pool than one plugin may
+    /// take (core instances, memories, tables, their sizes): refused at
+    /// upload rather than failing every call.
+    #[error("the component does not fit the sandbox's instance pool: {0}")]
+    ExceedsPool(String),
     #[error("compiling the component took longer than {limit_ms} ms")]
     CompileTimeout { limit_ms: u64 },
     #[error("the component could not be compiled: {0}")]
@@ -127,6 +179,7 @@ impl LoadError {
             LoadError::NoHook { .. } => "no-hook",
             LoadError::SeveralHooks(_) => "several-hooks",
             LoadError::Incompatible { .. } => "incompatible",
+            LoadError::ExceedsPool(_) => "exceeds-pool",
             LoadError::CompileTimeout { .. } => "compile-timeout",
             LoadError::Compile(_) => "compile",
         }
@@ -139,15 +192,37 @@ impl LoadError {
 pub struct RuntimeError(String);
 
 enum Pre {
-    Precheck(bindings::precheck::PrecheckPre<PluginState>),
-    QuantityLimits(bindings::quantity_limits::QuantityLimitsPre<PluginState>),
-    Resources(bindings::resources::ResourcesPre<PluginState>),
+    V1Precheck(v1::precheck::PrecheckPre<PluginState>),
+    V1QuantityLimits(v1::quantity_limits::QuantityLimitsPre<PluginState>),
+    V1Resources(v1::resources::ResourcesPre<PluginState>),
+    V2Precheck(v2::precheck::PrecheckPre<PluginState>),
+    V2QuantityLimits(v2::quantity_limits::QuantityLimitsPre<PluginState>),
+    V2Resources(v2::resources::ResourcesPre<PluginState>),
+}
+
+/// The `tollgate:plugin` contract versions the host serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Contract {
+    V1,
+    V2,
+}
+
+impl Contract {
+    /// The WIT package version, `"1.0.0"` or `"2.0.0"`.
+    pub fn version(self) -> &'static str {
+        match self {
+            Contract::V1 => "1.0.0",
+            Contract::V2 => "2.0.0",
+        }
+    }
 }
 
 /// A plugin version compiled and type-checked against the linker, ready to
 /// instantiate. Cheap to share (`Arc`).
 pub struct CompiledPlugin {
     hook: Hook,
+    contract: Contract,
+    language: &'static str,
     pre: Pre,
     component: Component,
     /// The component imports `customer-subscriptions`: the host must fetch
@@ -158,6 +233,29 @@ pub struct CompiledPlugin {
 impl CompiledPlugin {
     pub fn hook(&self) -> Hook {
         self.hook
+    }
+
+    /// The contract version the component implements: `"1.0.0"` or
+    /// `"2.0.0"`.
+    pub fn contract(&self) -> &'static str {
+        self.contract.version()
+    }
+
+    /// The source language, from the component's `producers` sections:
+    /// `"rust"`, `"javascript"`, `"python"` or `"unknown"`.
+    pub fn language(&self) -> &'static str {
+        self.language
+    }
+
+    /// The interfaces the component imports (`wasi:cli/stdout@0.2.x`,
+    /// `tollgate:plugin/host@2.0.0`…), for operators and tooling.
+    pub fn imports(&self) -> Vec<String> {
+        let engine = self.component.engine();
+        self.component
+            .component_type()
+            .imports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
     }
 
     /// Whether the plugin can call the `customer-subscriptions` import (so
@@ -251,20 +349,22 @@ impl Runtime {
 
     /// Compile `bytes` to this engine's native code (no time bound: callers
     /// that take untrusted uploads run this in a child process with a
-    /// deadline, see `service::compile`).
+    /// deadline, see `service::compile`). The result carries what only the
+    /// original bytes tell (the source language), see [`Runtime::load_precompiled`].
     pub fn precompile(&self, bytes: &[u8]) -> Result<Vec<u8>, LoadError> {
         self.precheck_bytes(bytes)?;
-        self.engine
+        let native = self
+            .engine
             .precompile_component(bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        Ok(artifact::wrap(language::detect(bytes), &native))
     }
 
     /// Compile and type-check a component in this process.
     pub fn compile(&self, bytes: &[u8]) -> Result<CompiledPlugin, LoadError> {
         self.precheck_bytes(bytes)?;
-        let component = Component::new(&self.engine, bytes)
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        self.prepare(component)
+        let component = Component::new(&self.engine, bytes).map_err(load_error)?;
+        self.prepare(component, language::detect(bytes))
     }
 
     /// Load native code that [`Runtime::precompile`] produced.
@@ -273,12 +373,15 @@ impl Runtime {
     /// Only pass bytes this host produced with `precompile` (its own cache or
     /// its own compile worker): wasmtime trusts serialized code.
     pub fn load_precompiled(&self, native: &[u8]) -> Result<CompiledPlugin, LoadError> {
+        let (language, native) = artifact::unwrap(native).ok_or_else(|| {
+            LoadError::Compile("not a compiled plugin of this host (unknown header)".into())
+        })?;
         // SAFETY: the caller guarantees the bytes come from `precompile` on
         // this build with this engine configuration; wasmtime also checks the
         // engine compatibility header and refuses a mismatch.
-        let component = unsafe { Component::deserialize(&self.engine, native) }
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-        self.prepare(component)
+        let component =
+            unsafe { Component::deserialize(&self.engine, native) }.map_err(load_error)?;
+        self.prepare(component, language)
     }
 
     /// A key that changes whenever compiled code would not be loadable.
@@ -286,18 +389,24 @@ impl Runtime {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.engine.precompile_compatibility_hash().hash(&mut h);
+        artifact::MAGIC.hash(&mut h);
         format!("{:016x}", h.finish())
     }
 
     /// Serialize a compiled plugin for this host's on-disk cache.
     pub fn serialize(&self, plugin: &CompiledPlugin) -> Result<Vec<u8>, LoadError> {
-        plugin
+        let native = plugin
             .component
             .serialize()
-            .map_err(|e| LoadError::Compile(format!("{e:#}")))
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        Ok(artifact::wrap(plugin.language, &native))
     }
 
-    fn prepare(&self, component: Component) -> Result<CompiledPlugin, LoadError> {
+    fn prepare(
+        &self,
+        component: Component,
+        language: &'static str,
+    ) -> Result<CompiledPlugin, LoadError> {
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
@@ -316,32 +425,47 @@ impl Runtime {
                 ));
             }
         };
-        let reads_subscriptions = ty
-            .imports(&self.engine)
-            .any(|(name, _)| name.starts_with("tollgate:plugin/host@"))
-            && host_imports_subscriptions(&component, &self.engine);
+        // Only v2 worlds export `validate-config`; the shapes are then
+        // checked against that version's world.
+        let contract = if exports.iter().any(|e| e == VALIDATE_CONFIG) {
+            Contract::V2
+        } else {
+            Contract::V1
+        };
+        let reads_subscriptions = host_imports_subscriptions(&component, &self.engine);
         let incompatible = |e: wasmtime::Error| LoadError::Incompatible {
             hook,
+            contract: contract.version(),
             reason: format!("{e:#}"),
         };
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(incompatible)?;
-        let pre = match hook {
-            Hook::Precheck => Pre::Precheck(
-                bindings::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?,
+        let pre = match (contract, hook) {
+            (Contract::V1, Hook::Precheck) => {
+                Pre::V1Precheck(v1::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?)
+            }
+            (Contract::V1, Hook::QuantityLimits) => Pre::V1QuantityLimits(
+                v1::quantity_limits::QuantityLimitsPre::new(instance_pre).map_err(incompatible)?,
             ),
-            Hook::QuantityLimits => Pre::QuantityLimits(
-                bindings::quantity_limits::QuantityLimitsPre::new(instance_pre)
-                    .map_err(incompatible)?,
+            (Contract::V1, Hook::Resources) => Pre::V1Resources(
+                v1::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
             ),
-            Hook::Resources => Pre::Resources(
-                bindings::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
+            (Contract::V2, Hook::Precheck) => {
+                Pre::V2Precheck(v2::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?)
+            }
+            (Contract::V2, Hook::QuantityLimits) => Pre::V2QuantityLimits(
+                v2::quantity_limits::QuantityLimitsPre::new(instance_pre).map_err(incompatible)?,
+            ),
+            (Contract::V2, Hook::Resources) => Pre::V2Resources(
+                v2::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
             ),
         };
         Ok(CompiledPlugin {
             hook,
+            contract,
+            language,
             pre,
             component,
             reads_subscriptions,
@@ -378,19 +502,12 @@ impl Runtime {
                 .subscriptions
                 .iter()
                 .take(MAX_SUBSCRIPTIONS)
-                .map(bindings::subscription)
+                .cloned()
                 .collect()
         } else {
             Vec::new()
         };
-        let state = PluginState::new(
-            input.context.now,
-            seed,
-            usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
-            usize::try_from(limits.log_bytes).unwrap_or(usize::MAX),
-            subscriptions,
-        );
-        let mut store = Store::new(&self.engine, state);
+        let mut store = self.store(input.context.now, seed, limits, subscriptions);
         let outcome = if input_size > limits.input_bytes {
             Err(PluginError::OversizeInput {
                 size: input_size,
@@ -404,12 +521,7 @@ impl Runtime {
         let peak_memory = state.memory.peak as u64;
         let read_subscriptions = state.subscriptions_read;
         let (logs, raw_tail) = state.log.take();
-        let outcome = outcome.map_err(|e| match e {
-            PluginError::Trap { message } if message.is_empty() => PluginError::Trap {
-                message: guest_message(&raw_tail).unwrap_or_else(|| "unknown trap".into()),
-            },
-            other => other,
-        });
+        let outcome = outcome.map_err(|e| with_guest_message(e, &raw_tail));
         let invocation = Invocation {
             outcome,
             fuel_used,
@@ -422,13 +534,67 @@ impl Runtime {
         (invocation, Spent(store))
     }
 
-    fn run(
+    /// Ask a v2 plugin whether it can use `config_json` (the binding's
+    /// configuration), in a fresh instance under the same `limits` as a hook
+    /// call. Blocking, like [`Runtime::invoke`]. Run it when a binding is
+    /// saved, so a configuration the plugin cannot use is refused then
+    /// rather than failing every call.
+    pub fn validate_config(
         &self,
         plugin: &CompiledPlugin,
-        store: &mut Store<PluginState>,
-        input: &HookInput,
+        config_json: &str,
         limits: &Limits,
-    ) -> Result<HookOutput, PluginError> {
+    ) -> ConfigCheck {
+        if plugin.contract == Contract::V1 {
+            return ConfigCheck::NotSupported;
+        }
+        let size = config_json.len() as u64;
+        if size > limits.input_bytes {
+            return ConfigCheck::Failed(PluginError::OversizeInput {
+                size,
+                limit: limits.input_bytes,
+            });
+        }
+        // No decision time exists at bind time: the clocks read 0, the seed
+        // follows the config.
+        let seed = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            config_json.hash(&mut h);
+            h.finish()
+        };
+        let mut store = self.store(0, seed, limits, Vec::new());
+        let answer = self.run_validate(plugin, &mut store, config_json, limits);
+        let (_, raw_tail) = store.data().log.take();
+        match answer {
+            Ok(Ok(())) => ConfigCheck::Valid,
+            Ok(Err(e)) => ConfigCheck::Invalid {
+                path: truncate_message(e.path),
+                message: truncate_message(e.message),
+            },
+            Err(e) => ConfigCheck::Failed(with_guest_message(e, &raw_tail)),
+        }
+    }
+
+    /// A fresh store for one call, armed with `limits`.
+    fn store(
+        &self,
+        now: i64,
+        seed: u64,
+        limits: &Limits,
+        subscriptions: Vec<crate::domain::hook::SubscriptionInfo>,
+    ) -> Store<PluginState> {
+        let state = PluginState::new(
+            now,
+            seed,
+            usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+            usize::try_from(limits.log_bytes).unwrap_or(usize::MAX),
+            subscriptions,
+        );
+        Store::new(&self.engine, state)
+    }
+
+    fn arm(&self, store: &mut Store<PluginState>, limits: &Limits) -> Result<(), PluginError> {
         store.limiter(|s| &mut s.memory);
         store
             .set_fuel(limits.fuel)
@@ -440,50 +606,133 @@ impl Runtime {
         // is bounded by what the call may keep, not by wasmtime's default
         // of 128 MiB of copying.
         store.set_hostcall_fuel(hostcall_fuel(limits));
+        Ok(())
+    }
 
-        let request = bindings::request(&input.request);
-        let context = bindings::context(&input.context);
+    fn run_validate(
+        &self,
+        plugin: &CompiledPlugin,
+        store: &mut Store<PluginState>,
+        config: &str,
+        limits: &Limits,
+    ) -> Result<Result<(), v2::wit::ConfigError>, PluginError> {
+        self.arm(store, limits)?;
         let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
-        let output = match &plugin.pre {
-            Pre::Precheck(pre) => {
+        let instantiate = |store: &Store<PluginState>, e| instantiate_error(store, e, limits);
+        let answer = match &plugin.pre {
+            Pre::V2Precheck(pre) => {
                 let instance = pre
                     .instantiate(&mut *store)
-                    .map_err(|e| instantiate_error(store, e, limits))?;
+                    .map_err(|e| instantiate(store, e))?;
+                instance.call_validate_config(&mut *store, config)
+            }
+            Pre::V2QuantityLimits(pre) => {
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
+                instance.call_validate_config(&mut *store, config)
+            }
+            Pre::V2Resources(pre) => {
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
+                instance.call_validate_config(&mut *store, config)
+            }
+            Pre::V1Precheck(_) | Pre::V1QuantityLimits(_) | Pre::V1Resources(_) => {
+                return Ok(Ok(()));
+            }
+        }
+        .map_err(|e| classify(store, e))?;
+        if let Err(e) = &answer {
+            check_size((e.path.len() + e.message.len()) as u64, limits)?;
+        }
+        Ok(answer)
+    }
+
+    fn run(
+        &self,
+        plugin: &CompiledPlugin,
+        store: &mut Store<PluginState>,
+        input: &HookInput,
+        limits: &Limits,
+    ) -> Result<HookOutput, PluginError> {
+        self.arm(store, limits)?;
+        let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
+        let instantiate = |store: &Store<PluginState>, e| instantiate_error(store, e, limits);
+        let invalid = |reason| PluginError::InvalidOutput { reason };
+        let needs_target = || {
+            input.target.as_ref().ok_or_else(|| {
+                PluginError::BadInput("a quantity-limits call needs a `target`".into())
+            })
+        };
+        let output = match &plugin.pre {
+            Pre::V1Precheck(pre) => {
+                let (request, context) = (v1::request(&input.request), v1::context(&input.context));
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
                 let verdict = instance
                     .call_check(&mut *store, &request, &context)
                     .map_err(|e| classify(store, e))?;
-                check_size(verdict_size(&verdict), limits)?;
-                HookOutput::Verdict(
-                    bindings::verdict(verdict)
-                        .map_err(|reason| PluginError::InvalidOutput { reason })?,
-                )
+                check_size(v1::verdict_size(&verdict), limits)?;
+                HookOutput::Verdict(v1::verdict(verdict).map_err(invalid)?)
             }
-            Pre::QuantityLimits(pre) => {
-                let target = input.target.as_ref().map(bindings::target).ok_or_else(|| {
-                    PluginError::BadInput("a quantity-limits call needs a `target`".into())
-                })?;
+            Pre::V1QuantityLimits(pre) => {
+                let target = v1::target(needs_target()?);
+                let (request, context) = (v1::request(&input.request), v1::context(&input.context));
                 let instance = pre
                     .instantiate(&mut *store)
-                    .map_err(|e| instantiate_error(store, e, limits))?;
-                let limits_out = instance
+                    .map_err(|e| instantiate(store, e))?;
+                let answer = instance
                     .call_limits(&mut *store, &request, &target, &context)
                     .map_err(|e| classify(store, e))?;
-                HookOutput::Limits(
-                    bindings::limits(limits_out)
-                        .map_err(|reason| PluginError::InvalidOutput { reason })?,
-                )
+                HookOutput::Limits(v1::limits(answer).map_err(invalid)?)
             }
-            Pre::Resources(pre) => {
+            Pre::V1Resources(pre) => {
+                let (request, context) = (v1::request(&input.request), v1::context(&input.context));
                 let instance = pre
                     .instantiate(&mut *store)
-                    .map_err(|e| instantiate_error(store, e, limits))?;
+                    .map_err(|e| instantiate(store, e))?;
                 let plan = instance
                     .call_plan(&mut *store, &request, &context)
                     .map_err(|e| classify(store, e))?;
-                check_size(plan_size(&plan), limits)?;
-                HookOutput::Plan(
-                    bindings::plan(plan).map_err(|reason| PluginError::InvalidOutput { reason })?,
-                )
+                check_size(v1::plan_size(&plan), limits)?;
+                HookOutput::Plan(v1::plan(plan).map_err(invalid)?)
+            }
+            Pre::V2Precheck(pre) => {
+                let (request, context) = (v2::request(&input.request), v2::context(&input.context));
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
+                let answer = instance
+                    .call_check(&mut *store, &request, &context)
+                    .map_err(|e| classify(store, e))?;
+                let verdict = v2_answer(answer, limits)?;
+                check_size(v2::verdict_size(&verdict), limits)?;
+                HookOutput::Verdict(v2::verdict(verdict).map_err(invalid)?)
+            }
+            Pre::V2QuantityLimits(pre) => {
+                let target = v2::target(needs_target()?);
+                let (request, context) = (v2::request(&input.request), v2::context(&input.context));
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
+                let answer = instance
+                    .call_limits(&mut *store, &request, &target, &context)
+                    .map_err(|e| classify(store, e))?;
+                HookOutput::Limits(v2::limits(v2_answer(answer, limits)?).map_err(invalid)?)
+            }
+            Pre::V2Resources(pre) => {
+                let (request, context) = (v2::request(&input.request), v2::context(&input.context));
+                let instance = pre
+                    .instantiate(&mut *store)
+                    .map_err(|e| instantiate(store, e))?;
+                let answer = instance
+                    .call_plan(&mut *store, &request, &context)
+                    .map_err(|e| classify(store, e))?;
+                let plan = v2_answer(answer, limits)?;
+                check_size(v2::plan_size(&plan), limits)?;
+                HookOutput::Plan(v2::plan(plan).map_err(invalid)?)
             }
         };
         Ok(output)
@@ -503,16 +752,23 @@ fn wasm_config(config: &EngineConfig, pooled: bool) -> Config {
     if pooled {
         let mut pool = PoolingAllocationConfig::new();
         let slots = config.pool_instances.max(1);
-        // A Rust wasip2 component has one memory but a few small core
-        // instances and tables (shims and fixups).
+        // Every total is `slots` times what one plugin may take, so the pool
+        // holds `slots` live instances of the largest component it accepts;
+        // a component over a per-plugin maximum is refused when it is loaded
+        // (wasmtime checks them in `Component::new`/`deserialize`), never at
+        // run time. Measured: a Rust wasip2 component has 3 core instances,
+        // one memory and 2 tables; componentize-js 4/1/2; componentize-py
+        // 14/1/2 (also with much of the stdlib imported); native-extension
+        // packages add core instances, hence the margin.
+        let core_per_plugin = config.max_core_instances_per_plugin.max(1);
         pool.total_component_instances(slots)
-            .total_memories(slots)
-            .total_tables(slots * 4)
-            .total_core_instances(slots * 8)
+            .total_memories(slots.saturating_mul(MEMORIES_PER_PLUGIN))
+            .total_tables(slots.saturating_mul(TABLES_PER_PLUGIN))
+            .total_core_instances(slots.saturating_mul(core_per_plugin))
             .total_stacks(slots)
-            .max_core_instances_per_component(16)
-            .max_memories_per_component(2)
-            .max_tables_per_component(8)
+            .max_core_instances_per_component(core_per_plugin)
+            .max_memories_per_component(MEMORIES_PER_PLUGIN)
+            .max_tables_per_component(TABLES_PER_PLUGIN)
             .max_memory_size(usize::try_from(config.max_memory_bytes).unwrap_or(usize::MAX))
             .linear_memory_keep_resident(config.keep_resident_bytes)
             .table_keep_resident(16 * 1024);
@@ -528,9 +784,8 @@ pub fn compile_only(config: &EngineConfig, bytes: &[u8]) -> Result<Vec<u8>, Load
     validate(bytes)?;
     let engine = Engine::new(&wasm_config(config, false))
         .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
-    engine
-        .precompile_component(bytes)
-        .map_err(|e| LoadError::Compile(format!("{e:#}")))
+    let native = engine.precompile_component(bytes).map_err(load_error)?;
+    Ok(artifact::wrap(language::detect(bytes), &native))
 }
 
 fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<(), LoadError> {
@@ -559,26 +814,115 @@ fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<(), LoadError> {
 fn validate(bytes: &[u8]) -> Result<(), LoadError> {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(bytes)
-        .map_err(|e| LoadError::Invalid(bounded(e.to_string())))?;
+        .map_err(|e| LoadError::Invalid(truncate_message(e.to_string())))?;
     Ok(())
 }
 
-/// Plugin-supplied and plugin-caused text (trap messages name the
-/// plugin's own functions) is cut to 1 KiB before it reaches a response, a
-/// log line or a record.
-pub const MAX_MESSAGE_BYTES: usize = 1024;
+/// What a v2 plugin said about a binding's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigCheck {
+    /// The plugin can use it.
+    Valid,
+    /// It cannot: where (a JSON path such as `$.products.cb_basic.min`) and
+    /// why, for the tenant's administrator. Both cut to 1 KiB.
+    Invalid { path: String, message: String },
+    /// The check itself failed (a trap, a limit): handle like a failed call.
+    Failed(PluginError),
+    /// A v1 plugin: the contract has no `validate-config`.
+    NotSupported,
+}
 
-fn bounded(mut message: String) -> String {
-    if message.len() > MAX_MESSAGE_BYTES {
-        let mut cut = MAX_MESSAGE_BYTES;
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
-        message.push('…');
+/// The export only v2 worlds have.
+const VALIDATE_CONFIG: &str = "validate-config";
+
+/// Longest plugin-supplied message kept (failure reports, config errors).
+pub const MAX_PLUGIN_MESSAGE: usize = 1024;
+
+/// Cut `message` to at most [`MAX_PLUGIN_MESSAGE`] bytes on a character
+/// boundary, marking the cut with `…`.
+fn truncate_message(mut message: String) -> String {
+    if message.len() <= MAX_PLUGIN_MESSAGE {
+        return message;
     }
+    let mut cut = MAX_PLUGIN_MESSAGE - '…'.len_utf8();
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    message.truncate(cut);
+    message.push('…');
     message
 }
+
+/// A v2 hook's `result<T, plugin-error>`: the error becomes the plugin's
+/// own failure kind (not a trap).
+fn v2_answer<T>(
+    answer: Result<T, v2::wit::PluginError>,
+    limits: &Limits,
+) -> Result<T, PluginError> {
+    answer.map_err(|e| {
+        if let Err(oversize) = check_size(v2::error_size(&e), limits) {
+            return oversize;
+        }
+        match e {
+            v2::wit::PluginError::Failed(message) => PluginError::plugin_failed(message),
+            v2::wit::PluginError::InvalidConfig(c) => {
+                PluginError::invalid_config(c.path, c.message)
+            }
+        }
+    })
+}
+
+/// A trap without a message gets the guest's own (a Rust panic's, from its
+/// stderr).
+fn with_guest_message(e: PluginError, raw_tail: &str) -> PluginError {
+    match e {
+        PluginError::Trap { message } if message.is_empty() => PluginError::Trap {
+            message: guest_message(raw_tail).unwrap_or_else(|| "unknown trap".into()),
+        },
+        other => other,
+    }
+}
+
+/// A compile or load error; the pooling allocator's refusals (too many core
+/// instances, memories, tables for one plugin) get their own kind.
+fn load_error(e: wasmtime::Error) -> LoadError {
+    let message = format!("{e:#}");
+    if message.contains("pooling allocator") {
+        LoadError::ExceedsPool(message)
+    } else {
+        LoadError::Compile(message)
+    }
+}
+
+/// The on-disk form of a compiled plugin: a small header with what only
+/// the original bytes tell (the source language), then wasmtime's code.
+mod artifact {
+    /// Changing it changes `Runtime::compatibility_key`, so older cache
+    /// files are recompiled instead of misread.
+    pub const MAGIC: &[u8; 8] = b"TGPLUG01";
+
+    pub fn wrap(language: &str, native: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(native.len() + 32);
+        out.extend_from_slice(MAGIC);
+        out.push(u8::try_from(language.len()).unwrap_or(0));
+        out.extend_from_slice(&language.as_bytes()[..usize::from(out[MAGIC.len()])]);
+        out.extend_from_slice(native);
+        out
+    }
+
+    pub fn unwrap(bytes: &[u8]) -> Option<(&'static str, &[u8])> {
+        let rest = bytes.strip_prefix(MAGIC.as_slice())?;
+        let (&len, rest) = rest.split_first()?;
+        let len = usize::from(len);
+        let name = std::str::from_utf8(rest.get(..len)?).ok()?;
+        Some((super::language::canonical(name), rest.get(len..)?))
+    }
+}
+
+/// Linear memories one plugin may define (every toolchain measured uses 1).
+const MEMORIES_PER_PLUGIN: u32 = 2;
+/// Tables one plugin may define (Rust, componentize-js and -py use 2).
+const TABLES_PER_PLUGIN: u32 = 8;
 
 /// Most subscriptions handed to a plugin by `customer-subscriptions`.
 pub const MAX_SUBSCRIPTIONS: usize = 1000;
@@ -625,30 +969,6 @@ fn check_size(size: u64, limits: &Limits) -> Result<(), PluginError> {
         });
     }
     Ok(())
-}
-
-fn verdict_size(v: &bindings::wit::Verdict) -> u64 {
-    match v {
-        bindings::wit::Verdict::Accept => 1,
-        bindings::wit::Verdict::Reject(r) => 4 + r.message.len() as u64,
-    }
-}
-
-fn plan_size(p: &Result<Vec<bindings::wit::ResourceTotal>, String>) -> u64 {
-    use bindings::wit::ResourceValue;
-    match p {
-        Err(message) => message.len() as u64,
-        Ok(list) => list
-            .iter()
-            .map(|r| {
-                r.id.len() as u64
-                    + match &r.value {
-                        ResourceValue::Amount(s) | ResourceValue::Text(s) => s.len() as u64,
-                        ResourceValue::Feature(_) => 1,
-                    }
-            })
-            .sum(),
-    }
 }
 
 /// Approximate serialized size of the input (strings and scalars).
@@ -701,7 +1021,7 @@ fn instantiate_error(
     limits: &Limits,
 ) -> PluginError {
     match classify(store, e, limits) {
-        PluginError::Trap { message } => PluginError::Instantiate(bounded(message)),
+        PluginError::Trap { message } => PluginError::Instantiate(truncate_message(message)),
         other => other,
     }
 }
@@ -731,7 +1051,7 @@ fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> 
                 message: String::new(),
             },
             other => PluginError::Trap {
-                message: bounded(other.to_string()),
+                message: truncate_message(other.to_string()),
             },
         };
     }
@@ -746,7 +1066,7 @@ fn classify(store: &Store<PluginState>, e: wasmtime::Error, limits: &Limits) -> 
         };
     }
     PluginError::Trap {
-        message: bounded(format!("{e:#}")),
+        message: truncate_message(format!("{e:#}")),
     }
 }
 
@@ -767,5 +1087,5 @@ fn guest_message(raw: &str) -> Option<String> {
     let message = message
         .strip_prefix("panicked at ")
         .map_or(message.clone(), |m| format!("panic at {m}"));
-    Some(bounded(message))
+    Some(truncate_message(message))
 }

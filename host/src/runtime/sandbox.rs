@@ -1,9 +1,10 @@
 //! The per-call sandbox state and the imports a plugin can reach: WASI with
 //! no files, environment or sockets, frozen clocks, seeded random, stdout
 //! and stderr captured into the bounded plugin log, and the Tollgate host
-//! interface.
+//! interface of every contract version.
 
-use super::bindings::{self, wit, wit_host};
+use super::bindings::{v1, v2};
+use crate::domain::hook::SubscriptionInfo;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,7 +23,7 @@ pub struct PluginState {
     pub(super) memory: MemoryLimiter,
     pub(super) log: LogSink,
     now_nanos: u64,
-    subscriptions: Vec<wit::SubscriptionInfo>,
+    subscriptions: Vec<SubscriptionInfo>,
     pub(super) subscriptions_read: bool,
 }
 
@@ -32,7 +33,7 @@ impl PluginState {
         seed: u64,
         memory_limit: usize,
         log_limit: usize,
-        subscriptions: Vec<wit::SubscriptionInfo>,
+        subscriptions: Vec<SubscriptionInfo>,
     ) -> Self {
         let now = Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
         let now_nanos = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
@@ -73,16 +74,29 @@ impl WasiView for PluginState {
     }
 }
 
-impl wit::Host for PluginState {}
+impl v1::wit::Host for PluginState {}
 
-impl wit_host::Host for PluginState {
-    fn log(&mut self, level: wit::LogLevel, message: String) {
-        self.log.line(bindings::log_level(level), &message);
+impl v1::wit_host::Host for PluginState {
+    fn log(&mut self, level: v1::wit::LogLevel, message: String) {
+        self.log.line(v1::log_level(level), &message);
     }
 
-    fn customer_subscriptions(&mut self) -> Vec<wit::SubscriptionInfo> {
+    fn customer_subscriptions(&mut self) -> Vec<v1::wit::SubscriptionInfo> {
         self.subscriptions_read = true;
-        self.subscriptions.clone()
+        self.subscriptions.iter().map(v1::subscription).collect()
+    }
+}
+
+impl v2::wit::Host for PluginState {}
+
+impl v2::wit_host::Host for PluginState {
+    fn log(&mut self, level: v2::wit::LogLevel, message: String) {
+        self.log.line(v2::log_level(level), &message);
+    }
+
+    fn customer_subscriptions(&mut self) -> Vec<v2::wit::SubscriptionInfo> {
+        self.subscriptions_read = true;
+        self.subscriptions.iter().map(v2::subscription).collect()
     }
 }
 
@@ -98,8 +112,11 @@ pub fn link(linker: &mut Linker<PluginState>) -> Result<()> {
     use wasmtime_wasi::random::WasiRandom;
     use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
-    bindings::precheck::tollgate::plugin::types::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
-    wit_host::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
+    // Both contract versions: a component imports the one it was built for.
+    v1::wit::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
+    v1::wit_host::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
+    v2::wit::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
+    v2::wit_host::add_to_linker::<S, HasSelf<S>>(linker, |s| s)?;
 
     let l = linker;
     clocks::wall_clock::add_to_linker::<S, WasiClocks>(l, S::clocks)?;

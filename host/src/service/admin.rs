@@ -275,10 +275,15 @@ pub struct InvocationView {
 impl From<InvocationRecord> for InvocationView {
     fn from(r: InvocationRecord) -> Self {
         let input: Value = serde_json::from_str(&r.input).unwrap_or(Value::Null);
-        let output: Option<Value> = r
-            .output
-            .as_deref()
-            .and_then(|o| serde_json::from_str(o).ok());
+        // Through the codec, so an output logged in an older form (a plan's
+        // `plan_error`) shows, replays and compares as today's.
+        let output: Option<Value> =
+            r.output
+                .as_deref()
+                .and_then(|o| match codec::output_from_json(o) {
+                    Ok(output) => serde_json::to_value(OutputDoc::from_output(&output)).ok(),
+                    Err(_) => serde_json::from_str(o).ok(),
+                });
         let error = r.error_kind.clone().map(|kind| RunError {
             kind,
             message: r.error_message.clone().unwrap_or_default(),

@@ -204,7 +204,7 @@ impl App {
         Ok(match invocation.outcome {
             Ok(output) if output.hook() == binding.hook => Ran::Output(output),
             Ok(_) => Ran::Failed("it answered for another hook".into()),
-            Err(e) => Ran::Failed(format!("it {e}")),
+            Err(e) => Ran::Failed(format!("it {}", e.platform_reason())),
         })
     }
 

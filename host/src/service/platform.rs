@@ -16,8 +16,8 @@ use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
 use crate::domain::codes;
 use crate::domain::hook::{
-    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, Operation, QuantityTarget,
-    ResourceTotal, SubscriptionInfo, TargetKind, Verdict,
+    Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, Operation, PlanOutcome,
+    QuantityTarget, ResourceTotal, SubscriptionInfo, TargetKind, Verdict,
 };
 use crate::domain::interworks::{Account, ServiceDefinition};
 use crate::domain::rules::{self, Decision, NewState, StoredSubscription};
@@ -685,11 +685,11 @@ impl App {
                 .run_binding(rules.tenant, binding, rules.input(None), rules.run)
                 .await?
             {
-                Ran::Output(HookOutput::Plan(Ok(plan))) => {
+                Ran::Output(HookOutput::Plan(PlanOutcome::Totals(plan))) => {
                     PlanChoice::Plugin(format!("plugin:{}", binding.record.name), plan)
                 }
-                Ran::Output(HookOutput::Plan(Err(message))) => {
-                    PlanChoice::Refused(Answer::fail(codes::INVALID, message))
+                Ran::Output(HookOutput::Plan(PlanOutcome::Refuse(r))) => {
+                    PlanChoice::Refused(Answer::fail(r.code, r.message))
                 }
                 Ran::Output(_) => PlanChoice::Builtin,
                 Ran::Failed(reason) => match self.failure(binding, &reason) {

@@ -2,8 +2,9 @@
 //! configuration, results, host functions and time arithmetic.
 
 use crate::wit::{
-    Account, ActionType, Addon, Attribute, Context, Limits, LogLevel, QuantityTarget, Rejection,
-    Request, ResourceTotal, ResourceValue, SubscriptionInfo, SubscriptionStatus, Verdict,
+    Account, ActionType, Addon, Attribute, ConfigError, Context, Limits, LogLevel, PlanOutcome,
+    PluginError, QuantityTarget, Rejection, Request, ResourceTotal, ResourceValue,
+    SubscriptionInfo, SubscriptionStatus, Verdict,
 };
 use core::fmt;
 
@@ -28,29 +29,44 @@ pub mod codes {
     pub const MAX: i32 = -100;
 }
 
+/// A rejection's code, checked against the business-rule range in native
+/// builds, so `cargo test` catches a wrong code before the host refuses the
+/// answer (`invalid-output`).
+fn business_code(code: i32) -> i32 {
+    #[cfg(not(target_arch = "wasm32"))]
+    assert!(
+        (codes::MIN..=codes::MAX).contains(&code),
+        "rejection code {code} is outside the business-rule range -199..=-100 (see tollgate_plugin::codes)"
+    );
+    code
+}
+
 /// What went wrong inside a plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// The binding's configuration does not fit the plugin.
+    /// The binding's configuration does not fit the plugin (reported as
+    /// `invalid-config`, with [`Error::path`]).
     Config,
     /// An attribute or value in the request cannot be read as expected.
     Attribute,
-    /// The request cannot be served: a `resources` plugin answers the
-    /// platform Code -2 with the message.
-    InvalidRequest,
     /// Anything else.
     Other,
 }
 
-/// A plugin error. Returning one is a *plugin failure* (logged; the binding's
-/// failure policy decides the answer), except [`Error::invalid_request`] from
-/// a `resources` plugin.
+/// A plugin error. Returning one is a *plugin failure*, not a refusal: the
+/// host logs it (kind `plugin-error`, or `invalid-config` for
+/// [`ErrorKind::Config`]) and the binding's failure policy decides the
+/// answer. To refuse an order, answer [`Verdict::reject`] or
+/// [`Plan::refuse`](crate::Plan::refuse).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// What kind of problem it is.
     pub kind: ErrorKind,
     /// A sentence saying what went wrong.
     pub message: String,
+    /// For [`ErrorKind::Config`]: where in the configuration, as a JSON path
+    /// (`$.products.cb_basic.min`; `$` for the whole document).
+    pub path: String,
 }
 
 impl Error {
@@ -59,43 +75,53 @@ impl Error {
         Error {
             kind: ErrorKind::Other,
             message: message.into(),
+            path: String::new(),
         }
     }
 
-    /// The request cannot be served (answered to the platform as Code -2).
-    pub fn invalid_request(message: impl Into<String>) -> Self {
-        Error {
-            kind: ErrorKind::InvalidRequest,
-            message: message.into(),
-        }
-    }
-
-    /// The binding's configuration is unusable.
+    /// The binding's configuration is unusable as a whole.
     pub fn config(message: impl Into<String>) -> Self {
+        Error::config_at("$", message)
+    }
+
+    /// The binding's configuration is unusable at `path` (a JSON path such
+    /// as `$.products.cb_basic.min`).
+    pub fn config_at(path: impl Into<String>, message: impl Into<String>) -> Self {
         Error {
             kind: ErrorKind::Config,
             message: message.into(),
+            path: path.into(),
+        }
+    }
+
+    /// The contract's form of this error.
+    pub fn into_plugin_error(self) -> PluginError {
+        match self.kind {
+            ErrorKind::Config => PluginError::InvalidConfig(ConfigError {
+                path: self.path,
+                message: self.message,
+            }),
+            _ => PluginError::Failed(self.to_string()),
         }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
-            ErrorKind::Config => "invalid binding config: ",
-            ErrorKind::Attribute => "invalid attribute: ",
-            ErrorKind::InvalidRequest => "invalid request: ",
-            ErrorKind::Other => "",
-        };
-        write!(f, "{what}{}", self.message)
+        match self.kind {
+            ErrorKind::Config => write!(f, "invalid binding config at {}: ", self.path)?,
+            ErrorKind::Attribute => f.write_str("invalid attribute: ")?,
+            ErrorKind::Other => {}
+        }
+        f.write_str(&self.message)
     }
 }
 
 impl std::error::Error for Error {}
 
-impl From<serde_json::Error> for Error {
-    fn from(error: serde_json::Error) -> Self {
-        Error::config(error.to_string())
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::config_at(e.path, e.message)
     }
 }
 
@@ -105,9 +131,12 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 impl Verdict {
     /// Reject with a business-rule `code` (-199..=-100, see [`codes`]) and a
     /// complete sentence the platform shows to the user.
+    ///
+    /// # Panics
+    /// In native builds (`cargo test`), when `code` is outside the range.
     pub fn reject(code: i32, message: impl Into<String>) -> Verdict {
         Verdict::Reject(Rejection {
-            code,
+            code: business_code(code),
             message: message.into(),
         })
     }
@@ -153,6 +182,39 @@ impl Limits {
     }
 }
 
+impl PlanOutcome {
+    /// Provision these absolute totals.
+    pub fn totals(totals: Vec<ResourceTotal>) -> PlanOutcome {
+        PlanOutcome::Totals(totals)
+    }
+
+    /// Refuse the call with a business-rule `code` (-199..=-100) and a
+    /// sentence the platform shows to the user; nothing is provisioned.
+    ///
+    /// # Panics
+    /// In native builds (`cargo test`), when `code` is outside the range.
+    pub fn refuse(code: i32, message: impl Into<String>) -> PlanOutcome {
+        PlanOutcome::Refuse(Rejection {
+            code: business_code(code),
+            message: message.into(),
+        })
+    }
+
+    /// The totals, or `None` for a refusal.
+    pub fn as_totals(&self) -> Option<&[ResourceTotal]> {
+        match self {
+            PlanOutcome::Totals(list) => Some(list),
+            PlanOutcome::Refuse(_) => None,
+        }
+    }
+}
+
+impl From<Vec<ResourceTotal>> for PlanOutcome {
+    fn from(totals: Vec<ResourceTotal>) -> Self {
+        PlanOutcome::Totals(totals)
+    }
+}
+
 impl ResourceTotal {
     /// A numeric total (exact; written as a decimal string).
     pub fn amount(id: impl Into<String>, value: impl fmt::Display) -> ResourceTotal {
@@ -192,6 +254,7 @@ impl Attribute {
                 "attribute `{}` is {:?}, not an integer",
                 self.id, self.value
             ),
+            path: String::new(),
         })
     }
 
@@ -329,7 +392,9 @@ pub fn days_between(earlier: i64, later: i64) -> i64 {
 }
 
 impl Context {
-    /// Parse the binding's configuration into your own serde type.
+    /// Parse the binding's configuration into your own serde type. An error
+    /// is [`ErrorKind::Config`] with the JSON path of the problem; returned
+    /// with `?` it reaches the host as `invalid-config`.
     ///
     /// ```no_run
     /// # use tollgate_plugin::{Context, Result};
@@ -342,24 +407,72 @@ impl Context {
     pub fn config<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
         self.config_borrowed()
     }
-}
 
-impl Context {
     /// Like [`Context::config`], for a type that borrows from the config
     /// text (`&str` fields and map keys): no allocation per string, which
     /// matters because the config is parsed on every call.
     pub fn config_borrowed<'a, T: serde::Deserialize<'a>>(&'a self) -> Result<T> {
-        let text = if self.config.trim().is_empty() {
-            "{}"
-        } else {
-            &self.config
-        };
-        serde_json::from_str(text).map_err(|e| {
-            Error::config(format!(
-                "binding `{}`: {e} (config: {})",
-                self.binding, self.config
-            ))
-        })
+        parse_config(&self.config).map_err(Error::from)
+    }
+}
+
+/// Parse a configuration (JSON text; empty means `{}`) into `T`, or say
+/// where and why it does not fit.
+pub fn parse_config<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+) -> core::result::Result<T, ConfigError> {
+    let text = if text.trim().is_empty() { "{}" } else { text };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| ConfigError {
+        path: json_path(e.path()),
+        message: without_position(&e.inner().to_string()),
+    })?;
+    de.end().map_err(|e| ConfigError {
+        path: "$".into(),
+        message: without_position(&e.to_string()),
+    })?;
+    Ok(value)
+}
+
+/// What the SDK's `validate-config` export answers for config type `T`:
+/// the configuration parses into `T`, or where and why it does not.
+pub fn validate_config<'a, T: serde::Deserialize<'a>>(
+    text: &'a str,
+) -> core::result::Result<(), ConfigError> {
+    parse_config::<T>(text).map(drop)
+}
+
+/// `$.products.cb_basic.min`, `$.tiers[2]`, `$["a key"]`; `$` for the root.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::from("$");
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !key.is_empty()
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
+                    out.push('.');
+                    out.push_str(key);
+                } else {
+                    out.push_str(&format!("[{key:?}]"));
+                }
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
+}
+
+/// serde_json's message without its " at line 1 column 23": the path says
+/// where.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
     }
 }
 
@@ -453,6 +566,7 @@ pub mod testing {
             product_id: product_id.into(),
             service_type: String::new(),
             action: ActionType::Provision,
+            action_text: "Provision".into(),
             quantity,
             previous_quantity: None,
             is_trial: false,
@@ -514,6 +628,19 @@ pub mod testing {
         }
     }
 
+    /// An add-on for tests: `quantity` of `product_id` with `action`.
+    pub fn addon(product_id: &str, action: ActionType, quantity: i64) -> Addon {
+        Addon {
+            product_id: product_id.into(),
+            name: product_id.into(),
+            action,
+            action_text: String::new(),
+            quantity,
+            previous_quantity: None,
+            attributes: Vec::new(),
+        }
+    }
+
     /// A target for `quantity-limits` tests.
     pub fn target(product_id: &str, quantity: i64) -> QuantityTarget {
         QuantityTarget {
@@ -523,5 +650,105 @@ pub mod testing {
             previous_quantity: None,
             attributes: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Range {
+        min: Option<i64>,
+        max: Option<i64>,
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Config {
+        #[serde(default)]
+        products: std::collections::BTreeMap<String, Range>,
+        #[serde(default)]
+        tiers: Vec<i64>,
+    }
+
+    #[test]
+    fn config_errors_name_their_json_path() {
+        let e = validate_config::<Config>(r#"{"products": {"cb_basic": {"min": "three"}}}"#)
+            .unwrap_err();
+        assert_eq!(e.path, "$.products.cb_basic.min");
+        assert!(
+            e.message.starts_with("invalid type: string"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("line"), "{}", e.message);
+        let e = validate_config::<Config>(r#"{"tiers": [1, "x"]}"#).unwrap_err();
+        assert_eq!(e.path, "$.tiers[1]");
+        let e = validate_config::<Config>(r#"{"produts": {}}"#).unwrap_err();
+        assert_eq!(e.path, "$.produts", "an unknown key names itself");
+        assert!(
+            e.message.contains("unknown field `produts`"),
+            "{}",
+            e.message
+        );
+        let e = validate_config::<Config>(r#"{"products": {"a b": {"max": true}}}"#).unwrap_err();
+        assert_eq!(e.path, r#"$.products["a b"].max"#);
+        assert!(validate_config::<Config>(r#"{"products": {"x": {"min": 1}}}"#).is_ok());
+        assert!(validate_config::<Config>("").is_ok(), "no config is {{}}");
+        assert!(validate_config::<Config>("{} x").is_err(), "trailing text");
+    }
+
+    #[test]
+    fn any_config_is_any_object() {
+        assert!(validate_config::<crate::AnyConfig>(r#"{"whatever": [1, 2]}"#).is_ok());
+        assert!(validate_config::<crate::AnyConfig>("[1]").is_err());
+        assert!(validate_config::<crate::AnyConfig>("not json").is_err());
+    }
+
+    #[test]
+    fn errors_become_the_contracts_plugin_error() {
+        let context = testing::context(0, r#"{"tiers": "x"}"#);
+        let e = context.config::<Config>().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Config);
+        assert_eq!(
+            e.clone().into_plugin_error(),
+            PluginError::InvalidConfig(ConfigError {
+                path: "$.tiers".into(),
+                message: e.message.clone()
+            })
+        );
+        assert_eq!(
+            Error::new("no price list").into_plugin_error(),
+            PluginError::Failed("no price list".into())
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the business-rule range")]
+    fn a_rejection_code_outside_the_range_fails_native_tests() {
+        let _ = Verdict::reject(-50, "No.");
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the business-rule range")]
+    fn a_refusal_code_outside_the_range_fails_native_tests() {
+        let _ = PlanOutcome::refuse(-2, "No.");
+    }
+
+    #[test]
+    fn refusals_and_totals() {
+        assert_eq!(
+            PlanOutcome::refuse(-110, "No."),
+            PlanOutcome::Refuse(Rejection {
+                code: -110,
+                message: "No.".into()
+            })
+        );
+        let plan: PlanOutcome = vec![ResourceTotal::amount("seats", 3)].into();
+        assert_eq!(plan.as_totals().map(<[_]>::len), Some(1));
     }
 }

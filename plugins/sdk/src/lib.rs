@@ -9,8 +9,9 @@
 //! |---|---|---|---|
 //! | `precheck` | [`Precheck`] | [`export_precheck!`] | accept, or reject with a code in -199..=-100 and a message |
 //! | `quantity-limits` | [`QuantityLimits`] | [`export_quantity_limits!`] | `{min, max, step}` for the quantity being set; the host enforces it |
-//! | `resources` | [`Resources`] | [`export_resources!`] | the absolute resource totals to provision |
+//! | `resources` | [`Resources`] | [`export_resources!`] | the absolute resource totals to provision, or a refusal |
 //!
+//! The SDK implements contract `tollgate:plugin@2.0.0` ([`CONTRACT_VERSION`]).
 //! Implement the trait on a unit struct and export it:
 //!
 //! ```no_run
@@ -56,7 +57,17 @@
 //! memory, 512 KiB wasm stack, 64 KiB output). A plugin that exceeds one, or
 //! panics, or returns an [`Error`], is a *plugin failure*: the binding's
 //! failure policy decides whether the call is rejected (default) or the rule
-//! skipped.
+//! skipped. An [`Error`] is reported as a value (kind `plugin-error`, or
+//! `invalid-config` with the JSON path for [`Context::config`] errors), not
+//! a crash.
+//!
+//! ## Configuration
+//!
+//! Name your config type in the export macro
+//! (`export_precheck!(Rule, config = Config)`): when a tenant saves a
+//! binding, Tollgate asks the plugin, and a configuration that does not
+//! parse into `Config` is refused there, with its JSON path
+//! (`$.products.cb_basic.min`), instead of failing every call.
 //!
 //! ## Testing
 //!
@@ -94,8 +105,8 @@ pub mod quantity_limits_world {
         path: "wit",
         world: "quantity-limits",
         with: {
-            "tollgate:plugin/types@1.0.0": crate::precheck_world::tollgate::plugin::types,
-            "tollgate:plugin/host@1.0.0": crate::precheck_world::tollgate::plugin::host,
+            "tollgate:plugin/types@2.0.0": crate::precheck_world::tollgate::plugin::types,
+            "tollgate:plugin/host@2.0.0": crate::precheck_world::tollgate::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_quantity_limits_world",
@@ -111,8 +122,8 @@ pub mod resources_world {
         path: "wit",
         world: "resources",
         with: {
-            "tollgate:plugin/types@1.0.0": crate::precheck_world::tollgate::plugin::types,
-            "tollgate:plugin/host@1.0.0": crate::precheck_world::tollgate::plugin::host,
+            "tollgate:plugin/types@2.0.0": crate::precheck_world::tollgate::plugin::types,
+            "tollgate:plugin/host@2.0.0": crate::precheck_world::tollgate::plugin::host,
         },
         pub_export_macro: true,
         export_macro_name: "__export_resources_world",
@@ -123,13 +134,20 @@ pub mod resources_world {
 use precheck_world::tollgate::plugin::types as wit;
 
 pub use wit::{
-    Account, ActionType, Addon, Attribute, Context, Limits, LogLevel, Operation, QuantityTarget,
-    Rejection, Request, ResourceTotal, ResourceValue, SubscriptionInfo, SubscriptionStatus,
-    TargetKind, Verdict,
+    Account, ActionType, Addon, Attribute, ConfigError, Context, Limits, LogLevel, Operation,
+    PlanOutcome, PluginError, QuantityTarget, Rejection, Request, ResourceTotal, ResourceValue,
+    SubscriptionInfo, SubscriptionStatus, TargetKind, Verdict,
 };
 
+/// What a [`Resources`] rule answers: the totals to provision, or a
+/// refusal ([`Plan::refuse`]).
+pub type Plan = PlanOutcome;
+
 /// The contract version this SDK implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "2.0.0";
+
+/// The configuration type of a plugin that declares none: any JSON object.
+pub type AnyConfig = serde_json::Map<String, serde_json::Value>;
 
 /// A `precheck` rule: accept or reject a Subscriptions/* or Addons/* call.
 ///
@@ -140,19 +158,23 @@ pub const CONTRACT_VERSION: &str = "1.0.0";
 /// ```no_run
 /// use tollgate_plugin::{codes, Context, Operation, Precheck, Request, Result, Verdict};
 ///
+/// #[derive(serde::Deserialize)]
+/// struct Config { max: i64 }
+///
 /// struct OnlyCreate;
 /// impl Precheck for OnlyCreate {
-///     fn check(request: &Request, _: &Context) -> Result<Verdict> {
+///     fn check(request: &Request, context: &Context) -> Result<Verdict> {
 ///         if request.operation != Operation::SubscriptionCreate {
 ///             return Ok(Verdict::Accept);
 ///         }
-///         if request.quantity > 100 {
-///             return Ok(Verdict::reject(codes::ABOVE_MAXIMUM, "Orders above 100 seats need a quote."));
+///         let config: Config = context.config()?;
+///         if request.quantity > config.max {
+///             return Ok(Verdict::reject(codes::ABOVE_MAXIMUM, "This order needs a quote."));
 ///         }
 ///         Ok(Verdict::Accept)
 ///     }
 /// }
-/// tollgate_plugin::export_precheck!(OnlyCreate);
+/// tollgate_plugin::export_precheck!(OnlyCreate, config = Config);
 /// ```
 pub trait Precheck {
     /// Decide. `Err` is a plugin failure (a bug or bad configuration), not a
@@ -192,37 +214,57 @@ pub trait QuantityLimits {
 }
 
 /// A `resources` rule: compute the absolute totals to provision for a real
-/// (not check-only) call. Totals are absolute, never increments: Tollgate
-/// sets them, so a repeated call is harmless.
+/// (not check-only) call, or refuse it. Totals are absolute, never
+/// increments: Tollgate sets them, so a repeated call is harmless.
 ///
 /// ```no_run
-/// use tollgate_plugin::{Context, Request, Resources, ResourceTotal, Result};
+/// use tollgate_plugin::{Context, Plan, Request, Resources, ResourceTotal, Result};
 ///
 /// struct Seats;
 /// impl Resources for Seats {
-///     fn plan(request: &Request, _: &Context) -> Result<Vec<ResourceTotal>> {
-///         Ok(vec![ResourceTotal::amount("seats", request.quantity)])
+///     fn plan(request: &Request, _: &Context) -> Result<Plan> {
+///         if request.quantity > 1000 {
+///             return Ok(Plan::refuse(-110, "More than 1000 seats need a dedicated cluster."));
+///         }
+///         Ok(Plan::totals(vec![ResourceTotal::amount("seats", request.quantity)]))
 ///     }
 /// }
 /// tollgate_plugin::export_resources!(Seats);
 /// ```
 pub trait Resources {
-    /// Return every resource total. [`Error::invalid_request`] answers the
-    /// platform Code -2 with your message; any other error is a plugin failure.
-    fn plan(request: &Request, context: &Context) -> Result<Vec<ResourceTotal>>;
+    /// Return every resource total ([`Plan::totals`]) or a business refusal
+    /// ([`Plan::refuse`], answered to the platform with your code and
+    /// message). `Err` is a plugin failure.
+    fn plan(request: &Request, context: &Context) -> Result<Plan>;
 }
 
 /// Export a [`Precheck`] implementation as this component's `precheck` hook.
+///
+/// `export_precheck!(Rule, config = Config)` also checks bindings'
+/// configurations when they are saved: one that does not parse into
+/// `Config` (a serde type) is refused, naming its JSON path. Without
+/// `config = …` any JSON object is accepted.
 #[macro_export]
 macro_rules! export_precheck {
     ($rule:ty) => {
+        $crate::export_precheck!($rule, config = $crate::AnyConfig);
+    };
+    ($rule:ty, config = $config:ty) => {
         const _: () = {
             struct __TollgateExport;
             impl $crate::precheck_world::Guest for __TollgateExport {
-                fn check(request: $crate::Request, context: $crate::Context) -> $crate::Verdict {
+                fn check(
+                    request: $crate::Request,
+                    context: $crate::Context,
+                ) -> ::core::result::Result<$crate::Verdict, $crate::PluginError> {
                     $crate::__private::finish(<$rule as $crate::Precheck>::check(
                         &request, &context,
                     ))
+                }
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::ConfigError> {
+                    $crate::validate_config::<$config>(&config)
                 }
             }
             $crate::precheck_world::__export_precheck_world!(
@@ -233,10 +275,13 @@ macro_rules! export_precheck {
 }
 
 /// Export a [`QuantityLimits`] implementation as this component's
-/// `quantity-limits` hook.
+/// `quantity-limits` hook; `config = Config` as for [`export_precheck!`].
 #[macro_export]
 macro_rules! export_quantity_limits {
     ($rule:ty) => {
+        $crate::export_quantity_limits!($rule, config = $crate::AnyConfig);
+    };
+    ($rule:ty, config = $config:ty) => {
         const _: () = {
             struct __TollgateExport;
             impl $crate::quantity_limits_world::Guest for __TollgateExport {
@@ -244,10 +289,18 @@ macro_rules! export_quantity_limits {
                     request: $crate::Request,
                     target: $crate::QuantityTarget,
                     context: $crate::Context,
-                ) -> Option<$crate::Limits> {
+                ) -> ::core::result::Result<
+                    ::core::option::Option<$crate::Limits>,
+                    $crate::PluginError,
+                > {
                     $crate::__private::finish(<$rule as $crate::QuantityLimits>::limits(
                         &request, &target, &context,
                     ))
+                }
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::ConfigError> {
+                    $crate::validate_config::<$config>(&config)
                 }
             }
             $crate::quantity_limits_world::__export_quantity_limits_world!(
@@ -257,20 +310,29 @@ macro_rules! export_quantity_limits {
     };
 }
 
-/// Export a [`Resources`] implementation as this component's `resources` hook.
+/// Export a [`Resources`] implementation as this component's `resources`
+/// hook; `config = Config` as for [`export_precheck!`].
 #[macro_export]
 macro_rules! export_resources {
     ($rule:ty) => {
+        $crate::export_resources!($rule, config = $crate::AnyConfig);
+    };
+    ($rule:ty, config = $config:ty) => {
         const _: () = {
             struct __TollgateExport;
             impl $crate::resources_world::Guest for __TollgateExport {
                 fn plan(
                     request: $crate::Request,
                     context: $crate::Context,
-                ) -> Result<Vec<$crate::ResourceTotal>, String> {
-                    $crate::__private::finish_plan(<$rule as $crate::Resources>::plan(
+                ) -> ::core::result::Result<$crate::Plan, $crate::PluginError> {
+                    $crate::__private::finish(<$rule as $crate::Resources>::plan(
                         &request, &context,
                     ))
+                }
+                fn validate_config(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::ConfigError> {
+                    $crate::validate_config::<$config>(&config)
                 }
             }
             $crate::resources_world::__export_resources_world!(
@@ -282,32 +344,12 @@ macro_rules! export_resources {
 
 #[doc(hidden)]
 pub mod __private {
-    use super::{Error, ErrorKind, ResourceTotal, Result};
+    use super::{PluginError, Result};
 
-    /// A plugin error is a plugin failure: report it and trap, so the host
-    /// records the message and applies the binding's failure policy.
-    pub fn finish<T>(result: Result<T>) -> T {
-        match result {
-            Ok(value) => value,
-            Err(error) => fail(&error),
-        }
-    }
-
-    pub fn finish_plan(
-        result: Result<Vec<ResourceTotal>>,
-    ) -> core::result::Result<Vec<ResourceTotal>, String> {
-        match result {
-            Ok(plan) => Ok(plan),
-            Err(Error {
-                kind: ErrorKind::InvalidRequest,
-                message,
-            }) => Err(message),
-            Err(error) => fail(&error),
-        }
-    }
-
-    fn fail(error: &Error) -> ! {
-        crate::log(crate::LogLevel::Error, &error.to_string());
-        panic!("{error}")
+    /// An author's `Err` becomes the contract's `plugin-error`: reported as
+    /// a value (the host logs it and applies the failure policy), never a
+    /// trap.
+    pub fn finish<T>(result: Result<T>) -> core::result::Result<T, PluginError> {
+        result.map_err(|error| error.into_plugin_error())
     }
 }

@@ -47,7 +47,7 @@ impl Precheck for CancellationWindow {
     }
 }
 
-tollgate_plugin::export_precheck!(CancellationWindow);
+tollgate_plugin::export_precheck!(CancellationWindow, config = Config);
 
 #[cfg(test)]
 mod tests {

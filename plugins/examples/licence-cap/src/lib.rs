@@ -56,7 +56,7 @@ impl QuantityLimits for LicenceCap {
     }
 }
 
-tollgate_plugin::export_quantity_limits!(LicenceCap);
+tollgate_plugin::export_quantity_limits!(LicenceCap, config = Config<'_>);
 
 #[cfg(test)]
 mod tests {

@@ -62,7 +62,7 @@ impl QuantityLimits for MinMaxQuantity {
     }
 }
 
-tollgate_plugin::export_quantity_limits!(MinMaxQuantity);
+tollgate_plugin::export_quantity_limits!(MinMaxQuantity, config = Config<'_>);
 
 #[cfg(test)]
 mod tests {

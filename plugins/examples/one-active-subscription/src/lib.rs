@@ -15,11 +15,19 @@ use tollgate_plugin::{Context, Operation, Precheck, Request, Result, Verdict, co
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 struct Config<'a> {
-    #[serde(borrow)]
-    per: Option<&'a str>,
+    /// An enum, so a wrong value is refused when the binding is saved.
+    per: Per,
     #[serde(borrow)]
     service_types: Vec<&'a str>,
     message: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Per {
+    #[default]
+    ServiceType,
+    Product,
 }
 
 pub struct OneActiveSubscription;
@@ -37,15 +45,7 @@ impl Precheck for OneActiveSubscription {
         {
             return Ok(Verdict::Accept);
         }
-        let by_product = match config.per.unwrap_or("service_type") {
-            "service_type" => false,
-            "product" => true,
-            other => {
-                return Err(tollgate_plugin::Error::config(format!(
-                    "`per` is {other:?}; expected \"service_type\" or \"product\""
-                )));
-            }
-        };
+        let by_product = config.per == Per::Product;
         let held = tollgate_plugin::customer_subscriptions()
             .into_iter()
             .find(|s| {
@@ -79,7 +79,7 @@ impl Precheck for OneActiveSubscription {
     }
 }
 
-tollgate_plugin::export_precheck!(OneActiveSubscription);
+tollgate_plugin::export_precheck!(OneActiveSubscription, config = Config<'_>);
 
 #[cfg(test)]
 mod tests {

@@ -56,7 +56,7 @@ impl Precheck for PrerequisiteService {
     }
 }
 
-tollgate_plugin::export_precheck!(PrerequisiteService);
+tollgate_plugin::export_precheck!(PrerequisiteService, config = Config<'_>);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,10 @@
 //! { "base_gb": 10, "default_region": "eu-west" }
 //! ```
 
-use tollgate_plugin::{Context, Error, Request, ResourceTotal, Resources, Result};
+use tollgate_plugin::{Context, Plan, Request, ResourceTotal, Resources, Result};
+
+/// The refusal for a storage value that cannot be provisioned.
+const BAD_STORAGE: i32 = -110;
 
 #[derive(serde::Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -19,13 +22,15 @@ struct Config {
 
 pub struct StorageResources;
 
-fn storage(attribute: Option<&tollgate_plugin::Attribute>, quantity: i64) -> Result<i64> {
+/// The storage an owner contributes, or the refusal's message.
+fn storage(
+    attribute: Option<&tollgate_plugin::Attribute>,
+    quantity: i64,
+) -> core::result::Result<i64, String> {
     let Some(a) = attribute else { return Ok(0) };
-    let value = a.as_i64().map_err(|e| Error::invalid_request(e.message))?;
+    let value = a.as_i64().map_err(|e| e.message)?;
     if value < 0 {
-        return Err(Error::invalid_request(format!(
-            "storage_gb is negative ({value})"
-        )));
+        return Err(format!("storage_gb is negative ({value})."));
     }
     Ok(if a.quantity_linked {
         value * quantity
@@ -35,13 +40,22 @@ fn storage(attribute: Option<&tollgate_plugin::Attribute>, quantity: i64) -> Res
 }
 
 impl Resources for StorageResources {
-    fn plan(request: &Request, context: &Context) -> Result<Vec<ResourceTotal>> {
+    fn plan(request: &Request, context: &Context) -> Result<Plan> {
         let config: Config = context.config()?;
-        let mut total =
-            config.base_gb + storage(request.attribute("storage_gb"), request.quantity)?;
+        let mut total = config.base_gb;
         let mut immutable = request.attribute_bool("immutable_backup");
+        let owners = std::iter::once((request.attribute("storage_gb"), request.quantity)).chain(
+            request
+                .active_addons()
+                .map(|a| (a.attribute("storage_gb"), a.quantity)),
+        );
+        for (attribute, quantity) in owners {
+            match storage(attribute, quantity) {
+                Ok(gb) => total += gb,
+                Err(message) => return Ok(Plan::refuse(BAD_STORAGE, message)),
+            }
+        }
         for addon in request.active_addons() {
-            total += storage(addon.attribute("storage_gb"), addon.quantity)?;
             immutable |= addon
                 .attribute("immutable_backup")
                 .is_some_and(|a| a.as_bool());
@@ -51,21 +65,21 @@ impl Resources for StorageResources {
             .map(str::to_string)
             .or(config.default_region)
             .unwrap_or_default();
-        Ok(vec![
+        Ok(Plan::totals(vec![
             ResourceTotal::amount("storage_gb", total),
             ResourceTotal::feature("immutable_backup", immutable),
             ResourceTotal::text("region", region),
-        ])
+        ]))
     }
 }
 
-tollgate_plugin::export_resources!(StorageResources);
+tollgate_plugin::export_resources!(StorageResources, config = Config);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tollgate_plugin::testing::*;
-    use tollgate_plugin::{ActionType, Addon, ResourceValue};
+    use tollgate_plugin::{ActionType, ResourceValue};
 
     #[test]
     fn base_plus_linked_storage_and_addons() {
@@ -74,27 +88,26 @@ mod tests {
             attribute("storage_gb", "20", true),
             attribute("immutable_backup", "0", false),
         ];
-        r.addons = vec![Addon {
-            product_id: "vault".into(),
-            name: String::new(),
-            action: ActionType::Provision,
-            quantity: 3,
-            previous_quantity: None,
-            attributes: vec![
-                attribute("storage_gb", "40", true),
-                attribute("immutable_backup", "1", false),
-            ],
-        }];
+        let mut vault = addon("vault", ActionType::Provision, 3);
+        vault.attributes = vec![
+            attribute("storage_gb", "40", true),
+            attribute("immutable_backup", "1", false),
+        ];
+        r.addons = vec![vault];
         let plan = StorageResources::plan(&r, &context(0, r#"{"base_gb": 10}"#)).unwrap();
+        let plan = plan.as_totals().unwrap();
         assert_eq!(plan[0].value, ResourceValue::Amount("370".into()));
         assert_eq!(plan[1].value, ResourceValue::Feature(true));
     }
 
     #[test]
-    fn garbage_is_an_invalid_request() {
+    fn garbage_is_refused() {
         let mut r = request("cb_basic", 1);
         r.attributes = vec![attribute("storage_gb", "lots", true)];
-        let err = StorageResources::plan(&r, &context(0, "{}")).unwrap_err();
-        assert_eq!(err.kind, tollgate_plugin::ErrorKind::InvalidRequest);
+        let plan = StorageResources::plan(&r, &context(0, "{}")).unwrap();
+        assert!(
+            matches!(&plan, Plan::Refuse(r) if r.code == BAD_STORAGE && r.message.contains("storage_gb")),
+            "{plan:?}"
+        );
     }
 }

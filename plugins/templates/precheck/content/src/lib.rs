@@ -32,7 +32,9 @@ impl Precheck for Rule {
     }
 }
 
-tollgate_plugin::export_precheck!(Rule);
+// `config = Config`: a binding whose config does not parse into `Config` is
+// refused when it is saved, naming the JSON path of the problem.
+tollgate_plugin::export_precheck!(Rule, config = Config);
 
 #[cfg(test)]
 mod tests {

@@ -35,7 +35,9 @@ impl QuantityLimits for Rule {
     }
 }
 
-tollgate_plugin::export_quantity_limits!(Rule);
+// `config = Config`: a binding whose config does not parse into `Config` is
+// refused when it is saved, naming the JSON path of the problem.
+tollgate_plugin::export_quantity_limits!(Rule, config = Config<'_>);
 
 #[cfg(test)]
 mod tests {
