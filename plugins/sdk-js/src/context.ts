@@ -16,7 +16,7 @@ export function parseConfig<C>(text: string, parse?: Parser<C>): C {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError("$", "the configuration must be a JSON object");
   }
-  return parse ? parse(value, "$") : (value as C);
+  return parse ? parse(value) : (value as C);
 }
 
 const UNPARSED = Symbol("unparsed");

@@ -19,8 +19,13 @@
  */
 import { ConfigError } from "./errors.ts";
 
-/** Parses `value` found at JSON path `path`; throws {@link ConfigError}. */
-export type Parser<T> = (value: unknown, path: string) => T;
+/**
+ * Parses an untrusted JSON value; throws {@link ConfigError} with path `$`
+ * (the value itself) or a path below it. Containers prefix the path of a
+ * problem inside them with where it is, so paths cost nothing until
+ * something is wrong (the config is parsed on every call).
+ */
+export type Parser<T> = (value: unknown) => T;
 
 /** The type a parser produces. */
 export type Infer<P> = P extends Parser<infer T> ? T : never;
@@ -30,10 +35,16 @@ export type Infer<P> = P extends Parser<infer T> ? T : never;
 const OPTIONAL = Symbol("optional");
 type Optional<T> = Parser<T | undefined> & { [OPTIONAL]: true };
 
-/** The JSON path of `key` inside the value at `path`. */
-export function child(path: string, key: string | number): string {
-  if (typeof key === "number") return `${path}[${key}]`;
-  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+/** A problem found at `key` of a container, with its path placed under `key`. */
+function under(key: string | number, e: unknown): unknown {
+  return e instanceof ConfigError ? new ConfigError(child(e.path, key), e.message) : e;
+}
+
+// `$.rest` with `key` inserted after the `$`.
+function child(path: string, key: string | number): string {
+  const step =
+    typeof key === "number" ? `[${key}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return `$${step}${path.slice(1)}`;
 }
 
 function kind(value: unknown): string {
@@ -44,58 +55,58 @@ function kind(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-function bounded(value: number, path: string, bounds: { min?: number; max?: number }): number {
+function bounded(value: number, bounds: { min?: number; max?: number }): number {
   if (bounds.min !== undefined && value < bounds.min) {
-    throw new ConfigError(path, `must be at least ${bounds.min}, not ${value}`);
+    throw new ConfigError("$", `must be at least ${bounds.min}, not ${value}`);
   }
   if (bounds.max !== undefined && value > bounds.max) {
-    throw new ConfigError(path, `must be at most ${bounds.max}, not ${value}`);
+    throw new ConfigError("$", `must be at most ${bounds.max}, not ${value}`);
   }
   return value;
 }
 
 /** A whole number (within ±2^53), optionally bounded. */
 export function integer(bounds: { min?: number; max?: number } = {}): Parser<number> {
-  return (value, path) => {
+  return (value) => {
     if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-      throw new ConfigError(path, `expected an integer, found ${kind(value)}`);
+      throw new ConfigError("$", `expected an integer, found ${kind(value)}`);
     }
-    return bounded(value, path, bounds);
+    return bounded(value, bounds);
   };
 }
 
 /** Any finite number, optionally bounded. */
 export function number(bounds: { min?: number; max?: number } = {}): Parser<number> {
-  return (value, path) => {
+  return (value) => {
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new ConfigError(path, `expected a number, found ${kind(value)}`);
+      throw new ConfigError("$", `expected a number, found ${kind(value)}`);
     }
-    return bounded(value, path, bounds);
+    return bounded(value, bounds);
   };
 }
 
 /** A string. */
 export function string(): Parser<string> {
-  return (value, path) => {
-    if (typeof value !== "string") throw new ConfigError(path, `expected a string, found ${kind(value)}`);
+  return (value) => {
+    if (typeof value !== "string") throw new ConfigError("$", `expected a string, found ${kind(value)}`);
     return value;
   };
 }
 
 /** `true` or `false`. */
 export function boolean(): Parser<boolean> {
-  return (value, path) => {
-    if (typeof value !== "boolean") throw new ConfigError(path, `expected true or false, found ${kind(value)}`);
+  return (value) => {
+    if (typeof value !== "boolean") throw new ConfigError("$", `expected true or false, found ${kind(value)}`);
     return value;
   };
 }
 
 /** One of the given strings. */
 export function oneOf<const T extends string>(...choices: T[]): Parser<T> {
-  return (value, path) => {
+  return (value) => {
     if (typeof value !== "string" || !(choices as string[]).includes(value)) {
       const list = choices.map((c) => JSON.stringify(c)).join(", ");
-      throw new ConfigError(path, `expected one of ${list}, found ${kind(value)}`);
+      throw new ConfigError("$", `expected one of ${list}, found ${kind(value)}`);
     }
     return value as T;
   };
@@ -103,20 +114,32 @@ export function oneOf<const T extends string>(...choices: T[]): Parser<T> {
 
 /** An array whose items all fit `item`. */
 export function array<T>(item: Parser<T>): Parser<T[]> {
-  return (value, path) => {
-    if (!Array.isArray(value)) throw new ConfigError(path, `expected an array, found ${kind(value)}`);
-    return value.map((v, i) => item(v, child(path, i)));
+  return (value) => {
+    if (!Array.isArray(value)) throw new ConfigError("$", `expected an array, found ${kind(value)}`);
+    const out: T[] = [];
+    let i = 0;
+    try {
+      for (; i < value.length; i++) out.push(item(value[i]));
+    } catch (e) {
+      throw under(i, e);
+    }
+    return out;
   };
 }
 
 /** An object used as a map: any keys, every value fits `item`. */
 export function record<T>(item: Parser<T>): Parser<Record<string, T>> {
-  return (value, path) => {
+  return (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new ConfigError(path, `expected an object, found ${kind(value)}`);
+      throw new ConfigError("$", `expected an object, found ${kind(value)}`);
     }
     const out: Record<string, T> = Object.create(null);
-    for (const [k, v] of Object.entries(value)) out[k] = item(v, child(path, k));
+    let key = "";
+    try {
+      for (key in value) out[key] = item((value as Record<string, unknown>)[key]);
+    } catch (e) {
+      throw under(key, e);
+    }
     return out;
   };
 }
@@ -128,8 +151,7 @@ export function record<T>(item: Parser<T>): Parser<Record<string, T>> {
 export function optional<T>(item: Parser<T>): Optional<T>;
 export function optional<T>(item: Parser<T>, fallback: T): Parser<T>;
 export function optional<T>(item: Parser<T>, fallback?: T): Parser<T | undefined> {
-  const parse = (value: unknown, path: string) =>
-    value === undefined || value === null ? fallback : item(value, path);
+  const parse = (value: unknown) => (value === undefined || value === null ? fallback : item(value));
   return Object.assign(parse, { [OPTIONAL]: true as const });
 }
 
@@ -146,25 +168,33 @@ export type ObjectOf<S extends Shape> = Simplify<
 /** An object with exactly these fields (unknown keys are an error). */
 export function object<S extends Shape>(shape: S): Parser<ObjectOf<S>> {
   const known = Object.keys(shape);
-  return (value, path) => {
+  const fields = known.map((key) => ({ key, parse: shape[key]!, optional: OPTIONAL in shape[key]! }));
+  return (value) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      throw new ConfigError(path, `expected an object, found ${kind(value)}`);
+      throw new ConfigError("$", `expected an object, found ${kind(value)}`);
     }
     const input = value as Record<string, unknown>;
-    for (const key of Object.keys(input)) {
+    for (const key in input) {
       if (!Object.hasOwn(shape, key)) {
         const expected = known.length ? `; expected ${known.map((k) => `\`${k}\``).join(", ")}` : "";
-        throw new ConfigError(child(path, key), `unknown field \`${key}\`${expected}`);
+        throw new ConfigError(child("$", key), `unknown field \`${key}\`${expected}`);
+      }
+    }
+    for (const field of fields) {
+      if (!field.optional && input[field.key] === undefined) {
+        throw new ConfigError("$", `missing field \`${field.key}\``);
       }
     }
     const out: Record<string, unknown> = {};
-    for (const key of known) {
-      const parse = shape[key]!;
-      if (input[key] === undefined && !(OPTIONAL in parse)) {
-        throw new ConfigError(path, `missing field \`${key}\``);
+    let key = "";
+    try {
+      for (const field of fields) {
+        key = field.key;
+        const parsed = field.parse(input[key]);
+        if (parsed !== undefined) out[key] = parsed;
       }
-      const parsed = parse(input[key], child(path, key));
-      if (parsed !== undefined) out[key] = parsed;
+    } catch (e) {
+      throw under(key, e);
     }
     return out as ObjectOf<S>;
   };

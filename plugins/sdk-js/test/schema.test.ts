@@ -13,7 +13,7 @@ const Config = schema.object({
 
 function problem(value: unknown): { path: string; message: string } {
   try {
-    Config(value, "$");
+    Config(value);
   } catch (e) {
     assert.ok(e instanceof ConfigError);
     return { path: e.path, message: e.message };
@@ -22,7 +22,7 @@ function problem(value: unknown): { path: string; message: string } {
 }
 
 test("a fitting config parses, with fallbacks for absent fields", () => {
-  assert.deepEqual(Config({ max: 3, ratio: 0.5 }, "$"), {
+  assert.deepEqual(Config({ max: 3, ratio: 0.5 }), {
     max: 3,
     ratio: 0.5,
     mode: "a",
@@ -30,7 +30,7 @@ test("a fitting config parses, with fallbacks for absent fields", () => {
     tags: [],
     products: {},
   });
-  assert.equal(Config({ max: 3, ratio: null }, "$").ratio, undefined);
+  assert.equal(Config({ max: 3, ratio: null }).ratio, undefined);
 });
 
 test("every problem names its JSON path", () => {
