@@ -28,6 +28,15 @@ export function describe(thrown: unknown): string {
   return String(thrown);
 }
 
+/** QuickJS's out-of-memory and stack-overflow errors (an `InternalError`). */
+export function isEngineLimit(thrown: unknown): boolean {
+  return (
+    thrown instanceof Error &&
+    thrown.name === "InternalError" &&
+    (thrown.message === "out of memory" || thrown.message === "stack overflow")
+  );
+}
+
 /** What a hook reports when the author's code throws. */
 export function toPluginError(thrown: unknown): wit.PluginError {
   if (thrown instanceof ConfigError) {

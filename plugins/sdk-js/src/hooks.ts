@@ -6,7 +6,7 @@
  * @module
  */
 import { Context, parseConfig } from "./context.ts";
-import { ConfigError, describe, toPluginError } from "./errors.ts";
+import { ConfigError, describe, isEngineLimit, toPluginError } from "./errors.ts";
 import { wrapRequest, wrapTarget, type QuantityTarget, type Request } from "./model.ts";
 import {
   toPlanOutcome,
@@ -55,11 +55,14 @@ export interface ResourcesPlugin extends Base<"resources", wit.ResourcesExports>
 /** Any plugin definition. */
 export type Plugin = PrecheckPlugin | QuantityLimitsPlugin | ResourcesPlugin;
 
-// Author errors become the contract's plugin-error, never a trap.
+// Author errors become the contract's plugin-error, never a trap; the
+// engine running out of memory or stack is left uncaught, so the call traps
+// and the host reports the limit it hit (memory-limit, stack-overflow).
 function guarded<T>(run: () => T): T {
   try {
     return run();
   } catch (e) {
+    if (isEngineLimit(e)) throw e;
     throw toPluginError(e);
   }
 }

@@ -28,6 +28,7 @@ const plugin = precheck({
     if (req.productId === "type") (null as unknown as { x: number }).x;
     if (req.productId === "string") throw "just a string";
     if (req.productId === "bad-code") return reject(-5, "No.");
+    if (req.productId === "oom") throw Object.assign(new Error("out of memory"), { name: "InternalError" });
     return req.quantity > ctx.config().max ? reject(-150, "Too many.") : accept();
   },
 });
@@ -51,6 +52,11 @@ test("in the component, failures are plugin-error values, never traps", () => {
     val: { path: "$.max", message: 'expected an integer, found the string "x"' },
   });
   assert.deepEqual(plugin.exports.check({ ...rawRequest(), quantity: 2 }, rawContext('{"max": 3}')), accept());
+});
+
+test("QuickJS running out of memory is left to trap, so the host reports memory-limit", () => {
+  const oom = thrown(() => plugin.exports.check({ ...rawRequest(), productId: "oom" }, rawContext("{}")));
+  assert.ok(oom instanceof Error && oom.name === "InternalError" && oom.message === "out of memory");
 });
 
 test("validate-config reports the path; without a parser any object is valid", () => {
