@@ -1,7 +1,8 @@
 // Reads the clocks and Math.random and reports what it saw in its rejection
-// message (plain JavaScript). The host freezes the clocks at the decision's
-// `now` and seeds random per call from the input, so: both walls equal now,
-// mono is 0, two runs of one input say the same, another seed differs.
+// message (plain JavaScript), in the Rust probe's format: "wall=… now=…
+// slept=0 …". The host freezes the clocks at the decision's `now` and seeds
+// random per call from the input: wall equals now, no time passes while it
+// works, the same input says the same, another seed draws other numbers.
 import { precheck, reject } from "@tollgate/plugin";
 
 export default precheck({
@@ -12,8 +13,8 @@ export default precheck({
     const random = [Math.random(), Math.random()].map((r) => r.toFixed(17)).join(",");
     return reject(
       -150,
-      `wall=${wall},${Date.now()} now=${context.now} date=${new Date().toISOString()} ` +
-        `mono=${performance.now() - mono} random=${random} work=${work}`,
+      `wall=${wall} now=${context.now} slept=${performance.now() - mono} random=${random} ` +
+        `date=${new Date().toISOString()} later=${Date.now()} work=${work}`,
     );
   },
 });
