@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { load } from "./toolchain.mjs";
+import { load, version } from "./toolchain.mjs";
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const CONTRACT = "2.0.0";
@@ -95,6 +95,26 @@ async function bundle(project, dir) {
   }
 }
 
+// A WebAssembly `producers` custom section: the host reads the language
+// from it (componentize-qjs writes none on the outer component).
+function producers(fields) {
+  const leb = (n) => {
+    const bytes = [];
+    do {
+      bytes.push((n & 0x7f) | (n >= 0x80 ? 0x80 : 0));
+      n >>>= 7;
+    } while (n);
+    return Buffer.from(bytes);
+  };
+  const str = (text) => Buffer.concat([leb(Buffer.byteLength(text)), Buffer.from(text)]);
+  const vec = (items) => Buffer.concat([leb(items.length), ...items]);
+  const payload = Buffer.concat([
+    str("producers"),
+    vec(Object.entries(fields).map(([field, values]) => Buffer.concat([str(field), vec(values.map(([n, v]) => Buffer.concat([str(n), str(v)])))]))),
+  ]);
+  return Buffer.concat([Buffer.from([0]), leb(payload.length), payload]);
+}
+
 async function build(dir, out) {
   const project = readProject(dir);
   const artifact = out ? resolve(out) : resolve(dir, project.artifact);
@@ -117,10 +137,19 @@ async function build(dir, out) {
     rmSync(wit, { recursive: true, force: true });
   }
   if (component.includes("wasi:http")) throw new UsageError("the component imports wasi:http, which Tollgate does not offer");
+  const sdk = JSON.parse(readFileSync(join(sdkDir, "package.json"), "utf8"));
+  const stamp = producers({
+    language: [[project.language === "typescript" ? "TypeScript" : "JavaScript", ""]],
+    "processed-by": [
+      ["componentize-qjs", version("componentize-qjs", dir)],
+      [sdk.name, sdk.version],
+    ],
+  });
   mkdirSync(dirname(artifact), { recursive: true });
-  writeFileSync(artifact, component);
+  writeFileSync(artifact, Buffer.concat([component, stamp]));
   const shown = relative(process.cwd(), artifact);
-  console.log(`${shown.startsWith("..") ? artifact : shown} (${project.hook}, ${(component.length / 1048576).toFixed(2)} MiB)`);
+  const size = (component.length + stamp.length) / 1048576;
+  console.log(`${shown.startsWith("..") ? artifact : shown} (${project.hook}, ${size.toFixed(2)} MiB)`);
 }
 
 const [command, ...rest] = process.argv.slice(2);
