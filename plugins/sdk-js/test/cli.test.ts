@@ -45,7 +45,7 @@ test("mistakes are explained, not dumped", () => {
     [{ "tollgate.json": manifest("pricing") }, /"hook" must be one of precheck, quantity-limits, resources/],
     [{ "tollgate.json": manifest("precheck") }, /the typescript entry src\/index\.ts does not exist/],
     [{ "tollgate.json": manifest("resources"), "src/index.ts": rule }, /says hook "resources" but the module's default export is a precheck plugin/],
-    [{ "tollgate.json": manifest("precheck"), "src/index.ts": "export default precheck(" }, /Unexpected end of file[\s\S]*src\/index\.ts:2:0/],
+    [{ "tollgate.json": manifest("precheck"), "src/index.ts": "export default precheck(" }, /Unexpected end of file[\s\S]*src\/index\.ts:1:24/],
   ];
   for (const [files, message] of cases) {
     const run = build(project(files));
