@@ -3,7 +3,8 @@
 // rendered as `tollgate plugin new --lang ts|js` renders them.
 //
 //   node plugins/js/templates.mjs lock
-//       rewrite every template's package-lock.json (after a version change)
+//       rewrite the package-lock.json of every template and JS/TS example
+//       (after a version change)
 //   node plugins/js/templates.mjs check [--tollgate BIN] [--keep DIR]
 //       render each template into a fresh directory, then `npm ci`,
 //       `npm test`, `npm run build`, and with --tollgate run its fixtures
@@ -59,6 +60,12 @@ function run(cmd, args, cwd) {
 }
 
 function lock() {
+  const examples = join(repo, "plugins", "examples");
+  for (const name of readdirSync(examples)) {
+    if (!existsSync(join(examples, name, "package.json"))) continue;
+    run("npm", ["install", "--package-lock-only", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], join(examples, name));
+    console.log(`examples/${name}: package-lock.json written`);
+  }
   for (const t of all()) {
     const dir = mkdtempSync(join(tmpdir(), "tollgate-lock-"));
     render(t.dir, dir, LOCK_NAME);
