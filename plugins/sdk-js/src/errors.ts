@@ -11,7 +11,7 @@ import type * as wit from "./wit.ts";
 export class ConfigError extends Error {
   override name = "ConfigError";
   constructor(
-    readonly path: string,
+    public path: string,
     message: string,
   ) {
     super(message);

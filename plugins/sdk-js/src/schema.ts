@@ -35,9 +35,11 @@ export type Infer<P> = P extends Parser<infer T> ? T : never;
 const OPTIONAL = Symbol("optional");
 type Optional<T> = Parser<T | undefined> & { [OPTIONAL]: true };
 
-/** A problem found at `key` of a container, with its path placed under `key`. */
+/** A problem found at `key` of a container, its path moved under `key`. */
 function under(key: string | number, e: unknown): unknown {
-  return e instanceof ConfigError ? new ConfigError(child(e.path, key), e.message) : e;
+  // The same error, not a new one: QuickJS records a stack for every Error.
+  if (e instanceof ConfigError) e.path = child(e.path, key);
+  return e;
 }
 
 // `$.rest` with `key` inserted after the `$`.
