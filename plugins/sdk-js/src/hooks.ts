@@ -90,8 +90,10 @@ function validator(parse: Parser<unknown> | undefined) {
  * order and the first rejection answers the platform.
  *
  * ```ts
+ * const Config = schema.object({ maxQuantity: schema.integer({ min: 1 }) });
+ *
  * export default precheck({
- *   config: schema.object({ maxQuantity: schema.integer({ min: 1 }) }),
+ *   config: Config, // a constant: TypeScript infers context.config() from it
  *   check(request, context) {
  *     const { maxQuantity } = context.config();
  *     return request.quantity > maxQuantity ? reject(-150, "Orders above … need a quote.") : accept();
