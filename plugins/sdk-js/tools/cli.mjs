@@ -152,6 +152,11 @@ async function build(dir, out) {
   console.log(`${shown.startsWith("..") ? artifact : shown} (${project.hook}, ${size.toFixed(2)} MiB)`);
 }
 
+const [major, minor] = process.versions.node.split(".").map(Number);
+if (major < 20 || (major === 20 && minor < 6)) {
+  console.error(`error: Node.js 20.6 or later is needed to build plugins (this is ${process.version})`);
+  process.exit(1);
+}
 const [command, ...rest] = process.argv.slice(2);
 const outAt = rest.indexOf("--out");
 const out = outAt >= 0 ? rest.splice(outAt, 2)[1] : undefined;
