@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 import { load, version } from "./toolchain.mjs";
 
 const sdkDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const CONTRACT = "2.0.0";
+const contractText = readFileSync(join(sdkDir, "wit", "plugin.wit"), "utf8");
+const CONTRACT = /^package tollgate:plugin@([\w.-]+);/m.exec(contractText)[1];
 // The version the QuickJS runtime's own WASI imports use.
 const WASI = "0.2.12";
 const HOOKS = {
@@ -50,7 +51,7 @@ function readProject(dir) {
 // The contract, plus one world per hook that also imports wasi:random.
 function witDir() {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-wit-"));
-  writeFileSync(join(dir, "plugin.wit"), readFileSync(join(sdkDir, "wit", "plugin.wit")));
+  writeFileSync(join(dir, "plugin.wit"), contractText);
   const worlds = Object.keys(HOOKS)
     .map((hook) => `world ${hook}-js {\n  include ${hook};\n  import wasi:random/random@${WASI};\n}\n`)
     .join("\n");
