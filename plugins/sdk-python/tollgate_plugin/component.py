@@ -1,0 +1,83 @@
+"""The component's exports. Only the project's `app.py` (componentize-py's
+app module) imports this, and only a component build can: it needs the
+`wit_world` module componentize-py generates for the world being built.
+
+    from tollgate_plugin.component import export
+    from my_rule import check
+    WitWorld = export(check)
+"""
+
+import random
+import sys
+import traceback
+
+import wit_world
+
+from ._wit import Err
+from .config import ConfigError
+from .context import Context
+from .hooks import Hook, as_plan
+from .host import log
+from .model import adopt, adopt_target, wit
+
+_EXPORT = {"precheck": "check", "quantity-limits": "limits", "resources": "plan"}
+
+
+def _begin() -> None:
+    # componentize-py snapshots the interpreter at build time, PRNG state
+    # included: reseed from WASI random, which the host seeds per call.
+    random.seed()
+
+
+def _run(answer):
+    """Run a hook; exceptions become the contract's plugin-error, not traps."""
+    _begin()
+    try:
+        return answer()
+    except ConfigError as e:
+        raise Err(wit.PluginError_InvalidConfig(wit.ConfigError(e.path, e.message))) from None
+    except MemoryError:
+        raise  # a limit of the sandbox: the host names it
+    except Exception as e:
+        log.error(traceback.format_exc())
+        raise Err(wit.PluginError_Failed(f"{type(e).__name__}: {e}")) from None
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def _context(c: wit.Context) -> Context:
+    return Context(c.now, c.config, c.binding, c.track_id)
+
+
+def export(hook: Hook) -> type:
+    """The `WitWorld` class componentize-py exports for `hook`."""
+    if not isinstance(hook, Hook):
+        raise TypeError(f"export() takes a function decorated with @precheck, @quantity_limits or @resources, not {hook!r}")
+    name = _EXPORT[hook.hook]
+    if not hasattr(wit_world.WitWorld, name):
+        built = next(h for h, n in _EXPORT.items() if hasattr(wit_world.WitWorld, n))
+        raise TypeError(
+            f"{hook.__name__} is a {hook.hook} rule but this component is built for the {built} world: "
+            f'make "hook" in tollgate.json "{hook.hook}"'
+        )
+
+    def validate_config(self, config: str) -> None:
+        try:
+            hook.validate_config(config)
+        except ConfigError as e:
+            raise Err(wit.ConfigError(e.path, e.message)) from None
+        except Exception as e:
+            raise Err(wit.ConfigError("$", f"{type(e).__name__}: {e}")) from None
+
+    def check(self, request, context):
+        return _run(lambda: hook(adopt(request), _context(context)))
+
+    def limits(self, request, target, context):
+        return _run(lambda: hook(adopt(request), adopt_target(target), _context(context)))
+
+    def plan(self, request, context):
+        return _run(lambda: as_plan(hook(adopt(request), _context(context))))
+
+    methods = {"check": check, "limits": limits, "plan": plan}
+    return type("WitWorld", (wit_world.WitWorld,), {name: methods[name], "validate_config": validate_config})
