@@ -80,4 +80,5 @@ def export(hook: Hook) -> type:
         return _run(lambda: as_plan(hook(adopt(request), _context(context))))
 
     methods = {"check": check, "limits": limits, "plan": plan}
-    return type("WitWorld", (wit_world.WitWorld,), {name: methods[name], "validate_config": validate_config})
+    # Not a subclass of the generated protocol: componentize-py only calls the methods.
+    return type("WitWorld", (), {name: methods[name], "validate_config": validate_config})
