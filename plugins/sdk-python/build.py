@@ -48,12 +48,23 @@ def bin_dir(venv: Path) -> Path:
     return venv / ("Scripts" if os.name == "nt" else "bin")
 
 
+def pinned(requirements: Path) -> str:
+    """The requirements' text with `-r` includes expanded: what gets installed."""
+    lines = []
+    for line in requirements.read_text().splitlines():
+        if line.startswith("-r "):
+            lines.append(pinned(requirements.parent / line[3:].strip()))
+        elif not line.startswith("#"):
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def ensure_toolchain(venv: Path, requirements: Path) -> Path:
     """The venv's componentize-py, installing the pinned requirements when
     the venv is new or requirements.txt changed since the last install."""
     if not requirements.is_file():
         fail(f"{requirements} not found: it pins the build tools (see {SDK / 'requirements.txt'})")
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    digest = hashlib.sha256(pinned(requirements).encode()).hexdigest()
     stamp = venv / "tollgate-requirements.sha256"
     python = bin_dir(venv) / "python"
     if not python.exists():
