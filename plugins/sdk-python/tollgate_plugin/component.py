@@ -1,13 +1,13 @@
-"""The component's exports. Only the project's `app.py` (componentize-py's
-app module) imports this, and only a component build can: it needs the
-`wit_world` module componentize-py generates for the world being built.
+"""The component's exports, made by the project's `app.py` (componentize-py's
+app module) from the rule. Inside the component `wit_world` is the module
+componentize-py generates for the world being built; natively it is the
+vendored copy, so the SDK's tests drive these exports too.
 
     from tollgate_plugin.component import export
     from my_rule import check
     WitWorld = export(check)
 """
 
-import random
 import sys
 import traceback
 
@@ -23,15 +23,12 @@ from .model import adopt, adopt_target, wit
 _EXPORT = {"precheck": "check", "quantity-limits": "limits", "resources": "plan"}
 
 
-def _begin() -> None:
-    # componentize-py snapshots the interpreter at build time, PRNG state
-    # included: reseed from WASI random, which the host seeds per call.
-    random.seed()
-
-
 def _run(answer):
-    """Run a hook; exceptions become the contract's plugin-error, not traps."""
-    _begin()
+    """Run a hook; exceptions become the contract's plugin-error, not traps.
+
+    No reseeding here: componentize-py reseeds `random` from WASI random when
+    the snapshot resumes, so it follows the host's per-call seed
+    (tests/guests-py/clock-random proves it under the host)."""
     try:
         return answer()
     except ConfigError as e:
