@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds every Python test guest (tests/guests-py/*) and Python example
-# (plugins/examples/*-py) into OUT_DIR/<name>.wasm, for the host's tests.
+# Builds every Python component the host's tests use into OUT_DIR:
+#   <guest>.wasm            each test guest of tests/guests-py/
+#   <example>.wasm          each Python example (plugins/examples/*-py)
+#   template-<hook>.wasm    each Python template, rendered as `tollgate plugin
+#                           new --lang python` does (its fixtures are in
+#                           plugins/templates/python/<hook>/content/fixtures)
 #
 #   tests/guests-py/build.sh OUT_DIR
 #
@@ -18,22 +22,35 @@ out=$(cd "$1" && pwd)
 venv=${TOLLGATE_PY_VENV:-$out/.venv}
 sdk="$root/plugins/sdk-python"
 
-# The SDK and the contract are inputs of every component.
-sdk_digest=$(cd "$sdk" && find -L . wit -type f \( -name '*.py' -o -name '*.wit' -o -name '*.txt' \) \
-  -not -path './tests/*' -not -path '*/__pycache__/*' -not -path './.venv/*' | LC_ALL=C sort | xargs sha256sum | sha256sum)
+# The sources under a directory, as one digest.
+digest_of() {
+  (cd "$1" && find -L . -type f \( -name '*.py' -o -name '*.wit' -o -name '*.txt' -o -name '*.json' \) \
+    -not -path './tests/*' -not -path './fixtures/*' -not -path './dist/*' -not -path '*/.venv/*' \
+    -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
+}
+sdk_digest=$(digest_of "$sdk")
+
+# build NAME PROJECT_DIR SOURCE_DIR: PROJECT_DIR's component as OUT_DIR/NAME.wasm
+# unless SOURCE_DIR and the SDK are unchanged since it was built.
+build() {
+  local digest
+  digest="$sdk_digest $(digest_of "$3")"
+  if [ -f "$out/$1.wasm" ] && [ "$(cat "$out/$1.sha256" 2>/dev/null)" = "$digest" ]; then
+    return
+  fi
+  echo "building $1" >&2
+  cp "$(python3 "$sdk/build.py" "$2" --venv "$venv")" "$out/$1.wasm"
+  echo "$digest" > "$out/$1.sha256"
+}
 
 for project in "$root"/tests/guests-py/*/ "$root"/plugins/examples/*-py/; do
   project=${project%/}
-  name=$(basename "$project")
-  digest=$( (echo "$sdk_digest"; cd "$project" && find . -type f \( -name '*.py' -o -name '*.json' -o -name '*.txt' \) \
-    -not -path './.venv/*' -not -path './dist/*' -not -path '*/__pycache__/*' -not -path './fixtures/*' \
-    | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1)
-  if [ -f "$out/$name.wasm" ] && [ "$(cat "$out/$name.sha256" 2>/dev/null)" = "$digest" ]; then
-    continue
-  fi
-  echo "building $name" >&2
-  built=$(python3 "$sdk/build.py" "$project" --venv "$venv")
-  cp "$built" "$out/$name.wasm"
-  echo "$digest" > "$out/$name.sha256"
+  build "$(basename "$project")" "$project" "$project"
+done
+for template in "$root"/plugins/templates/python/*/; do
+  hook=$(basename "$template")
+  rm -rf "$out/templates/$hook"
+  python3 "$root/plugins/templates/python/render.py" "$hook" "template-$hook" "$out/templates/$hook"
+  build "template-$hook" "$out/templates/$hook" "$template"
 done
 ls "$out"/*.wasm
