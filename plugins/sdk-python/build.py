@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from inspect_component import inspect
+
 SDK = Path(__file__).resolve().parent
 HOOKS = ("precheck", "quantity-limits", "resources")
 
@@ -103,6 +105,10 @@ def main() -> None:
     env = dict(os.environ, VIRTUAL_ENV=str(venv))
     if subprocess.call(command, cwd=project, env=env) != 0:
         fail("componentize-py failed (see above)")
+    http = [i for i in inspect(artifact.read_bytes())["imports"] if i.startswith("wasi:http/")]
+    if http:
+        artifact.unlink()
+        fail(f"the component imports {', '.join(http)}: Tollgate plugins have no network; remove what pulls it in")
     print(artifact)
 
 

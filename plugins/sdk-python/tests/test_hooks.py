@@ -111,6 +111,15 @@ class TestExports:
         (level, trace), = take_log()
         assert level is LogLevel.ERROR and "Traceback" in trace and "broken" in trace
 
+    def test_sys_exit_is_a_failure_too(self):
+        @precheck
+        def leaves(request, context):
+            raise SystemExit(3)
+
+        with pytest.raises(Err) as failed:
+            export(leaves)().check(request(), wit.Context(0, "{}", "b", "t"))
+        assert failed.value.value == wit.PluginError_Failed("SystemExit: 3")
+
     def test_validate_config_reports_the_path(self):
         world = export(check)()
         assert world.validate_config('{"max_quantity": 3}') is None

@@ -9,7 +9,6 @@ vendored copy, so the SDK's tests drive these exports too.
 """
 
 import gc
-import sys
 import traceback
 
 import wit_world
@@ -36,12 +35,9 @@ def _run(answer):
         raise Err(wit.PluginError_InvalidConfig(wit.ConfigError(e.path, e.message))) from None
     except MemoryError:
         raise  # a limit of the sandbox: the host names it
-    except Exception as e:
+    except (Exception, SystemExit) as e:
         log.error(traceback.format_exc())
         raise Err(wit.PluginError_Failed(f"{type(e).__name__}: {e}")) from None
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
 
 
 def _context(c: wit.Context) -> Context:

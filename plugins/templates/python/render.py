@@ -7,8 +7,9 @@ does (this script is its reference, and the tests' way to make projects).
 1. Copy `plugins/templates/python/HOOK/content/` to DEST, replacing `{{name}}`
    (NAME) and `{{module}}` (NAME with `-` as `_`) in paths and contents.
 2. Copy the SDK into DEST/tollgate-sdk/: `plugins/sdk-python`'s
-   `tollgate_plugin/`, `build.py`, `requirements.txt` and `README.md`, plus
-   the contract `wit/v2/plugin.wit` as `tollgate-sdk/wit/plugin.wit`.
+   `tollgate_plugin/`, `build.py`, `inspect_component.py`, `requirements.txt`
+   and `README.md`, plus the contract `wit/v2/plugin.wit` as
+   `tollgate-sdk/wit/plugin.wit`.
 """
 
 import keyword
@@ -19,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
 SDK = REPO / "plugins" / "sdk-python"
-SDK_FILES = ["build.py", "requirements.txt", "README.md"]
+SDK_FILES = ["build.py", "inspect_component.py", "requirements.txt", "README.md"]
 RESERVED = {"app", "tollgate_plugin", "wit_world", "componentize_py_types", "build"}
 
 

@@ -3,7 +3,9 @@
 modules it instantiates, and the memories and tables those define (what the
 instance pool must hold per plugin). Reads the binary format directly.
 
-    python3 tests/guests-py/inspect_component.py FILE.wasm [--json]
+    python3 tollgate-sdk/inspect_component.py FILE.wasm [--json]
+
+build.py uses it to refuse a component that imports wasi:http.
 """
 
 import json
