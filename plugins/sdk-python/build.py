@@ -101,8 +101,9 @@ def main() -> None:
         str(componentize_py), "--quiet", "-d", str(SDK / "wit"), "-w", manifest["hook"],
         "componentize", "app", "-p", str(project), "-p", str(SDK), "-o", str(artifact),
     ]
-    # componentize-py also searches $VIRTUAL_ENV's site-packages: the project's own.
-    env = dict(os.environ, VIRTUAL_ENV=str(venv))
+    # componentize-py also searches $VIRTUAL_ENV's site-packages: the project's
+    # own. Its Rust backtraces would bury the Python error under them.
+    env = dict(os.environ, VIRTUAL_ENV=str(venv), RUST_BACKTRACE="0")
     if subprocess.call(command, cwd=project, env=env) != 0:
         fail("componentize-py failed (see above)")
     http = [i for i in inspect(artifact.read_bytes())["imports"] if i.startswith("wasi:http/")]
