@@ -40,7 +40,7 @@ def test_names_that_cannot_be_modules_are_refused(name, tmp_path):
     assert name in str(refused.value)
 
 
-@pytest.mark.parametrize("example", ["min-max-quantity", "one-active-subscription"])
+@pytest.mark.parametrize("example", ["min-max-quantity", "one-active-subscription", "cancellation-window"])
 def test_python_examples_share_the_rust_fixtures_and_pass_their_tests(example):
     python, rust = REPO / "plugins" / "examples" / f"{example}-py", REPO / "plugins" / "examples" / example
     compared = filecmp.dircmp(python / "fixtures", rust / "fixtures")
