@@ -46,8 +46,10 @@ def read_manifest(project: Path) -> dict:
     return manifest
 
 
-def bin_dir(venv: Path) -> Path:
-    return venv / ("Scripts" if os.name == "nt" else "bin")
+def venv_tool(venv: Path, name: str) -> Path:
+    if os.name == "nt":
+        return venv / "Scripts" / f"{name}.exe"
+    return venv / "bin" / name
 
 
 def pinned(requirements: Path) -> str:
@@ -68,7 +70,7 @@ def ensure_toolchain(venv: Path, requirements: Path) -> Path:
         fail(f"{requirements} not found: it pins the build tools (see {SDK / 'requirements.txt'})")
     digest = hashlib.sha256(pinned(requirements).encode()).hexdigest()
     stamp = venv / "tollgate-requirements.sha256"
-    python = bin_dir(venv) / "python"
+    python = venv_tool(venv, "python")
     if not python.exists():
         print(f"tollgate build: creating {venv}", file=sys.stderr)
         if subprocess.call([sys.executable, "-m", "venv", str(venv)]) != 0:
@@ -79,7 +81,7 @@ def ensure_toolchain(venv: Path, requirements: Path) -> Path:
         if subprocess.call(install, cwd=requirements.parent) != 0:
             fail("installing the pinned toolchain failed (see above): PyPI, or a mirror set with PIP_INDEX_URL, must be reachable")
         stamp.write_text(digest)
-    return bin_dir(venv) / "componentize-py"
+    return venv_tool(venv, "componentize-py")
 
 
 def main() -> None:
