@@ -19,17 +19,31 @@ import types
 import typing
 from typing import Any, Callable
 
-Converter = Callable[[Any, str], Any]
+# A converter takes the JSON value and its path, a tuple of keys and indexes
+# that is only formatted when something is wrong.
+Converter = Callable[[Any, tuple], Any]
 
 
 class ConfigError(Exception):
     """The binding's configuration cannot be used: `path` is a JSON path such
     as `$.products.cb_basic.min` (`$` for the whole document)."""
 
-    def __init__(self, path: str, message: str):
+    def __init__(self, path: "str | tuple", message: str):
+        path = path if isinstance(path, str) else _json_path(path)
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+def _json_path(segments: tuple) -> str:
+    """`$.products.cb_basic.min`, `$.tiers[2]`, `$["a key"]`."""
+    out = "$"
+    for s in segments:
+        if isinstance(s, int):
+            out += f"[{s}]"
+        else:
+            out += f".{s}" if _KEY.match(s) else f"[{json.dumps(s)}]"
+    return out
 
 
 def parse_config(text: str, schema: Any = None) -> Any:
@@ -39,7 +53,7 @@ def parse_config(text: str, schema: Any = None) -> Any:
         value = json.loads(text.strip() or "{}")
     except json.JSONDecodeError as e:
         raise ConfigError("$", f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    return converter(schema)(value, "$")
+    return converter(schema)(value, ())
 
 
 def converter(schema: Any) -> Converter:
@@ -57,10 +71,6 @@ _CACHE: dict = {}
 _KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _key_path(path: str, key: str) -> str:
-    return f"{path}.{key}" if _KEY.match(key) else f"{path}[{json.dumps(key)}]"
-
-
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -73,7 +83,7 @@ def _describe(value: Any) -> str:
     return "an array" if isinstance(value, list) else "an object"
 
 
-def _any_object(value: Any, path: str) -> Any:
+def _any_object(value: Any, path: tuple) -> Any:
     if not isinstance(value, dict):
         raise ConfigError(path, f"expected a JSON object, got {_describe(value)}")
     return value
@@ -161,7 +171,7 @@ def _list(item: Converter) -> Converter:
     def run(value, path):
         if not isinstance(value, list):
             raise ConfigError(path, f"expected an array, got {_describe(value)}")
-        return [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [item(v, (*path, i)) for i, v in enumerate(value)]
 
     return run
 
@@ -170,7 +180,7 @@ def _dict(item: Converter) -> Converter:
     def run(value, path):
         if not isinstance(value, dict):
             raise ConfigError(path, f"expected an object, got {_describe(value)}")
-        return {k: item(v, _key_path(path, k)) for k, v in value.items()}
+        return {k: item(v, (*path, k)) for k, v in value.items()}
 
     return run
 
@@ -201,7 +211,7 @@ def _fields(names: list, hints: dict, required: set) -> Callable:
         for name in names:
             if name in required and name not in value:
                 raise ConfigError(path, f"missing field {json.dumps(name)}")
-        return {k: converters[k](v, _key_path(path, k)) for k, v in value.items()}
+        return {k: converters[k](v, (*path, k)) for k, v in value.items()}
 
     return read
 
