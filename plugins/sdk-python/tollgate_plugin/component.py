@@ -40,8 +40,8 @@ def _run(answer):
         raise Err(wit.PluginError_Failed(f"{type(e).__name__}: {e}")) from None
 
 
-def _context(c: wit.Context) -> Context:
-    return Context(c.now, c.config, c.binding, c.track_id)
+def _context(c: wit.Context, schema) -> Context:
+    return Context(c.now, c.config, c.binding, c.track_id, schema)
 
 
 def export(hook: Hook) -> type:
@@ -65,13 +65,13 @@ def export(hook: Hook) -> type:
             raise Err(wit.ConfigError("$", f"{type(e).__name__}: {e}")) from None
 
     def check(self, request, context):
-        return _run(lambda: hook(adopt(request), _context(context)))
+        return _run(lambda: hook(adopt(request), _context(context, hook.config)))
 
     def limits(self, request, target, context):
-        return _run(lambda: hook(adopt(request), adopt_target(target), _context(context)))
+        return _run(lambda: hook(adopt(request), adopt_target(target), _context(context, hook.config)))
 
     def plan(self, request, context):
-        return _run(lambda: as_plan(hook(adopt(request), _context(context))))
+        return _run(lambda: as_plan(hook(adopt(request), _context(context, hook.config))))
 
     if IN_COMPONENT:
         # Runs at build time: what is alive now is the snapshot, so the

@@ -18,6 +18,7 @@ class Context(Generic[C]):
       mismatch raises `ConfigError` (reported as `invalid-config`)
     - `config_json`: the configuration as JSON text
     - `binding`: the binding's name; `track_id`: the platform's TrackId
+    - `schema`: the config type (set by the hook decorator)
     """
 
     def __init__(self, now: int, config_json: str, binding: str, track_id: str, schema: Any = None):
@@ -25,13 +26,13 @@ class Context(Generic[C]):
         self.config_json = config_json
         self.binding = binding
         self.track_id = track_id
-        self._schema = schema
+        self.schema = schema
         self._config: Any = _UNPARSED
 
     @property
     def config(self) -> C:
         if self._config is _UNPARSED:
-            self._config = parse_config(self.config_json, self._schema)
+            self._config = parse_config(self.config_json, self.schema)
         return self._config
 
     def with_schema(self, schema: Optional[type]) -> "Context":

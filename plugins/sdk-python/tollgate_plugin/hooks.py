@@ -31,7 +31,9 @@ class Hook:
         *inputs, context = args
         if not isinstance(context, Context):
             raise TypeError(f"{self.__name__}: the last argument must be a tollgate_plugin.Context")
-        answer = self.function(*inputs, context.with_schema(self.config))
+        if context.schema is not self.config:
+            context = context.with_schema(self.config)
+        answer = self.function(*inputs, context)
         return self._check(answer)
 
     def validate_config(self, text: str) -> None:
