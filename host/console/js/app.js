@@ -75,7 +75,7 @@ function signIn(message) {
 
 whenUnauthorized((error) => {
   clearToken();
-  signIn(`Signed out: the server refused the admin token (${error.detail || 'HTTP 401'}). Sign in again.`);
+  signIn(`Signed out: the server refused the admin token (HTTP 401). ${error.detail} Sign in with a valid token.`);
 });
 
 signOutButton.addEventListener('click', () => {

@@ -60,17 +60,25 @@ export function sideBySide(leftTitle, left, rightTitle, right, { caption } = {})
       h('tbody', {}, rows(ops).map(([l, r]) => h('tr', {}, cell(l, 'del'), cell(r, 'add')))))));
 }
 
-/** A field-by-field comparison: [[label, before, after], …]; changed rows marked. */
+/** One side of a line diff as a <pre>, the lines only on this side marked. */
+function marked(ops, side) {
+  const keep = side === 'before' ? 'del' : 'add';
+  return h('pre', {}, ops.filter((o) => o.op === 'same' || o.op === keep).map((o) =>
+    h('span', { class: o.op === 'same' ? 'line' : `line ${o.op}` }, o.line)));
+}
+
+/** A field-by-field comparison: [[label, before, after], …]; changed rows and lines marked. */
 export function fieldDiff(beforeTitle, afterTitle, fields) {
   return h('div', { class: 'table-wrap' }, h('table', { class: 'field-diff' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, beforeTitle),
       h('th', { scope: 'col' }, afterTitle), h('th', { scope: 'col' }, 'Changes'))),
     h('tbody', {}, fields.map(([label, before, after]) => {
       const same = text(before) === text(after);
+      const ops = same ? null : lineDiff(text(before), text(after));
       return h('tr', { class: same ? 'same' : 'changed' },
         h('th', { scope: 'row' }, label),
-        h('td', {}, h('pre', {}, text(before))),
-        h('td', {}, h('pre', {}, text(after))),
+        h('td', {}, same ? h('pre', {}, text(before)) : marked(ops, 'before')),
+        h('td', {}, same ? h('pre', {}, text(after)) : marked(ops, 'after')),
         h('td', {}, same ? 'unchanged' : 'changes'));
     }))));
 }

@@ -155,6 +155,22 @@ export function download(filename, value) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/**
+ * A button that asks before an irreversible action: the first click shows
+ * the question with "Yes, …" and "Cancel" in its place.
+ */
+export function confirmAction(label, question, yesLabel, run, attrs = {}) {
+  const box = h('span', { class: 'confirm' });
+  const ask = h('button', { type: 'button', class: 'danger', ...attrs, onclick: () => {
+    replace(box, h('span', { role: 'status' }, question, ' '),
+      action(yesLabel, run, { class: 'danger' }),
+      h('button', { type: 'button', onclick: () => { replace(box, ask); ask.focus(); } }, 'Cancel'));
+    box.querySelector('button').focus();
+  } }, label);
+  box.append(ask);
+  return box;
+}
+
 /** A button that disables itself while its async action runs. */
 export function action(label, run, attrs = {}) {
   const button = h('button', { type: 'button', ...attrs }, label);

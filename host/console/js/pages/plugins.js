@@ -1,6 +1,6 @@
 // Plugins: names and versions; upload (file picker or drop); delete a version.
 import { api, problemView, versionsOf } from '../api.js';
-import { action, empty, field, fmtBytes, fmtTime, h, pageHeader, replace, shortHash, table } from '../dom.js';
+import { confirmAction, empty, field, fmtBytes, fmtTime, h, pageHeader, replace, shortHash, table } from '../dom.js';
 
 let notice = null;
 
@@ -43,12 +43,12 @@ export async function render(root, params, ctx) {
           h('td', {}, v.language ?? '—'), h('td', {}, v.contract ?? '—'),
           h('td', {}, `${fmtTime(v.uploaded_at)} by ${v.uploaded_by}`),
           h('td', {}, v.bound_by ? (v.bound_by.length ? v.bound_by.join(', ') : 'unused') : '—'),
-          h('td', {}, v.bound_by?.length ? '' : action('Delete', async () => {
+          h('td', {}, v.bound_by?.length ? '' : confirmAction('Delete…', `Delete version ${shortHash(v.version)} of ${p.name}? This cannot be undone.`, 'Yes, delete', async () => {
             try {
               await api('DELETE', `/plugins/${encodeURIComponent(p.name)}/versions/${encodeURIComponent(v.version)}`);
               done(`Deleted ${p.name} version ${shortHash(v.version)}.`);
             } catch (e) { replace(status, problemView(e)); }
-          }, { class: 'danger', 'aria-label': `Delete ${p.name} version ${shortHash(v.version)}` }))))),
+          }, { 'aria-label': `Delete ${p.name} version ${shortHash(v.version)}` }))))),
       status);
     }
     root.append(section);

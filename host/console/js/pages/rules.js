@@ -2,7 +2,7 @@
 import { api, bindingSpec, hookPath, HOOKS, problemView, versionsOf } from '../api.js';
 import { fieldDiff } from '../diff.js';
 import {
-  action, code, dl, empty, field, fmtTime, h, hashCell, jsonEditor, pageHeader, replace, select, shortHash, table,
+  action, code, confirmAction, dl, empty, field, fmtTime, h, hashCell, jsonEditor, pageHeader, replace, select, shortHash, table,
 } from '../dom.js';
 
 let notice = null; // shown once by the next render (after an action re-renders the page)
@@ -129,19 +129,15 @@ async function bindingDetail(section, b, done, ctx) {
   section.append(history(b, done));
 
   const deleteStatus = h('div');
-  const confirmRow = h('div', { class: 'row', hidden: true },
-    h('span', {}, `Delete ${id}? Calls stop using it at once.`),
-    action('Yes, delete the binding', async () => {
+  section.append(h('section', { 'aria-labelledby': 'delete-title' }, h('h3', { id: 'delete-title' }, 'Delete'),
+    confirmAction('Delete binding…', `Delete ${id}? Calls stop using it at once.`, 'Yes, delete the binding', async () => {
       try {
         await api('DELETE', hookPath(b));
         notice = `Deleted binding ${id}.`;
         ctx.go('rules');
       } catch (e) { replace(deleteStatus, problemView(e)); }
-    }, { class: 'danger' }),
-    h('button', { type: 'button', onclick: () => { confirmRow.hidden = true; } }, 'Cancel'));
-  section.append(h('section', { 'aria-labelledby': 'delete-title' }, h('h3', { id: 'delete-title' }, 'Delete'),
-    h('button', { type: 'button', class: 'danger', onclick: () => { confirmRow.hidden = false; } }, 'Delete binding…'),
-    confirmRow, deleteStatus));
+    }),
+    deleteStatus));
 }
 
 function shadowControls(b, versions, done) {

@@ -14,7 +14,7 @@ export async function render(root, params, ctx) {
       'Show: looks up the subscription an event belongs to.',
     ]));
   const id = params.get('id') || '';
-  const input = h('input', { name: 'external_id', value: id, required: true, autocomplete: 'off', spellcheck: 'false' });
+  const input = h('input', { name: 'external_id', value: id, required: true, autocomplete: 'off', spellcheck: 'false', size: 40 });
   const form = h('form', { class: 'card row', role: 'search', 'aria-label': 'Subscription lookup' },
     field('Subscription external id', input), h('button', { type: 'submit', class: 'primary' }, 'Look up'));
   form.addEventListener('submit', (event) => {
@@ -49,7 +49,7 @@ function subscription(box, s) {
         h('tr', {}, h('td', {}, a.product_id), h('td', {}, a.name), h('td', {}, String(a.quantity)), h('td', {}, a.active ? 'yes' : 'no'))))
       : empty('No add-ons.'),
     h('h3', {}, 'Resource plan'),
-    s.resources ? h('div', {}, h('p', {}, `Version ${s.resources.version} from ${s.resources.source}, ${fmtTime(s.resources.at)}.`), code(s.resources.resources))
+    s.resources ? h('div', {}, h('p', {}, `Version ${s.resources.version} from ${s.resources.source}, ${fmtTime(s.resources.at)}.`), plan(s.resources.resources))
       : empty('No resource plan computed.'),
     h('h3', {}, 'History'),
     s.history.length
@@ -58,6 +58,14 @@ function subscription(box, s) {
           h('td', {}, x.product_id), h('td', {}, h('code', {}, x.track_id)), h('td', {}, fmtTime(x.at)))))
       : empty('No history.'),
     h('h3', {}, 'Attributes'), code(s.attributes));
+}
+
+/** A plan [{id, value: {amount|text|feature}}] as a table; anything else as JSON. */
+function plan(resources) {
+  const rows = Array.isArray(resources) && resources.every((r) => r && typeof r.id === 'string' && r.value && typeof r.value === 'object');
+  if (!rows) return code(resources);
+  const show = (v) => ('amount' in v ? v.amount : 'text' in v ? v.text : 'feature' in v ? (v.feature ? 'on' : 'off') : JSON.stringify(v));
+  return table(null, ['Resource', 'Value'], resources.map((r) => h('tr', {}, h('td', {}, r.id), h('td', {}, String(show(r.value))))), { class: 'plan' });
 }
 
 async function events(ctx) {
