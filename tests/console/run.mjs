@@ -87,6 +87,8 @@ async function main() {
       watch(p, ...tokens) {
         p.on('request', (r) => s.requests.push({ url: r.url(), tokens: [t.admin_token, ...tokens] }));
         p.on('pageerror', (e) => s.pageErrors.push(e.message));
+        // The tests serve the console with the CSP the binary should send; a violation is a failure.
+        p.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) s.pageErrors.push(m.text()); });
       },
       pageErrors: [],
     };

@@ -2,7 +2,14 @@
 // subsequence) of the pretty-printed texts, shown in two aligned columns.
 import { h, pretty } from './dom.js';
 
-const text = (v) => (v === undefined ? '' : typeof v === 'string' ? v : pretty(v));
+/** Keys sorted at every level: two documents differing only in key order have no diff. */
+export function canonical(v) {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  return v;
+}
+
+const text = (v) => (v === undefined ? '' : typeof v === 'string' ? v : pretty(canonical(v)));
 
 /** [{op: 'same'|'del'|'add', line}] turning a into b. */
 export function lineDiff(a, b) {

@@ -169,7 +169,7 @@ function shadowControls(b, versions, done) {
     (other || versions[0] || {}).version, { name: 'shadow_version' });
   const config = jsonEditor(b.config, { label: 'Shadow config (JSON)', rows: 6, name: 'shadow_config' });
   const form = h('form', {}, h('p', {}, b.shadow === undefined ? 'This server does not report shadows for bindings.' : 'No shadow runs for this binding.'),
-    field('Shadow version', version), config.el, h('button', { type: 'submit' }, 'Start shadow'), status);
+    h('div', { class: 'row' }, field('Shadow version', version)), config.el, h('button', { type: 'submit' }, 'Start shadow'), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const parsed = config.check();
