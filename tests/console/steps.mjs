@@ -32,8 +32,29 @@ async function markStale(page) {
   await page.evaluate(() => document.querySelectorAll('main .page').forEach((p) => { p.dataset.stale = 'true'; }));
 }
 
+/** Basic accessibility: labelled controls, named buttons and links, one h1, alt on images. */
+async function audit(page, name) {
+  const issues = await page.evaluate(() => {
+    const out = [];
+    const visible = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
+    for (const c of document.querySelectorAll('input, select, textarea')) {
+      if (c.type === 'hidden' || !visible(c)) continue;
+      if (!c.labels?.length && !c.getAttribute('aria-label') && !c.getAttribute('aria-labelledby')) out.push(`unlabelled ${c.tagName.toLowerCase()} ${c.name || c.id}`);
+    }
+    for (const b of document.querySelectorAll('button, a[href]')) {
+      if (visible(b) && !(b.getAttribute('aria-label') || b.textContent).trim()) out.push(`nameless ${b.tagName.toLowerCase()}`);
+    }
+    for (const img of document.querySelectorAll('img')) if (!img.hasAttribute('alt')) out.push('img without alt');
+    const h1 = document.querySelectorAll('main h1').length;
+    if (h1 !== 1) out.push(`${h1} h1 headings`);
+    return out;
+  });
+  assert(issues.length === 0, `accessibility on ${name}: ${issues.join('; ')}`);
+}
+
 /** A full-page screenshot; the admin token must not be visible in it. */
 async function shot(s, page, name) {
+  await audit(page, name);
   const text = await page.evaluate(() => document.body.innerText + [...document.querySelectorAll('input, textarea')].map((e) => e.value).join(' '));
   assert(!text.includes(s.t.admin_token), `the admin token is visible on the page before screenshot ${name}`);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -678,6 +699,7 @@ export const STEPS = [
           assert(problems.length === 0, `the ${name} page of an empty tenant shows an error: ${problems.join(' | ')}`);
           assert(await page.locator('main .page h1').count() === 1, `the ${name} page has no heading`);
           if (name !== 'overview') assert(await page.locator('main .empty').count() > 0, `the ${name} page of an empty tenant says nothing about being empty`);
+          await audit(page, `empty ${name}`);
           await page.screenshot({ path: join(SHOTS, `empty-${name}.png`), fullPage: true });
         }
       } finally {
