@@ -1,9 +1,9 @@
 // The scenario, one named step at a time. Steps share state `s` and run in
 // order; `deps` name the steps whose results a step uses.
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-import { join } from 'node:path';
+import { extname, join, sep } from 'node:path';
 import { CONSOLE_DIR, CONTENT_TYPES } from './serve.mjs';
 import { assert, createTenant, requireEndpoint, SHOTS } from './lib.mjs';
 
@@ -104,14 +104,16 @@ export const STEPS = [
       const index = await fetch(`${s.t.url}/console/`);
       assert(index.status === 200, `GET /console/ answered HTTP ${index.status}: the binary does not serve the console yet ` +
         '(the lead embeds host/console; see notes/console.md) — pass --skip embedded to skip');
-      const files = ['index.html', 'style.css', 'icon.svg', 'js/app.js', 'js/api.js', 'js/dom.js', 'js/diff.js',
-        'js/pages/rules.js', 'js/pages/plugins.js', 'js/pages/decisions.js', 'js/pages/shadow.js', 'js/pages/subscriptions.js', 'js/pages/overview.js'];
+      const files = readdirSync(CONSOLE_DIR, { recursive: true }).map(String).filter((f) => extname(f)).map((f) => f.split(sep).join('/'));
       for (const f of files) {
         const r = await fetch(`${s.t.url}/console/${f === 'index.html' ? '' : f}`);
         assert(r.status === 200, `GET /console/${f}: HTTP ${r.status}`);
         const type = r.headers.get('content-type') || '';
         const want = CONTENT_TYPES[f.slice(f.lastIndexOf('.'))].split(';')[0];
         assert(type.startsWith(want), `/console/${f} is served as ${type || 'no content type'}; expected ${want}`);
+        const csp = r.headers.get('content-security-policy') || '';
+        assert(/script-src 'self'/.test(csp) && !/unsafe-inline|unsafe-eval/.test(csp), `/console/${f} has no strict Content-Security-Policy (got "${csp}"); see notes/console.md`);
+        assert(r.headers.get('x-content-type-options') === 'nosniff', `/console/${f} lacks X-Content-Type-Options: nosniff`);
         const body = Buffer.from(await r.arrayBuffer());
         assert(body.equals(readFileSync(join(CONSOLE_DIR, f))), `/console/${f} differs from host/console/${f}: the binary embeds an older console`);
       }
@@ -254,7 +256,7 @@ export const STEPS = [
       const after = await binding(s, MIN_MAX);
       if (after.revision !== before.revision) {
         await s.admin('POST', `/bindings/${MIN_MAX}/rollback`, { revision: before.active_revision });
-        assert(false, 'the server accepted {"min": "three"} for min-max: plugin config validation (422 invalid-config) is not in this binary');
+        assert(false, 'the server accepted {"min": "three"} for min-max: plugin config validation (422 invalid-config) is not in this binary — pass --skip config-refused');
       }
       const problem = await textOf(outcome);
       assert(/Plugin refused|invalid|Invalid/.test(problem), `the refusal does not show the problem: ${problem}`);
