@@ -224,7 +224,7 @@ fn hook(text: &str) -> Result<Hook> {
 }
 
 pub fn routes(state: &AppState) -> Router<AppState> {
-    let upload_limit = state.app.config().engine.max_component_bytes + 1;
+    let upload_limit = state.app.config().engine.max_upload_bytes() + 1;
     Router::new()
         .route(
             "/admin/v1/plugins",

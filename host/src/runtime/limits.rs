@@ -94,6 +94,83 @@ pub struct EngineConfig {
     pub compile_timeout_ms: u64,
     /// Epoch tick driving deadlines, in milliseconds.
     pub epoch_tick_ms: u64,
+    /// What JavaScript/TypeScript components get (their engine starts in
+    /// every fresh instance).
+    pub javascript: Tier,
+    /// What Python components get.
+    pub python: Tier,
+}
+
+/// The bounds of an interpreted language's components. Its upload and
+/// compile bounds replace the engine's; its fuel and memory are minimums
+/// on top of a call's limits (a tenant's own limits can raise them, not
+/// lower them below what the language's runtime needs to start).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tier {
+    pub max_component_bytes: usize,
+    pub compile_timeout_ms: u64,
+    pub min_fuel: u64,
+    pub min_memory_bytes: u64,
+}
+
+impl Default for Tier {
+    fn default() -> Self {
+        Tier {
+            max_component_bytes: 4 * 1024 * 1024,
+            compile_timeout_ms: 10_000,
+            min_fuel: 0,
+            min_memory_bytes: 0,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The bounds for components written in `language` ("rust",
+    /// "javascript", "python", "unknown"): compiled languages get the
+    /// engine's own.
+    pub fn tier(&self, language: &str) -> Tier {
+        match language {
+            "javascript" => self.javascript,
+            "python" => self.python,
+            _ => Tier {
+                max_component_bytes: self.max_component_bytes,
+                compile_timeout_ms: self.compile_timeout_ms,
+                ..Tier::default()
+            },
+        }
+    }
+
+    /// The largest upload any language may send (the HTTP body bound of
+    /// the upload route).
+    pub fn max_upload_bytes(&self) -> usize {
+        self.max_component_bytes
+            .max(self.javascript.max_component_bytes)
+            .max(self.python.max_component_bytes)
+    }
+
+    /// The longest compile any language may take.
+    pub fn max_compile_timeout_ms(&self) -> u64 {
+        self.compile_timeout_ms
+            .max(self.javascript.compile_timeout_ms)
+            .max(self.python.compile_timeout_ms)
+    }
+}
+
+impl Limits {
+    /// These limits for a plugin written in `language`: at least its
+    /// tier's fuel and memory (memory never past the engine's slot).
+    pub fn for_language(&self, language: &str, engine: &EngineConfig) -> Limits {
+        let tier = engine.tier(language);
+        Limits {
+            fuel: self.fuel.max(tier.min_fuel),
+            memory_bytes: self
+                .memory_bytes
+                .max(tier.min_memory_bytes)
+                .min(engine.max_memory_bytes),
+            ..*self
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -107,6 +184,23 @@ impl Default for EngineConfig {
             max_component_bytes: 4 * 1024 * 1024,
             compile_timeout_ms: 10_000,
             epoch_tick_ms: 1,
+            // Measured (ARCHITECTURE.md, performance): a QuickJS component is
+            // ~1.8 MB (SpiderMonkey ~12 MB), compiles in 2–6 s and spends
+            // ~0.5 M fuel and 1.5 MiB on a trivial call, far more when it logs.
+            javascript: Tier {
+                max_component_bytes: 16 * 1024 * 1024,
+                compile_timeout_ms: 30_000,
+                min_fuel: 100_000_000,
+                min_memory_bytes: 32 * 1024 * 1024,
+            },
+            // componentize-py: ~18.5 MB, 5–7 s to compile (20 s under load),
+            // ~0.3–0.6 M fuel and 12.8 MiB on a trivial call.
+            python: Tier {
+                max_component_bytes: 32 * 1024 * 1024,
+                compile_timeout_ms: 60_000,
+                min_fuel: 100_000_000,
+                min_memory_bytes: 64 * 1024 * 1024,
+            },
         }
     }
 }

@@ -12,7 +12,7 @@ mod language;
 pub mod limits;
 mod sandbox;
 
-pub use limits::{EngineConfig, Limits};
+pub use limits::{EngineConfig, Limits, Tier};
 pub use sandbox::TRUNCATED_MARKER;
 
 use crate::domain::hook::{Hook, HookInput, HookOutput};
@@ -337,7 +337,9 @@ impl Runtime {
 
     /// Check the bytes' shape (size, magic, layer) before spending time
     /// compiling them; cheap, so it may run anywhere.
-    pub fn check_header(&self, bytes: &[u8]) -> Result<(), LoadError> {
+    /// Answers the component's source language, whose tier bounds its
+    /// size (checked here) and compile time.
+    pub fn check_header(&self, bytes: &[u8]) -> Result<&'static str, LoadError> {
         check_header(&self.config, bytes)
     }
 
@@ -788,12 +790,13 @@ pub fn compile_only(config: &EngineConfig, bytes: &[u8]) -> Result<Vec<u8>, Load
     Ok(artifact::wrap(language::detect(bytes), &native))
 }
 
-fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<(), LoadError> {
-    if bytes.len() > config.max_component_bytes {
-        return Err(LoadError::TooLarge {
-            size: bytes.len(),
-            limit: config.max_component_bytes,
-        });
+fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<&'static str, LoadError> {
+    let too_large = |limit| LoadError::TooLarge {
+        size: bytes.len(),
+        limit,
+    };
+    if bytes.len() > config.max_upload_bytes() {
+        return Err(too_large(config.max_upload_bytes()));
     }
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err(LoadError::NotWasm);
@@ -808,7 +811,12 @@ fn check_header(config: &EngineConfig, bytes: &[u8]) -> Result<(), LoadError> {
             ));
         }
     }
-    Ok(())
+    let language = language::detect(bytes);
+    let limit = config.tier(language).max_component_bytes;
+    if bytes.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(language)
 }
 
 fn validate(bytes: &[u8]) -> Result<(), LoadError> {

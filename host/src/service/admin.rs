@@ -900,9 +900,10 @@ impl App {
                 "a quantity-limits input needs a `target`".into(),
             ));
         }
-        let (invocation, input) = self
-            .execute(&tenant.id, compiled, input, tenant.limits)
-            .await?;
+        let limits = tenant
+            .limits
+            .for_language(compiled.language(), &self.config.engine);
+        let (invocation, input) = self.execute(&tenant.id, compiled, input, limits).await?;
         Ok((invocation, input, hook))
     }
 

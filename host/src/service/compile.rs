@@ -40,12 +40,14 @@ pub struct WorkerLimits {
 }
 
 impl WorkerLimits {
-    pub fn for_engine(engine: &EngineConfig) -> Self {
+    /// Limits for a compile that may take `deadline`.
+    pub fn for_deadline(deadline: Duration) -> Self {
+        let threads = 2;
         WorkerLimits {
             address_space: 4 * 1024 * 1024 * 1024,
             // Enough CPU for every thread for the whole deadline, no more.
-            cpu_seconds: (engine.compile_timeout_ms.div_ceil(1000)).max(1) * 2 + 1,
-            threads: 2,
+            cpu_seconds: deadline.as_secs().max(1) * threads as u64 + 1,
+            threads,
         }
     }
 }
@@ -132,7 +134,7 @@ impl App {
         tenant_id: &str,
         bytes: Vec<u8>,
     ) -> Result<Vec<u8>, CompileError> {
-        self.runtime.check_header(&bytes)?;
+        let language = self.runtime.check_header(&bytes)?;
         let queued = |_| {
             self.metrics.budget_refused(Budget::CompileQueue);
             CompileError::Busy
@@ -147,7 +149,7 @@ impl App {
             .map_err(queued)?
             .map_err(|_| CompileError::Busy)?;
         let _running = self.metrics.compile_started();
-        let limit_ms = self.config.engine.compile_timeout_ms;
+        let limit_ms = self.config.engine.tier(language).compile_timeout_ms;
         let deadline = Duration::from_millis(limit_ms);
         Ok(match &self.config.compiler {
             Compiler::Subprocess(exe) => {
@@ -387,7 +389,7 @@ async fn compile_in_child(
     let limit_ms = deadline.as_millis() as u64;
     let engine_json =
         serde_json::to_string(engine).map_err(|e| LoadError::Compile(e.to_string()))?;
-    let limits_json = serde_json::to_string(&WorkerLimits::for_engine(engine))
+    let limits_json = serde_json::to_string(&WorkerLimits::for_deadline(deadline))
         .map_err(|e| LoadError::Compile(e.to_string()))?;
     let mut child = tokio::process::Command::new(exe)
         .arg("internal-compile")

@@ -180,7 +180,10 @@ impl App {
                 )));
             }
         };
-        let Some(limits) = call.limits(&tenant.limits) else {
+        let limits = tenant
+            .limits
+            .for_language(plugin.language(), &self.config.engine);
+        let Some(limits) = call.limits(&limits) else {
             self.metrics.budget_refused(Budget::CallPluginTime);
             self.metrics.invocation(
                 binding.hook.as_str(),
