@@ -261,9 +261,18 @@ async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
         "incompatible",
         "does not match the `precheck` world",
     );
-    let (s, b) = tenant.upload("x", vec![0u8; 5 * 1024 * 1024]).await;
+    // Over every language's bound: refused at the body limit.
+    let (s, b) = tenant.upload("x", vec![0u8; 33 * 1024 * 1024]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert_eq!(b["title"], "Too large");
+    // A component of a compiled language over its tier's 4 MiB: refused
+    // by size before compiling.
+    let (s, b) = tenant.upload("x", padded_component(5 * 1024 * 1024)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
+    assert!(
+        b["detail"].as_str().unwrap().contains("4194304-byte limit"),
+        "{b}"
+    );
     let started = std::time::Instant::now();
     let (s, b) = tenant.upload("x", slow_to_compile_component()).await;
     assert_problem(
@@ -560,6 +569,26 @@ async fn concurrent_activations_leave_one_active_version_and_a_consistent_histor
         1
     );
     server.stop().await;
+}
+
+/// An empty component padded with a custom section to `size` bytes.
+fn padded_component(size: usize) -> Vec<u8> {
+    let mut bytes = b"\0asm\x0d\x00\x01\x00".to_vec();
+    let payload = size - bytes.len() - 8;
+    bytes.push(0);
+    let mut len = (payload + 4) as u64;
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        if len == 0 {
+            bytes.push(byte);
+            break;
+        }
+        bytes.push(byte | 0x80);
+    }
+    bytes.extend_from_slice(b"\x03pad");
+    bytes.resize(bytes.len() + payload, 0);
+    bytes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -186,6 +186,7 @@ pub async fn demo(listen: SocketAddr, data_dir: Option<PathBuf>) -> Result<()> {
             priority: 0,
             config: serde_json::from_str(config)?,
             on_failure: "reject".into(),
+            shadow: None,
         };
         app.put_binding(&tenant, *hook, binding, &spec, "demo")
             .await
@@ -221,6 +222,7 @@ pub async fn demo(listen: SocketAddr, data_dir: Option<PathBuf>) -> Result<()> {
          -H 'X-CloudPlatform-Setting-FieldUri: https://api.vendor.example' -H 'X-CloudPlatform-Setting-FieldRegion: 1' \\\n  \
          -H 'Content-Type: application/json' -d '{body}'\n\
          \n# The tenant's decision log:\ncurl -s http://{local}/admin/v1/invocations -H 'Authorization: Bearer {token}'\n\
+         # The tenant console (signs in with the admin token): http://{local}/console/#token={token}\n\
          # API docs: http://{local}/docs\n",
         app_id = secrets.application_id,
         token = secrets.admin_token,

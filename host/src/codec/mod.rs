@@ -233,29 +233,59 @@ pub fn fixture_from_json(text: &str) -> Result<Fixture, CodecError> {
     serde_json::from_str(text).map_err(|e| CodecError(format!("invalid fixture: {e}")))
 }
 
-/// Where a binding applies. Empty lists on both sides: every call.
+/// Where a binding applies: the operations it concerns (empty: all), and
+/// the service types and products it is for (both empty: all).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scope {
     pub service_types: Vec<String>,
     pub product_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<crate::domain::hook::Operation>,
+}
+
+/// What a scope is matched against.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeSubject<'a> {
+    pub operation: crate::domain::hook::Operation,
+    pub service_type: &'a str,
+    /// Every identity of the products concerned: each `ProductID` as sent
+    /// and, through the catalogue, the product's `ID` and `Code` (spec §9).
+    pub products: &'a [String],
 }
 
 impl Scope {
-    /// How specifically this scope covers a call: 2 by product id, 1 by
-    /// service type, 0 for an unscoped binding; `None` when it does not
-    /// apply.
-    pub fn specificity(&self, service_type: &str, product_id: &str) -> Option<u8> {
+    /// How specifically this scope covers a subject: 2 by product, 1 by
+    /// service type, 0 for a binding scoped only by operation (or not at
+    /// all); `None` when it does not apply.
+    pub fn specificity(&self, subject: &ScopeSubject<'_>) -> Option<u8> {
+        if !self.operations.is_empty() && !self.operations.contains(&subject.operation) {
+            return None;
+        }
         if self.service_types.is_empty() && self.product_ids.is_empty() {
             return Some(0);
         }
-        if self.product_ids.iter().any(|p| p == product_id) {
+        if self
+            .product_ids
+            .iter()
+            .any(|p| subject.products.iter().any(|q| q == p))
+        {
             return Some(2);
         }
-        if self.service_types.iter().any(|s| s == service_type) {
+        if self.service_types.iter().any(|s| s == subject.service_type) {
             return Some(1);
         }
         None
+    }
+
+    /// Entries must be non-empty.
+    pub fn validate(&self) -> Result<(), String> {
+        for list in [&self.service_types, &self.product_ids] {
+            if list.iter().any(|s| s.trim().is_empty()) {
+                return Err("scope entries cannot be empty strings".into());
+            }
+        }
+        Ok(())
     }
 
     pub fn to_json(&self) -> String {
@@ -428,13 +458,42 @@ mod tests {
 
     #[test]
     fn scope_specificity() {
+        use crate::domain::hook::Operation;
+        let at = |service_type: &'static str, products: &'static [&'static str]| {
+            let products: Vec<String> = products.iter().map(|p| p.to_string()).collect();
+            (service_type, products)
+        };
+        let matches = |scope: &Scope, (service_type, products): (&str, Vec<String>), operation| {
+            scope.specificity(&ScopeSubject {
+                operation,
+                service_type,
+                products: &products,
+            })
+        };
+        let create = Operation::SubscriptionCreate;
         let s = Scope {
             service_types: vec!["backup".into()],
             product_ids: vec!["P1".into()],
+            operations: Vec::new(),
         };
-        assert_eq!(s.specificity("backup", "P1"), Some(2));
-        assert_eq!(s.specificity("backup", "P2"), Some(1));
-        assert_eq!(s.specificity("mail", "P2"), None);
-        assert_eq!(Scope::default().specificity("x", "y"), Some(0));
+        assert_eq!(matches(&s, at("backup", &["P1"]), create), Some(2));
+        assert_eq!(matches(&s, at("backup", &["P2"]), create), Some(1));
+        assert_eq!(matches(&s, at("mail", &["P2"]), create), None);
+        // Any identity of the products concerned (an add-on's, a code).
+        assert_eq!(matches(&s, at("mail", &["P2", "P1"]), create), Some(2));
+        assert_eq!(matches(&Scope::default(), at("x", &["y"]), create), Some(0));
+        let cancels = Scope {
+            operations: vec![Operation::SubscriptionCancel],
+            ..Scope::default()
+        };
+        assert_eq!(matches(&cancels, at("x", &["y"]), create), None);
+        assert_eq!(
+            matches(&cancels, at("x", &["y"]), Operation::SubscriptionCancel),
+            Some(0)
+        );
+        let parsed: Scope =
+            serde_json::from_str(r#"{"operations": ["subscription-cancel"]}"#).unwrap();
+        assert_eq!(parsed, cancels);
+        assert!(serde_json::from_str::<Scope>(r#"{"operations": ["cancel"]}"#).is_err());
     }
 }

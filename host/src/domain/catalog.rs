@@ -106,6 +106,23 @@ impl Catalog {
         })
     }
 
+    /// Every identity of a `ProductID` (spec §9): as sent, and the catalogue
+    /// product's (or add-on's) `ID` and `Code` it resolves to.
+    pub fn identities(catalog: Option<&Catalog>, product_id: &str) -> Vec<String> {
+        let mut ids = vec![product_id.to_string()];
+        if let Some(catalog) = catalog {
+            if let Some(p) = catalog.product(product_id) {
+                ids.extend([p.id.clone(), p.code.clone()]);
+            } else if let Some(a) = catalog.addon(product_id) {
+                ids.extend([a.id.clone(), a.code.clone()]);
+            }
+        }
+        ids.retain(|id| !id.is_empty());
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
     /// A display name for messages: "Cloud Backup Basic (cb_basic)", or the
     /// bare id when the catalogue does not know it.
     pub fn describe(&self, product_id: &str) -> String {

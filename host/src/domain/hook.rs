@@ -52,6 +52,32 @@ impl FromStr for Hook {
     }
 }
 
+/// What happens when a plugin fails (traps, hits a limit, answers garbage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// The call is refused (Code -1) with a message naming the binding.
+    Reject,
+    /// The rule is skipped.
+    Allow,
+}
+
+impl FailurePolicy {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reject" => Some(FailurePolicy::Reject),
+            "allow" => Some(FailurePolicy::Allow),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailurePolicy::Reject => "reject",
+            FailurePolicy::Allow => "allow",
+        }
+    }
+}
+
 /// The Service Manager endpoint being served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -57,6 +57,8 @@ pub struct AddonItem {
     pub name: String,
     pub product_id: String,
     pub action: Option<ActionType>,
+    /// `ActionType` as sent ("Provision", "9"…); empty when absent.
+    pub action_text: String,
     pub quantity: i64,
     pub attributes: Vec<Attribute>,
     pub extra_details: BTreeMap<String, String>,
@@ -82,6 +84,8 @@ pub struct ServiceDefinition {
     pub service_type: String,
     pub product_id: String,
     pub action: Option<ActionType>,
+    /// `ActionType` as sent; empty when absent.
+    pub action_text: String,
     pub quantity: i64,
     pub account: Account,
     /// Ordered by attribute id (the map key wins over the item's `ID`).
@@ -217,7 +221,7 @@ impl ServiceDefinition {
             product_id: self.product_id.clone(),
             service_type: self.service_type.clone(),
             action: self.action.unwrap_or(ActionType::None),
-            action_text: String::new(),
+            action_text: self.action_text.clone(),
             quantity: self.quantity,
             previous_quantity,
             is_trial: self.is_trial,
@@ -229,7 +233,7 @@ impl ServiceDefinition {
                     product_id: x.product_id.clone(),
                     name: x.name.clone(),
                     action: x.action(),
-                    action_text: String::new(),
+                    action_text: x.action_text.clone(),
                     quantity: x.quantity,
                     previous_quantity: previous_addon_quantity(&x.product_id),
                     attributes: x.attributes.clone(),

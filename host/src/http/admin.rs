@@ -7,8 +7,8 @@ use super::{AppState, Body};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::hook::Hook;
 use crate::service::{
-    AuthError, BindingSpec, DryRunRequest, HistoryPage, NewTenantRequest, ServiceError, Tenant,
-    TenantLimits,
+    AuthError, BindingSpec, DryRunRequest, HistoryPage, NewTenantRequest, ReplayRequest,
+    ServiceError, Tenant, TenantLimits,
 };
 use crate::store::InvocationFilter;
 use axum::Router;
@@ -87,6 +87,23 @@ impl IntoResponse for AdminError {
                     &load.to_string(),
                     Some(load.kind()),
                 ),
+                ServiceError::InvalidConfig {
+                    field,
+                    path,
+                    message,
+                } => {
+                    let detail =
+                        format!("The plugin refuses the binding's {field} at {path}: {message}");
+                    let body = json!({"type": "about:blank", "title": "Invalid config", "status": 422,
+                        "detail": detail, "reason": "invalid-config", "field": field, "path": path});
+                    let mut r =
+                        (StatusCode::UNPROCESSABLE_ENTITY, body.to_string()).into_response();
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/problem+json"),
+                    );
+                    r
+                }
                 ServiceError::Quota { detail, .. } => problem_with(
                     StatusCode::CONFLICT,
                     "Quota exceeded",
@@ -246,6 +263,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/admin/v1/bindings/{hook}/{binding}/rollback",
             post(rollback),
         )
+        .route(
+            "/admin/v1/bindings/{hook}/{binding}/shadow",
+            get(get_shadow).delete(delete_shadow),
+        )
+        .route("/admin/v1/overview", get(overview))
         .route("/admin/v1/dry-run", post(dry_run))
         .route("/admin/v1/invocations", get(invocations))
         .route("/admin/v1/invocations/{id}", get(invocation))
@@ -437,6 +459,7 @@ async fn dry_run(
 
 #[derive(Deserialize)]
 struct InvocationQuery {
+    shadow: Option<bool>,
     hook: Option<String>,
     binding: Option<String>,
     outcome: Option<String>,
@@ -457,6 +480,7 @@ async fn invocations(
         binding: q.binding,
         outcome: q.outcome,
         error_kind: q.error_kind,
+        shadow: q.shadow,
         track_id: q.track_id,
         since: q.since,
         before: q.before,
@@ -479,30 +503,61 @@ async fn invocation(
     ))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ReplayBody {
-    plugin: Option<String>,
-    version: Option<String>,
-}
-
 async fn replay(
     State(state): State<AppState>,
     admin: Admin,
     P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
-    let body: ReplayBody = optional_json_body(&body, "replay request")?;
-    let result = state
-        .app
-        .replay(
-            &admin.tenant,
-            &id,
-            body.plugin.as_deref(),
-            body.version.as_deref(),
-        )
-        .await?;
+    let body: ReplayRequest = optional_json_body(&body, "replay request")?;
+    let result = state.app.replay(&admin.tenant, &id, body).await?;
     Ok(ok(StatusCode::OK, &result))
+}
+
+async fn get_shadow(
+    State(state): State<AppState>,
+    admin: Admin,
+    P((h, name)): P<(String, String)>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state
+            .app
+            .shadow_report(&admin.tenant, hook(&h)?, &name)
+            .await?,
+    ))
+}
+
+async fn delete_shadow(
+    State(state): State<AppState>,
+    admin: Admin,
+    P((h, name)): P<(String, String)>,
+) -> Result<Response> {
+    state
+        .app
+        .delete_shadow(&admin.tenant, hook(&h)?, &name, &admin.actor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverviewQuery {
+    window: Option<i64>,
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    admin: Admin,
+    Q(q): Q<OverviewQuery>,
+) -> Result<Response> {
+    Ok(ok(
+        StatusCode::OK,
+        &state
+            .app
+            .overview(&admin.tenant, q.window.unwrap_or(3600))
+            .await?,
+    ))
 }
 
 fn utf8(body: &[u8]) -> Result<&str> {

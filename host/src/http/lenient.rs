@@ -222,28 +222,35 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub fn action(&self, key: &str) -> Result<Option<ActionType>> {
+    /// An `ActionType` and its text as sent (spec §5.4): names in any
+    /// case or their integers; any other string or integer is tolerated as
+    /// `Other` (the endpoint, not the ActionType, says what a call does),
+    /// with an anomaly logged. Only a non-scalar is a type error.
+    pub fn action(&self, key: &str) -> Result<(Option<ActionType>, String)> {
         let Some(v) = self.get(key) else {
-            return Ok(None);
+            return Ok((None, String::new()));
         };
-        let found = match v {
-            Value::String(s) => ActionType::ALL
-                .into_iter()
-                .find(|a| a.wire_name().eq_ignore_ascii_case(s.trim()))
-                .or_else(|| {
-                    s.trim()
-                        .parse::<usize>()
-                        .ok()
-                        .and_then(|i| ActionType::ALL.get(i).copied())
-                }),
-            Value::Number(n) => n
-                .as_u64()
-                .and_then(|i| ActionType::ALL.get(i as usize).copied()),
-            _ => None,
+        let text = match v {
+            Value::String(s) => s.trim().to_string(),
+            Value::Number(n) => n.to_string(),
+            other => {
+                return Err(self.type_error(key, "an ActionType name or integer", other));
+            }
         };
-        found.map(Some).ok_or_else(|| {
-            self.type_error(key, "an ActionType (None, Provision, Cancel, Suspend, Activate, Upgrade, Downgrade, UpgradeToPaid or 0–7)", v)
-        })
+        let known = ActionType::ALL
+            .into_iter()
+            .find(|a| a.wire_name().eq_ignore_ascii_case(&text))
+            .or_else(|| {
+                text.parse::<usize>()
+                    .ok()
+                    .and_then(|i| ActionType::ALL.get(i).copied())
+            });
+        let action = known.unwrap_or_else(|| {
+            tracing::warn!(field = %self.child_path(key), value = %text,
+                "an ActionType this server does not know; read as other");
+            ActionType::Other
+        });
+        Ok((Some(action), text))
     }
 }
 
@@ -359,6 +366,7 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
     let mut account_path = String::new();
     let account_obj = o.object("Account", &mut account_path)?;
     // Type errors first (HTTP 400), then absences (Code -2).
+    let (action, action_text) = o.action("ActionType")?;
     let def = ServiceDefinition {
         external_id: o.string("ID")?,
         platform_subscription_id: o.string("SubscriptionID")?,
@@ -366,7 +374,8 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
         name: o.string("Name")?,
         service_type: o.string("ServiceType")?,
         product_id: o.string("ProductID")?,
-        action: o.action("ActionType")?,
+        action,
+        action_text,
         quantity: o.int("Quantity")?,
         account: account(account_obj)?,
         attributes: attributes(o, "AttributeList")?,
@@ -387,12 +396,14 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
                     map: Some(map),
                     path: &path,
                 };
+                let (action, action_text) = a.action("ActionType")?;
                 let item = AddonItem {
                     id: a.string("ID")?,
                     parent_id: a.string("ParentID")?,
                     name: a.string("Name")?,
                     product_id: a.string("ProductID")?,
-                    action: a.action("ActionType")?,
+                    action,
+                    action_text,
                     quantity: a.int("Quantity")?,
                     attributes: attributes(a, "AttributeList")?,
                     extra_details: a.map("ExtraDetails")?,
@@ -523,7 +534,17 @@ mod tests {
         );
         v["ActionType"] = json!(2);
         assert_eq!(def(v.clone()).unwrap().action, Some(ActionType::Cancel));
-        v["ActionType"] = json!("Sideways");
+        v["ActionType"] = json!("Migrate");
+        let read = def(v.clone()).unwrap();
+        assert_eq!(read.action, Some(ActionType::Other));
+        assert_eq!(read.action_text, "Migrate");
+        v["ActionType"] = json!(9);
+        let read = def(v.clone()).unwrap();
+        assert_eq!(
+            (read.action, read.action_text.as_str()),
+            (Some(ActionType::Other), "9")
+        );
+        v["ActionType"] = json!({"x": 1});
         let err = def(v).unwrap_err();
         assert!(
             err.is_type()

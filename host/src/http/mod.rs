@@ -4,6 +4,7 @@
 //! API (`/admin/v1/...`, problem+json), health, metrics and the docs.
 
 mod admin;
+mod console;
 mod envelope;
 pub mod lenient;
 mod openapi;
@@ -199,6 +200,9 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::docs))
+        .route("/console", get(console::file))
+        .route("/console/", get(console::file))
+        .route("/console/{*path}", get(console::file))
         .fallback(not_found)
         .layer(middleware::from_fn(errors_in_body))
         .layer(middleware::from_fn_with_state(
@@ -239,7 +243,9 @@ fn normalize(mut req: Request, base: &str) -> Request {
     {
         p = &p[base.len()..];
     }
-    if p.len() > 1 && p.ends_with(b"/") {
+    // The console's index is `/console/` (its relative links need the
+    // slash): only other paths lose one trailing slash.
+    if p.len() > 1 && p.ends_with(b"/") && p != b"/console/" {
         p = &p[..p.len() - 1];
     }
     let p: &[u8] = if p.is_empty() { b"/" } else { p };

@@ -108,13 +108,15 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Setting headers (spec §2.6): non-UTF-8 values count as absent.
+/// Setting headers (spec §2.6): values are UTF-8 (any script); a value
+/// that is not UTF-8 counts as absent.
 fn settings(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .filter_map(|(name, value)| {
             let id = name.as_str().strip_prefix(SETTING_PREFIX)?;
-            Some((id.to_string(), value.to_str().ok()?.to_string()))
+            let value = std::str::from_utf8(value.as_bytes()).ok()?;
+            Some((id.to_string(), value.to_string()))
         })
         .collect()
 }
@@ -275,7 +277,7 @@ async fn exists(
         Kind::Result,
         &state
             .app
-            .account_exists(&call.tenant, &call.account)
+            .account_exists(&call.tenant, &call.account, &call.ctx)
             .await?,
     ))
 }
@@ -409,6 +411,24 @@ async fn assets(Caller(_): Caller) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setting_values_are_utf8_of_any_script() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-cloudplatform-setting-fieldusername",
+            axum::http::HeaderValue::from_bytes("Ελένη".as_bytes()).unwrap(),
+        );
+        headers.insert(
+            "x-cloudplatform-setting-fieldregion",
+            axum::http::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
+        let read = settings(&headers);
+        assert_eq!(
+            read,
+            vec![("fieldusername".to_string(), "Ελένη".to_string())]
+        );
+    }
 
     #[test]
     fn checkonly_query_parameter() {

@@ -98,17 +98,6 @@ impl PluginError {
         }
     }
 
-    /// What the platform's user may read of this failure, after "it": a v2
-    /// plugin's own report is for the tenant (the contract promises it is
-    /// never shown to the platform), so it is kept for the decision log.
-    pub fn platform_reason(&self) -> String {
-        match self {
-            PluginError::PluginFailed { .. } => "reported a failure".into(),
-            PluginError::InvalidConfig { .. } => "cannot use the binding's configuration".into(),
-            other => other.to_string(),
-        }
-    }
-
     /// True when the plugin hit one of its limits (as opposed to trapping or
     /// answering garbage).
     pub fn is_limit(&self) -> bool {

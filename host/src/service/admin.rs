@@ -10,11 +10,11 @@ use super::{App, Result, ServiceError, Tenant};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::codec::{self, InputDoc, OutputDoc, Scope};
 use crate::domain::hook::{Hook, HookInput};
-use crate::runtime::{LoadError, PluginError};
+use crate::runtime::{ConfigCheck, LoadError, PluginError};
 use crate::store::{
     BindingHistoryRecord, BindingRecord, BindingWrite, DeleteVersionOutcome, EventRecord,
-    InsertOutcome, InvocationFilter, InvocationRecord, PluginRecord, PluginSummary, ShadowChange,
-    StoreError, UploadQuota,
+    InsertOutcome, InvocationFilter, InvocationRecord, PluginMeta, PluginRecord, PluginSummary,
+    ShadowChange, StoreError, UploadQuota,
 };
 use std::sync::Arc;
 
@@ -26,6 +26,19 @@ enum UploadError {
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A binding config (or a shadow's) as stored text, within its size bound.
+fn config_text(config: &Value, field: &str) -> Result<String> {
+    let text = config.to_string();
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ServiceError::TooLarge(format!(
+            "the binding's {field} is {} bytes; at most {MAX_CONFIG_BYTES} are allowed",
+            text.len()
+        )));
+    }
+    Ok(text)
+}
 
 /// A page of a history list: the newest `limit` entries below `before`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,6 +97,12 @@ pub struct PluginVersionView {
     pub size: i64,
     pub uploaded_by: String,
     pub uploaded_at: i64,
+    /// `rust`, `javascript`, `python` or `unknown`.
+    pub language: String,
+    /// The contract version it implements (`1.0.0`, `2.0.0`).
+    pub contract: String,
+    /// The bindings (`hook/name`) using it, active or as their shadow.
+    pub bound_by: Vec<String>,
 }
 
 impl From<PluginRecord> for PluginVersionView {
@@ -95,6 +114,9 @@ impl From<PluginRecord> for PluginVersionView {
             size: r.size,
             uploaded_by: r.uploaded_by,
             uploaded_at: r.uploaded_at,
+            language: r.language,
+            contract: r.contract,
+            bound_by: Vec::new(),
         }
     }
 }
@@ -136,6 +158,41 @@ pub struct BindingSpec {
     pub config: Value,
     #[serde(default = "reject")]
     pub on_failure: String,
+    /// A candidate version (of the same plugin) to run beside the active
+    /// one without deciding; its config defaults to the binding's.
+    #[serde(default)]
+    pub shadow: Option<ShadowSpec>,
+}
+
+/// The shadow of a binding body.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShadowSpec {
+    pub version: String,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+/// A binding's shadow as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowView {
+    pub version: String,
+    pub config: Value,
+    pub since: i64,
+}
+
+/// How a shadow fared since it started (`GET …/shadow`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowReport {
+    pub version: String,
+    pub config: Value,
+    pub since: i64,
+    pub calls: i64,
+    pub agreed: i64,
+    pub disagreed: i64,
+    pub failed: i64,
+    /// Invocation ids of recent disagreements (shadow runs), newest first.
+    pub samples: Vec<String>,
 }
 
 fn empty_object() -> Value {
@@ -167,10 +224,10 @@ impl From<BindingHistoryRecord> for BindingHistoryView {
             action: h.action,
             plugin: h.plugin_name,
             version: h.plugin_version,
-            scope: serde_json::from_str(&h.scope).unwrap_or(Value::Null),
+            scope: serde_json::to_value(&h.scope).unwrap_or(Value::Null),
             priority: h.priority,
             config: serde_json::from_str(&h.config).unwrap_or(Value::Null),
-            on_failure: h.on_failure,
+            on_failure: h.on_failure.as_str().to_string(),
             actor: h.actor,
             at: h.at,
         }
@@ -192,6 +249,7 @@ pub struct BindingView {
     pub active_revision: i64,
     pub updated_by: String,
     pub updated_at: i64,
+    pub shadow: Option<ShadowView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<BindingHistoryView>>,
 }
@@ -199,22 +257,90 @@ pub struct BindingView {
 impl From<BindingRecord> for BindingView {
     fn from(r: BindingRecord) -> Self {
         BindingView {
-            hook: r.hook,
+            hook: r.hook.as_str().to_string(),
             name: r.name,
             plugin: r.plugin_name,
             version: r.plugin_version,
-            scope: serde_json::from_str(&r.scope).unwrap_or(Value::Null),
+            scope: serde_json::to_value(&r.scope).unwrap_or(Value::Null),
             priority: r.priority,
             config: serde_json::from_str(&r.config).unwrap_or(Value::Null),
-            on_failure: r.on_failure,
+            on_failure: r.on_failure.as_str().to_string(),
             revision: r.revision,
             active_revision: r.based_on,
             updated_by: r.updated_by,
             updated_at: r.updated_at,
+            shadow: r.shadow.map(|s| ShadowView {
+                version: s.version,
+                config: serde_json::from_str(&s.config).unwrap_or(Value::Null),
+                since: s.since,
+            }),
             history: None,
         }
     }
 }
+
+/// The body of `POST /admin/v1/invocations/{id}/replay`: another plugin,
+/// version or config than the logged ones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    #[serde(default)]
+    pub plugin: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub config: Option<Value>,
+}
+
+/// The overview of a tenant's last hour (the console's first page).
+#[derive(Debug, Clone, Serialize)]
+pub struct OverviewView {
+    pub window_seconds: i64,
+    pub since: i64,
+    pub bucket_seconds: i64,
+    pub buckets: Vec<OverviewBucket>,
+    pub calls: Vec<EndpointCount>,
+    pub plugin_failures: Vec<FailureView>,
+    pub limit_hits: Vec<FailureView>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OverviewBucket {
+    pub at: i64,
+    pub calls: i64,
+    /// Calls answered with a business refusal (Codes -100…-199).
+    pub rejected: i64,
+    /// Plugin failures (any error kind).
+    pub failures: i64,
+    /// Plugin runs stopped by a limit.
+    pub limit_hits: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointCount {
+    pub endpoint: String,
+    pub code: i64,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FailureView {
+    pub binding: String,
+    pub hook: String,
+    pub kind: String,
+    pub count: i64,
+}
+
+/// Error kinds that are limit hits (`PluginError::is_limit`).
+const LIMIT_KINDS: &[&str] = &[
+    "fuel-exhausted",
+    "deadline-exceeded",
+    "memory-limit",
+    "stack-overflow",
+    "oversize-output",
+    "oversize-input",
+    "call-budget",
+];
 
 /// The body of `POST /admin/v1/dry-run`.
 #[derive(Debug, Clone, Deserialize)]
@@ -270,6 +396,13 @@ pub struct InvocationView {
     pub at: i64,
     /// The same case as a fixture file for `tollgate plugin test`.
     pub fixture: Value,
+    /// A shadow run (never decided anything).
+    pub shadow: bool,
+    /// For a shadow run: the active invocation it ran beside.
+    pub shadow_of: Option<String>,
+    /// For a shadow run: whether it decided as the active one did (`null`
+    /// when it failed).
+    pub agreed: Option<bool>,
 }
 
 impl From<InvocationRecord> for InvocationView {
@@ -316,6 +449,9 @@ impl From<InvocationRecord> for InvocationView {
             logs: r.logs,
             at: r.at,
             fixture,
+            shadow: r.shadow.is_some(),
+            shadow_of: r.shadow.as_ref().map(|s| s.invocation.clone()),
+            agreed: r.shadow.as_ref().and_then(|s| s.agreed),
         }
     }
 }
@@ -489,7 +625,11 @@ impl App {
                 &tenant.id,
                 name,
                 &version,
-                hook.as_str(),
+                PluginMeta {
+                    hook: hook.as_str(),
+                    language: plugin.language(),
+                    contract: plugin.contract(),
+                },
                 &bytes,
                 actor,
                 self.now(),
@@ -627,7 +767,17 @@ impl App {
         if versions.is_empty() {
             return Err(ServiceError::NotFound(format!("no plugin named {name}")));
         }
-        Ok(versions.into_iter().map(PluginVersionView::from).collect())
+        let mut users = self.store.version_users(&tenant.id, name).await?;
+        Ok(versions
+            .into_iter()
+            .map(|r| {
+                let bound_by = users.remove(&r.version).unwrap_or_default();
+                PluginVersionView {
+                    bound_by,
+                    ..PluginVersionView::from(r)
+                }
+            })
+            .collect())
     }
 
     /// A stored version of `name` (the newest when `version` is none).
@@ -656,7 +806,9 @@ impl App {
     /// Activate a plugin version on a binding: atomic, effective for the
     /// next call, recorded in the binding's history. Without `version` a
     /// binding keeps its current version (of the same plugin); a new
-    /// binding takes the plugin's newest.
+    /// binding takes the plugin's newest. The config (and a shadow's) is
+    /// checked by the plugin first: a config it cannot use changes nothing.
+    /// Activating the shadow's version promotes it (the shadow ends).
     pub async fn put_binding(
         &self,
         tenant: &Tenant,
@@ -673,46 +825,217 @@ impl App {
             (None, _) => None,
         };
         let plugin = self.resolve_version(tenant, &spec.plugin, version).await?;
-        if plugin.hook != hook.as_str() {
-            return Err(ServiceError::Invalid(format!(
-                "plugin {} implements the {} hook, not {hook}",
-                spec.plugin, plugin.hook
-            )));
-        }
+        self.check_plugin_hook(&plugin, hook)?;
         let policy = FailurePolicy::parse(&spec.on_failure).ok_or_else(|| {
             ServiceError::Invalid(format!(
                 "on_failure is {:?}; expected \"reject\" or \"allow\"",
                 spec.on_failure
             ))
         })?;
-        let config = spec.config.to_string();
-        if config.len() > MAX_CONFIG_BYTES {
-            return Err(ServiceError::TooLarge(format!(
-                "the binding config is {} bytes; at most {MAX_CONFIG_BYTES} are allowed",
-                config.len()
-            )));
-        }
-        for list in [&spec.scope.service_types, &spec.scope.product_ids] {
-            if list.iter().any(|s| s.trim().is_empty()) {
-                return Err(ServiceError::Invalid(
-                    "scope entries cannot be empty strings".into(),
-                ));
-            }
-        }
-        let scope = spec.scope.to_json();
+        let config = config_text(&spec.config, "config")?;
+        spec.scope.validate().map_err(ServiceError::Invalid)?;
+        let baseline = current.as_ref().map(|c| c.config.as_str());
+        self.check_binding_config(tenant, hook, &plugin, &config, baseline, "config")
+            .await?;
+        let shadow = self
+            .shadow_change(tenant, hook, spec, &plugin, &config, &current)
+            .await?;
+        let promotes = current
+            .as_ref()
+            .and_then(|c| c.shadow.as_ref())
+            .is_some_and(|s| s.version == plugin.version && spec.shadow.is_none());
         let write = BindingWrite {
             plugin_name: &plugin.name,
             plugin_version: &plugin.version,
-            scope: &scope,
+            scope: &spec.scope,
             priority: spec.priority,
             config: &config,
-            on_failure: policy.as_str(),
-            shadow: ShadowChange::Keep,
+            on_failure: policy,
+            shadow: match (&shadow, promotes) {
+                (Some((version, config)), _) => ShadowChange::Set { version, config },
+                (None, true) => ShadowChange::Clear,
+                (None, false) => ShadowChange::Keep,
+            },
         };
+        let action = if promotes { "promote" } else { "activate" };
         let record = self
-            .put_binding_retrying(tenant, hook, name, &write, "activate", None, actor)
+            .put_binding_retrying(tenant, hook, name, &write, action, None, actor)
             .await?;
         Ok(record.into())
+    }
+
+    fn check_plugin_hook(&self, plugin: &PluginRecord, hook: Hook) -> Result<()> {
+        if plugin.hook != hook.as_str() {
+            return Err(ServiceError::Invalid(format!(
+                "plugin {} implements the {} hook, not {hook}",
+                plugin.name, plugin.hook
+            )));
+        }
+        Ok(())
+    }
+
+    /// The shadow a binding body asks for: a version of the same plugin and
+    /// its config (the binding's by default), checked like the active one.
+    async fn shadow_change(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        spec: &BindingSpec,
+        plugin: &PluginRecord,
+        config: &str,
+        _current: &Option<BindingRecord>,
+    ) -> Result<Option<(String, String)>> {
+        let Some(shadow) = &spec.shadow else {
+            return Ok(None);
+        };
+        let candidate = self
+            .resolve_version(tenant, &plugin.name, Some(&shadow.version))
+            .await?;
+        self.check_plugin_hook(&candidate, hook)?;
+        let shadow_config = match &shadow.config {
+            Some(value) => config_text(value, "shadow.config")?,
+            None => config.to_string(),
+        };
+        self.check_binding_config(
+            tenant,
+            hook,
+            &candidate,
+            &shadow_config,
+            Some(config),
+            "shadow.config",
+        )
+        .await?;
+        Ok(Some((candidate.version, shadow_config)))
+    }
+
+    /// Check a config with the plugin that will read it, before anything
+    /// changes: a v2 plugin's `validate-config`; a v1 plugin (which has no
+    /// such export) is run on the tenant's most recent logged input for the
+    /// hook, and refused when it fails there with this config but not with
+    /// `baseline` (the config in use): a failure the config change causes.
+    /// `field` names the body field in the error.
+    async fn check_binding_config(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        plugin: &PluginRecord,
+        config: &str,
+        baseline: Option<&str>,
+        field: &str,
+    ) -> Result<()> {
+        let compiled = self.compiled(&tenant.id, &plugin.version).await?;
+        let limits = tenant
+            .limits
+            .for_language(compiled.language(), &self.config.engine);
+        let refused = |path: String, message: String| ServiceError::InvalidConfig {
+            field: field.to_string(),
+            path,
+            message,
+        };
+        match self
+            .validate_config(&tenant.id, compiled.clone(), config.to_string(), limits)
+            .await?
+        {
+            ConfigCheck::Valid => Ok(()),
+            ConfigCheck::Invalid { path, message } => Err(refused(path, message)),
+            ConfigCheck::Failed(e) => Err(refused(
+                "$".into(),
+                format!("the plugin failed while checking the config: it {e}"),
+            )),
+            ConfigCheck::NotSupported => {
+                let Some(baseline) = baseline else {
+                    return Ok(());
+                };
+                let filter = InvocationFilter {
+                    hook: Some(hook.as_str().to_string()),
+                    shadow: Some(false),
+                    limit: 1,
+                    ..Default::default()
+                };
+                let Some(latest) = self.store.invocations(&tenant.id, &filter).await?.pop() else {
+                    return Ok(());
+                };
+                let Ok(input) = codec::input_from_json(&latest.input) else {
+                    return Ok(());
+                };
+                let run = |config: &str| {
+                    let mut input = input.clone();
+                    input.context.config = config.to_string();
+                    self.execute(&tenant.id, compiled.clone(), input, limits)
+                };
+                let failure = |outcome: std::result::Result<_, PluginError>| match outcome {
+                    Err(e) if !e.is_limit() => Some(e),
+                    _ => None,
+                };
+                let Some(e) = failure(run(config).await?.0.outcome) else {
+                    return Ok(());
+                };
+                if failure(run(baseline).await?.0.outcome).is_some() {
+                    return Ok(());
+                }
+                Err(refused(
+                    "$".into(),
+                    format!(
+                        "with this config the plugin fails on the latest logged {hook} call ({}), which it decides with the config in use: it {e}",
+                        latest.id
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// End a binding's shadow.
+    pub async fn delete_shadow(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+        actor: &str,
+    ) -> Result<()> {
+        if self
+            .store
+            .clear_shadow(&tenant.id, hook.as_str(), name, actor, self.now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(format!(
+                "binding {hook}/{name} has no shadow"
+            )))
+        }
+    }
+
+    /// How a binding's shadow fares: runs, agreements, disagreements,
+    /// failures since it started, and recent disagreements.
+    pub async fn shadow_report(
+        &self,
+        tenant: &Tenant,
+        hook: Hook,
+        name: &str,
+    ) -> Result<ShadowReport> {
+        self.flush_decisions().await;
+        let shadow = self
+            .store
+            .binding(&tenant.id, hook.as_str(), name)
+            .await?
+            .and_then(|b| b.shadow)
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("binding {hook}/{name} has no shadow"))
+            })?;
+        let stats = self
+            .store
+            .shadow_stats(&tenant.id, hook.as_str(), name, shadow.since)
+            .await?;
+        Ok(ShadowReport {
+            version: shadow.version,
+            config: serde_json::from_str(&shadow.config).unwrap_or(Value::Null),
+            since: shadow.since,
+            calls: stats.runs,
+            agreed: stats.agreed,
+            disagreed: stats.disagreed,
+            failed: stats.failed,
+            samples: stats.samples,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -870,7 +1193,7 @@ impl App {
             scope: &target.scope,
             priority: target.priority,
             config: &target.config,
-            on_failure: &target.on_failure,
+            on_failure: target.on_failure,
             shadow: ShadowChange::Keep,
         };
         let record = self
@@ -909,9 +1232,25 @@ impl App {
 
     /// Evaluate any of the tenant's plugin versions on an input, bound or
     /// not. Writes nothing.
+    /// Evaluate a plugin version on an input. Without `version`: the
+    /// version a binding of the plugin runs (the newest upload only when
+    /// none is bound), so a dry run shows what production does.
     pub async fn dry_run(&self, tenant: &Tenant, request: DryRunRequest) -> Result<DryRunResult> {
+        let bound = match &request.version {
+            Some(_) => None,
+            None => self
+                .store
+                .bindings(&tenant.id)
+                .await?
+                .into_iter()
+                .filter(|b| b.plugin_name == request.plugin)
+                // A binding named after the plugin first, then the first.
+                .min_by_key(|b| b.name != request.plugin)
+                .map(|b| b.plugin_version),
+        };
+        let version = request.version.as_deref().or(bound.as_deref());
         let plugin = self
-            .resolve_version(tenant, &request.plugin, request.version.as_deref())
+            .resolve_version(tenant, &request.plugin, version)
             .await?;
         let mut doc = request.input;
         if let Some(config) = request.config {
@@ -968,20 +1307,28 @@ impl App {
         &self,
         tenant: &Tenant,
         id: &str,
-        plugin: Option<&str>,
-        version: Option<&str>,
+        request: ReplayRequest,
     ) -> Result<ReplayResult> {
+        let ReplayRequest {
+            plugin,
+            version,
+            config,
+        } = request;
+        let (plugin, version) = (plugin.as_deref(), version.as_deref());
         let logged = self.invocation(tenant, id).await?;
         let record = self
             .store
             .invocation(&tenant.id, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no invocation {id}")))?;
-        let input = codec::input_from_json(&record.input).map_err(|_| {
+        let mut input = codec::input_from_json(&record.input).map_err(|_| {
             ServiceError::Invalid(format!(
                 "invocation {id} cannot be replayed: its input was too large to keep whole in the decision log"
             ))
         })?;
+        if let Some(config) = config {
+            input.context.config = config_text(&config, "config")?;
+        }
         let name = plugin.unwrap_or(&logged.plugin);
         let target = self
             .resolve_version(tenant, name, Some(version.unwrap_or(&logged.version)))
@@ -1023,6 +1370,80 @@ impl App {
             logs: invocation.logs,
             fuel: invocation.fuel_used,
             duration_us: invocation.duration.as_micros() as u64,
+        })
+    }
+
+    /// A tenant's calls and plugin failures over the last `window_seconds`
+    /// (at most a day), in 5-minute buckets, from the decision log (so every
+    /// instance's calls count).
+    pub async fn overview(&self, tenant: &Tenant, window_seconds: i64) -> Result<OverviewView> {
+        self.flush_decisions().await;
+        let window = window_seconds.clamp(300, 86_400);
+        let bucket_seconds = 300;
+        // Buckets end at now (inclusive): the last one holds this instant.
+        let since = self.now() - window * 1000 + 1;
+        let counts = self
+            .store
+            .overview(&tenant.id, since, bucket_seconds * 1000)
+            .await?;
+        let n = usize::try_from(window / bucket_seconds).unwrap_or(1);
+        let mut buckets: Vec<OverviewBucket> = (0..n)
+            .map(|i| OverviewBucket {
+                at: since + i as i64 * bucket_seconds * 1000,
+                ..Default::default()
+            })
+            .collect();
+        let bucket = |i: i64| usize::try_from(i).ok().filter(|i| *i < n);
+        let mut calls: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        for c in &counts.calls {
+            if let Some(b) = bucket(c.bucket) {
+                buckets[b].calls += c.count;
+                if (-199..=-100).contains(&c.code) {
+                    buckets[b].rejected += c.count;
+                }
+            }
+            *calls.entry((c.endpoint.clone(), c.code)).or_default() += c.count;
+        }
+        let mut failures: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for f in &counts.failures {
+            let limit = LIMIT_KINDS.contains(&f.kind.as_str());
+            if let Some(b) = bucket(f.bucket) {
+                buckets[b].failures += f.count;
+                buckets[b].limit_hits += if limit { f.count } else { 0 };
+            }
+            *failures
+                .entry((f.binding.clone(), f.hook.clone(), f.kind.clone()))
+                .or_default() += f.count;
+        }
+        let failure_views = |limits: bool| -> Vec<FailureView> {
+            failures
+                .iter()
+                .filter(|((_, _, kind), _)| {
+                    LIMIT_KINDS.contains(&kind.as_str()) == limits || !limits
+                })
+                .map(|((binding, hook, kind), count)| FailureView {
+                    binding: binding.clone(),
+                    hook: hook.clone(),
+                    kind: kind.clone(),
+                    count: *count,
+                })
+                .collect()
+        };
+        Ok(OverviewView {
+            window_seconds: window,
+            since,
+            bucket_seconds,
+            buckets,
+            calls: calls
+                .into_iter()
+                .map(|((endpoint, code), count)| EndpointCount {
+                    endpoint,
+                    code,
+                    count,
+                })
+                .collect(),
+            plugin_failures: failure_views(false),
+            limit_hits: failure_views(true),
         })
     }
 

@@ -204,6 +204,8 @@ pub(crate) struct CallLog {
     track_id: String,
     inner: Mutex<Vec<SharedInput>>,
     invocations: Mutex<Vec<InvocationRecord>>,
+    /// Shadow runs to do once the call is answered.
+    shadows: Mutex<Vec<super::hooks::ShadowJob>>,
 }
 
 /// An invocation's own part of its input, with the shared part it refers to.
@@ -223,7 +225,28 @@ impl CallLog {
             track_id: track_id.to_string(),
             inner: Mutex::new(Vec::new()),
             invocations: Mutex::new(Vec::new()),
+            shadows: Mutex::new(Vec::new()),
         }
+    }
+
+    pub(crate) fn add_shadow(&self, job: super::hooks::ShadowJob) {
+        self.shadows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(job);
+    }
+
+    pub(crate) fn has_shadows(&self) -> bool {
+        !self
+            .shadows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    /// The shadow runs queued so far (taken: each runs once).
+    pub(crate) fn take_shadows(&self) -> Vec<super::hooks::ShadowJob> {
+        std::mem::take(&mut *self.shadows.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Register the input one attempt's plugins share; answers its index

@@ -5,40 +5,15 @@
 use super::budgets::Budget;
 use super::decisions::{CallLog, OwnInput};
 use super::{App, Result, ServiceError, Tenant};
-use crate::codec::{self, Scope};
+use crate::codec::{self, ScopeSubject};
+pub use crate::domain::hook::FailurePolicy;
 use crate::domain::hook::{Hook, HookInput, HookOutput};
 use crate::runtime::{CompiledPlugin, Invocation, Limits};
-use crate::store::{BindingRecord, InvocationRecord};
+use crate::store::{BindingRecord, InvocationRecord, ShadowOf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
-
-/// What happens when a plugin fails (traps, hits a limit, answers garbage).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailurePolicy {
-    /// The call is refused (Code -1) with a message naming the binding.
-    Reject,
-    /// The rule is skipped.
-    Allow,
-}
-
-impl FailurePolicy {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "reject" => Some(FailurePolicy::Reject),
-            "allow" => Some(FailurePolicy::Allow),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailurePolicy::Reject => "reject",
-            FailurePolicy::Allow => "allow",
-        }
-    }
-}
 
 /// A binding that applies to the call at hand, with its plugin loaded.
 pub(crate) struct ActiveBinding {
@@ -49,6 +24,8 @@ pub(crate) struct ActiveBinding {
     /// `Err` when the stored version cannot be loaded: a failure like any
     /// other, handled by the policy.
     pub plugin: Result<Arc<CompiledPlugin>, String>,
+    /// The shadow candidate's plugin, when the binding has one.
+    pub shadow: Option<Result<Arc<CompiledPlugin>, String>>,
 }
 
 impl ActiveBinding {
@@ -60,7 +37,39 @@ impl ActiveBinding {
 /// The result of running one binding.
 pub(crate) enum Ran {
     Output(HookOutput),
-    Failed(String),
+    Failed(Failure),
+}
+
+/// Why a binding gave no usable answer: a stable kind (the plugin error
+/// kinds, plus `unavailable`, `call-budget` and `wrong-hook`) and the
+/// detail, which stays in the decision log and the tenant's logs.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl Failure {
+    /// What the platform's user reads: a fixed sentence per kind, naming
+    /// the rule and the TrackId, never a file path, config, log line or
+    /// the plugin's own words.
+    pub fn customer_message(&self, binding: &str, track_id: &str) -> String {
+        let what = match self.kind {
+            "fuel-exhausted" | "deadline-exceeded" | "call-budget" => "took too long to decide",
+            "memory-limit" | "stack-overflow" => "ran out of memory",
+            "invalid-config" => "is not configured correctly",
+            "plugin-error" => "could not decide",
+            "invalid-output" | "oversize-output" | "wrong-hook" => {
+                "gave an answer that could not be used"
+            }
+            "unavailable" | "instantiate" => "is not available",
+            "oversize-input" => "could not be given this request",
+            _ => "stopped with an error",
+        };
+        format!(
+            "The request could not be checked: rule \"{binding}\" {what}. Please contact the service provider and quote TrackId {track_id}."
+        )
+    }
 }
 
 impl App {
@@ -72,36 +81,32 @@ impl App {
             .clone()
     }
 
-    /// The tenant's bindings that apply to a call on (service type,
-    /// product), in evaluation order: by hook, then priority, then name.
+    /// The tenant's bindings whose scope covers `subject`, in evaluation
+    /// order: by hook, then priority, then name. A binding scoped to
+    /// operations the call is not is never instantiated.
     pub(crate) async fn applicable_bindings(
         &self,
         tenant: &Tenant,
         bindings: &[BindingRecord],
-        service_type: &str,
-        product_id: &str,
+        subject: &ScopeSubject<'_>,
     ) -> Result<Vec<ActiveBinding>> {
         let mut active = Vec::new();
         for record in bindings.iter().cloned() {
-            let Ok(hook) = record.hook.parse::<Hook>() else {
+            let Some(specificity) = record.scope.specificity(subject) else {
                 continue;
             };
-            let scope = Scope::from_json(&record.scope).unwrap_or_default();
-            let Some(specificity) = scope.specificity(service_type, product_id) else {
-                continue;
-            };
-            let policy = FailurePolicy::parse(&record.on_failure).unwrap_or(FailurePolicy::Reject);
-            let plugin = match self.compiled(&tenant.id, &record.plugin_version).await {
-                Ok(p) => Ok(p),
-                Err(ServiceError::Store(e)) => return Err(e.into()),
-                Err(e) => Err(e.to_string()),
+            let plugin = self.loaded(tenant, &record.plugin_version).await?;
+            let shadow = match &record.shadow {
+                Some(s) => Some(self.loaded(tenant, &s.version).await?),
+                None => None,
             };
             active.push(ActiveBinding {
+                hook: record.hook,
+                policy: record.on_failure,
                 record,
-                hook,
                 specificity,
-                policy,
                 plugin,
+                shadow,
             });
         }
         active.sort_by(|a, b| {
@@ -114,6 +119,20 @@ impl App {
         Ok(active)
     }
 
+    /// A stored version's compiled plugin, or why it cannot be loaded (a
+    /// failure the binding's policy handles); store errors propagate.
+    async fn loaded(
+        &self,
+        tenant: &Tenant,
+        version: &str,
+    ) -> Result<Result<Arc<CompiledPlugin>, String>> {
+        match self.compiled(&tenant.id, version).await {
+            Ok(p) => Ok(Ok(p)),
+            Err(ServiceError::Store(e)) => Err(e.into()),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+
     /// Run a compiled plugin under the tenant's gate and the process's slot
     /// limit, on a blocking thread. The instance is released after the
     /// answer is handed back.
@@ -124,6 +143,38 @@ impl App {
         input: HookInput,
         limits: Limits,
     ) -> Result<(Invocation, HookInput)> {
+        self.on_plugin_thread(tenant_id, move |runtime, done| {
+            let (invocation, spent) = runtime.invoke_deferred(&plugin, &input, &limits);
+            done((invocation, input));
+            drop(spent);
+        })
+        .await
+    }
+
+    /// Check a binding config with a v2 plugin's `validate-config`, under
+    /// the same gates and limits as a call.
+    pub(crate) async fn validate_config(
+        &self,
+        tenant_id: &str,
+        plugin: Arc<CompiledPlugin>,
+        config: String,
+        limits: Limits,
+    ) -> Result<crate::runtime::ConfigCheck> {
+        self.on_plugin_thread(tenant_id, move |runtime, done| {
+            done(runtime.validate_config(&plugin, &config, &limits));
+        })
+        .await
+    }
+
+    /// Run `work` on a blocking thread once the tenant's gate and a pool
+    /// slot are free (each waited for at most the queue timeout). `work`
+    /// hands its answer to `done` and may go on (releasing an instance)
+    /// after the caller has it.
+    async fn on_plugin_thread<T: Send + 'static>(
+        &self,
+        tenant_id: &str,
+        work: impl FnOnce(&crate::runtime::Runtime, &mut dyn FnMut(T)) + Send + 'static,
+    ) -> Result<T> {
         let wait = self.config.queue_timeout;
         let busy = || {
             self.metrics.budget_refused(Budget::PluginQueue);
@@ -142,9 +193,12 @@ impl App {
         let runtime = self.runtime.clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let (invocation, spent) = runtime.invoke_deferred(&plugin, &input, &limits);
-            let _ = tx.send((invocation, input));
-            drop(spent);
+            let mut tx = Some(tx);
+            work(&runtime, &mut |answer| {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(answer);
+                }
+            });
             drop(slot);
             drop(tenant_permit);
         });
@@ -167,17 +221,11 @@ impl App {
         let plugin = match &binding.plugin {
             Ok(p) => p.clone(),
             Err(reason) => {
-                self.metrics.invocation(
-                    binding.hook.as_str(),
-                    "error",
-                    Some("unavailable"),
-                    false,
-                    0.0,
-                    0,
-                );
-                return Ok(Ran::Failed(format!(
-                    "its plugin version cannot be loaded ({reason})"
-                )));
+                let failure = Failure {
+                    kind: "unavailable",
+                    detail: format!("its plugin version cannot be loaded ({reason})"),
+                };
+                return Ok(self.not_run(tenant, binding, &input, failure, false));
             }
         };
         let limits = tenant
@@ -185,34 +233,135 @@ impl App {
             .for_language(plugin.language(), &self.config.engine);
         let Some(limits) = call.limits(&limits) else {
             self.metrics.budget_refused(Budget::CallPluginTime);
-            self.metrics.invocation(
-                binding.hook.as_str(),
-                "error",
-                Some("call-budget"),
-                true,
-                0.0,
-                0,
-            );
-            return Ok(Ran::Failed(format!(
-                "the call's plugin time budget of {} ms is used up",
-                call.budget_ms
-            )));
+            let failure = Failure {
+                kind: "call-budget",
+                detail: format!(
+                    "the call's plugin time budget of {} ms (or its answer deadline) is used up",
+                    call.budget_ms
+                ),
+            };
+            return Ok(self.not_run(tenant, binding, &input, failure, true));
         };
         if !plugin.reads_subscriptions() {
             input.subscriptions.clear();
         }
         let (invocation, input) = self.execute(&tenant.id, plugin, input, limits).await?;
         call.spend(invocation.duration);
-        self.record_invocation(tenant, call, binding, &input, &invocation);
+        let active_id = self.record_invocation(tenant, call, binding, &input, &invocation, None);
+        if let (Some(shadow), Some(candidate)) = (&binding.shadow, &binding.record.shadow) {
+            let mut input = input.clone();
+            input.context.config = candidate.config.clone();
+            input.seed = None;
+            call.log.add_shadow(ShadowJob {
+                binding: binding.clone_for_shadow(),
+                plugin: shadow.clone(),
+                input,
+                shared: call.shared,
+                active_id,
+                active: invocation.outcome.clone().map_err(|e| e.kind()),
+            });
+        }
         Ok(match invocation.outcome {
             Ok(output) if output.hook() == binding.hook => Ran::Output(output),
-            Ok(_) => Ran::Failed("it answered for another hook".into()),
-            Err(e) => Ran::Failed(format!("it {}", e.platform_reason())),
+            Ok(_) => Ran::Failed(Failure {
+                kind: "wrong-hook",
+                detail: "it answered for another hook".into(),
+            }),
+            Err(e) => Ran::Failed(Failure {
+                kind: e.kind(),
+                detail: format!("it {e}"),
+            }),
         })
     }
 
+    /// A binding that could not run at all: counted and logged once.
+    fn not_run(
+        &self,
+        tenant: &Tenant,
+        binding: &ActiveBinding,
+        input: &HookInput,
+        failure: Failure,
+        is_limit: bool,
+    ) -> Ran {
+        self.metrics.invocation(
+            binding.hook.as_str(),
+            "error",
+            Some(failure.kind),
+            is_limit,
+            0.0,
+            0,
+        );
+        tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %binding.hook,
+            binding = %binding.record.name, error_kind = failure.kind, error = %failure.detail,
+            policy = binding.policy.as_str(), "plugin failed");
+        Ran::Failed(failure)
+    }
+
+    /// Run a call's shadow candidates after the call was answered: each on
+    /// the input its active run had, under the tenant's gate and its own
+    /// limits, recorded with whether it agreed. Never decides anything.
+    pub(crate) async fn run_shadows(&self, tenant: &Tenant, log: &CallLog) {
+        for job in log.take_shadows() {
+            let plugin = match &job.plugin {
+                Ok(plugin) => plugin.clone(),
+                Err(_) => {
+                    self.metrics.shadow_run(
+                        job.binding.hook.as_str(),
+                        &job.binding.record.name,
+                        "failed",
+                    );
+                    continue;
+                }
+            };
+            let limits = tenant
+                .limits
+                .for_language(plugin.language(), &self.config.engine);
+            let Ok((invocation, input)) = self.execute(&tenant.id, plugin, job.input, limits).await
+            else {
+                // Busy: a shadow never waits long nor retries.
+                self.metrics.shadow_run(
+                    job.binding.hook.as_str(),
+                    &job.binding.record.name,
+                    "failed",
+                );
+                continue;
+            };
+            let agreed = match (&job.active, &invocation.outcome) {
+                (_, Err(_)) => None,
+                (Ok(active), Ok(shadow)) => Some(same_decision(active, shadow)),
+                (Err(_), Ok(_)) => Some(false),
+            };
+            let outcome = match agreed {
+                Some(true) => "agreed",
+                Some(false) => "disagreed",
+                None => "failed",
+            };
+            self.metrics
+                .shadow_run(job.binding.hook.as_str(), &job.binding.record.name, outcome);
+            let run = CallRun {
+                log,
+                shared: job.shared,
+                budget_ms: 0,
+                left_us: &AtomicU64::new(0),
+                deadline: Instant::now(),
+            };
+            let shadow_of = ShadowOf {
+                invocation: job.active_id,
+                agreed,
+            };
+            self.record_invocation(
+                tenant,
+                &run,
+                &job.binding,
+                &input,
+                &invocation,
+                Some(shadow_of),
+            );
+        }
+    }
+
     /// Count an invocation, log it, and keep its decision record in the
-    /// call's log.
+    /// call's log; answers the record's id.
     fn record_invocation(
         &self,
         tenant: &Tenant,
@@ -220,7 +369,8 @@ impl App {
         binding: &ActiveBinding,
         input: &HookInput,
         invocation: &Invocation,
-    ) {
+        shadow: Option<ShadowOf>,
+    ) -> String {
         let hook = binding.hook;
         let record = &binding.record;
         let (outcome, output, error_kind, error_message, is_limit) = match &invocation.outcome {
@@ -270,9 +420,10 @@ impl App {
             target: input.target.as_ref(),
             seed: invocation.seed,
         });
+        // Time-ordered, so "newest first" holds within one millisecond.
+        let id = uuid::Uuid::now_v7().simple().to_string();
         call.log.push(InvocationRecord {
-            // Time-ordered, so "newest first" holds within one millisecond.
-            id: uuid::Uuid::now_v7().simple().to_string(),
+            id: id.clone(),
             tenant_id: tenant.id.clone(),
             call_id: Some(call.log.id.clone()),
             hook: hook.as_str().to_string(),
@@ -291,7 +442,60 @@ impl App {
             duration_us: i64::try_from(duration_us).unwrap_or(i64::MAX),
             logs: invocation.logs.clone(),
             at: self.now(),
+            shadow,
         });
+        id
+    }
+}
+
+/// A shadow run waiting for its call to be answered.
+pub(crate) struct ShadowJob {
+    /// The binding as the shadow runs it (its version and config).
+    binding: ActiveBinding,
+    plugin: Result<Arc<CompiledPlugin>, String>,
+    input: HookInput,
+    shared: usize,
+    /// The active run it shadows, and what that decided (or its error kind).
+    active_id: String,
+    active: std::result::Result<HookOutput, &'static str>,
+}
+
+/// Whether two runs decided the same: accept vs reject and the rejection's
+/// Code, the same limits, the same totals or refusal Code. Message wording
+/// may differ.
+fn same_decision(a: &HookOutput, b: &HookOutput) -> bool {
+    use crate::domain::hook::{PlanOutcome, Verdict};
+    match (a, b) {
+        (HookOutput::Verdict(Verdict::Reject(x)), HookOutput::Verdict(Verdict::Reject(y))) => {
+            x.code == y.code
+        }
+        (HookOutput::Plan(PlanOutcome::Refuse(x)), HookOutput::Plan(PlanOutcome::Refuse(y))) => {
+            x.code == y.code
+        }
+        _ => a == b,
+    }
+}
+
+impl ActiveBinding {
+    /// This binding as its shadow runs: the shadow's version, recorded
+    /// under the same binding name.
+    fn clone_for_shadow(&self) -> ActiveBinding {
+        let mut record = self.record.clone();
+        if let Some(shadow) = &record.shadow {
+            record.plugin_version = shadow.version.clone();
+            record.config = shadow.config.clone();
+        }
+        ActiveBinding {
+            record,
+            hook: self.hook,
+            specificity: self.specificity,
+            policy: self.policy,
+            plugin: self
+                .shadow
+                .clone()
+                .unwrap_or_else(|| Err("no shadow".into())),
+            shadow: None,
+        }
     }
 }
 

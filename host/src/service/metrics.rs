@@ -59,6 +59,15 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShadowLabels {
+    hook: &'static str,
+    /// Tenant-chosen, so bounded by the binding quota (`max_bindings`) per
+    /// tenant; bindings of the same name in several tenants share a series.
+    binding: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BudgetLabels {
     budget: &'static str,
 }
@@ -94,6 +103,7 @@ pub struct Metrics {
     open_connections: Gauge,
     compiled_cache_bytes: Gauge,
     compiles_running: Gauge,
+    shadow_runs: Family<ShadowLabels, Counter>,
 }
 
 /// Counts a compile as running until dropped.
@@ -199,6 +209,12 @@ impl Metrics {
             "Uploads being compiled now",
             compiles_running.clone(),
         );
+        let shadow_runs = Family::default();
+        registry.register(
+            "tollgate_shadow_runs",
+            "Shadow runs by hook, binding name and outcome (agreed, disagreed, failed)",
+            Family::clone(&shadow_runs),
+        );
         Metrics {
             registry,
             requests,
@@ -215,6 +231,7 @@ impl Metrics {
             open_connections,
             compiled_cache_bytes,
             compiles_running,
+            shadow_runs,
         }
     }
 
@@ -305,6 +322,16 @@ impl Metrics {
     pub fn compiled_cache_bytes(&self, bytes: u64) {
         self.compiled_cache_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    pub fn shadow_run(&self, hook: &'static str, binding: &str, outcome: &'static str) {
+        self.shadow_runs
+            .get_or_create(&ShadowLabels {
+                hook,
+                binding: binding.to_string(),
+                outcome,
+            })
+            .inc();
     }
 
     /// A compile starts; it counts as running until the guard drops.

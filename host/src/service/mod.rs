@@ -13,7 +13,8 @@ mod tenants;
 
 pub use admin::{
     BindingSpec, BindingView, DryRunRequest, DryRunResult, HistoryPage, InvocationView,
-    ReplayResult, SubscriptionView, UploadResult,
+    OverviewView, ReplayRequest, ReplayResult, ShadowReport, ShadowSpec, SubscriptionView,
+    UploadResult,
 };
 pub use budgets::{Budget, Quotas, TenantLimits};
 pub use compile::{Compiler, WorkerError as CompileWorkerError, WorkerLimits};
@@ -138,6 +139,14 @@ pub enum ServiceError {
     Refused(#[from] LoadError),
     #[error("{0}")]
     Unavailable(String),
+    /// A plugin refused a binding's config: which body field, where in it
+    /// (a JSON path) and why.
+    #[error("the plugin refuses the binding's {field} at {path}: {message}")]
+    InvalidConfig {
+        field: String,
+        path: String,
+        message: String,
+    },
     /// A per-tenant quota refused the request.
     #[error("{detail}")]
     Quota { budget: Budget, detail: String },
@@ -171,6 +180,8 @@ pub struct App {
     compiling: Arc<Semaphore>,
     /// One compile per tenant at a time.
     compile_gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Shadow runs still going after their calls were answered.
+    pub(crate) shadows_running: Arc<InFlight>,
     /// Each tenant's bindings and documents, tagged with the config revision
     /// they were read at.
     configs: Mutex<HashMap<String, Arc<TenantConfig>>>,
@@ -182,6 +193,46 @@ pub struct App {
     /// queue instead of losing optimistic races); across instances the
     /// version check still decides.
     subscription_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Background work still running (counted by [`InFlight::enter`] guards),
+/// so shutdown can wait for it.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    count: std::sync::atomic::AtomicUsize,
+    done: tokio::sync::Notify,
+}
+
+pub(crate) struct Entered(Arc<InFlight>);
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering;
+        if self.0.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.done.notify_waiters();
+        }
+    }
+}
+
+impl InFlight {
+    pub(crate) fn enter(self: &Arc<Self>) -> Entered {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Entered(self.clone())
+    }
+
+    /// Wait until nothing runs, for at most `limit`.
+    pub(crate) async fn idle(&self, limit: Duration) {
+        let wait = async {
+            loop {
+                let notified = self.done.notified();
+                if self.count.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(limit, wait).await;
+    }
 }
 
 /// Held while a real call changes a subscription; forgets the lock when
@@ -246,6 +297,7 @@ impl App {
             compiled,
             compiling,
             compile_gates: Mutex::new(HashMap::new()),
+            shadows_running: Arc::new(InFlight::default()),
             configs: Mutex::new(HashMap::new()),
             gates: Mutex::new(HashMap::new()),
             slots,
@@ -284,8 +336,10 @@ impl App {
         self.decisions.flush().await;
     }
 
-    /// Finish: write pending decision records.
+    /// Finish: let shadow runs end (at most 10 s), then write pending
+    /// decision records.
     pub async fn shutdown(&self) {
+        self.shadows_running.idle(Duration::from_secs(10)).await;
         self.decisions.flush().await;
     }
 

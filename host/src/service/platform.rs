@@ -9,10 +9,10 @@
 
 use super::budgets::Budget;
 use super::decisions::CallLog;
-use super::hooks::{ActiveBinding, CallRun, FailurePolicy, Ran};
+use super::hooks::{ActiveBinding, CallRun, Failure, FailurePolicy, Ran};
 use super::{App, Result, ServiceError, Tenant, TenantConfig};
-use crate::codec;
 use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
+use crate::codec::{self, ScopeSubject};
 use crate::domain::catalog::Catalog;
 use crate::domain::codes;
 use crate::domain::hook::{
@@ -94,11 +94,23 @@ struct ServiceCall<'a> {
     settings: Vec<(String, String)>,
     /// Plugin time left in the call, in microseconds.
     plugin_time_us: AtomicU64,
+    /// Every identity of the subscription's product (spec §9).
+    parent_products: Vec<String>,
 }
 
 impl ServiceCall<'_> {
     fn catalog(&self) -> Option<&Catalog> {
         self.config.catalog.as_ref().map(|(_, index)| index)
+    }
+
+    /// What a binding's scope is matched against for one quantity target:
+    /// the subscription's product, and an add-on target's own product.
+    fn target_products(&self, target: &QuantityTarget) -> Vec<String> {
+        let mut products = self.parent_products.clone();
+        if target.kind == TargetKind::Addon {
+            products.extend(Catalog::identities(self.catalog(), &target.product_id));
+        }
+        products
     }
 }
 
@@ -122,15 +134,16 @@ struct Planned {
 
 impl App {
     /// Bookkeeping every platform endpoint shares, whatever the outcome (a
-    /// store failure included): metrics, the log line, the call's decision
+    /// store failure included): metrics and the log line now, and the
+    /// call's record, which `finish_call` hands over with its decision
     /// records.
-    fn finish_call(
+    fn answered(
         &self,
         tenant: &Tenant,
-        log: CallLog,
+        log: &CallLog,
         call: Served<'_>,
         outcome: &Result<Answer>,
-    ) {
+    ) -> CallRecord {
         let Served {
             endpoint,
             ctx,
@@ -154,7 +167,7 @@ impl App {
         tracing::info!(tenant = %tenant.id, track_id = %ctx.track_id, endpoint, check_only,
             code = answer.code, answer = answer.message.as_deref().unwrap_or(""),
             result = answer.result.as_deref().unwrap_or(""), "call answered");
-        let record = CallRecord {
+        CallRecord {
             id: log.id.clone(),
             tenant_id: tenant.id.clone(),
             track_id: ctx.track_id.clone(),
@@ -166,13 +179,24 @@ impl App {
             duration_us: i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX),
             records_dropped: 0,
             at: self.now(),
-        };
+        }
+    }
+
+    fn finish_call(
+        &self,
+        tenant: &Tenant,
+        log: CallLog,
+        call: Served<'_>,
+        outcome: &Result<Answer>,
+    ) {
+        let record = self.answered(tenant, &log, call, outcome);
         log.finish(&self.decisions, record);
     }
 
-    /// A Subscriptions/* or Addons/* call.
+    /// A Subscriptions/* or Addons/* call. Shadow runs, if any, start once
+    /// the answer is decided and never delay it.
     pub async fn service_call(
-        &self,
+        self: &Arc<Self>,
         tenant: &Tenant,
         operation: Operation,
         def: ServiceDefinition,
@@ -184,6 +208,24 @@ impl App {
         let outcome = self
             .serve(tenant, operation, &def, ctx, check_only, &log, started)
             .await;
+        if log.has_shadows() {
+            let served = Served {
+                endpoint: operation.endpoint(),
+                ctx,
+                check_only,
+                started,
+            };
+            let record = self.answered(tenant, &log, served, &outcome);
+            let app = self.clone();
+            let tenant = tenant.clone();
+            let running = self.shadows_running.enter();
+            tokio::spawn(async move {
+                let _running = running;
+                app.run_shadows(&tenant, &log).await;
+                log.finish(&app.decisions, record);
+            });
+            return outcome;
+        }
         self.finish_call(
             tenant,
             log,
@@ -275,6 +317,10 @@ impl App {
             Ok(settings) => settings,
             Err(refused) => return Ok(Err(refused)),
         };
+        let parent_products = Catalog::identities(
+            config.catalog.as_ref().map(|(_, index)| index),
+            &def.product_id,
+        );
         Ok(Ok(ServiceCall {
             tenant,
             operation,
@@ -286,6 +332,7 @@ impl App {
             config,
             settings,
             plugin_time_us: AtomicU64::new(tenant.quotas.call_budget_ms.saturating_mul(1000)),
+            parent_products,
         }))
     }
 
@@ -363,13 +410,25 @@ impl App {
             Ok(Decision::Create | Decision::Change) => {}
         }
         let request = self.hook_request(c, existing.as_ref());
-        let bindings = self
-            .applicable_bindings(
-                c.tenant,
-                &c.config.bindings,
-                &c.def.service_type,
-                &c.def.product_id,
+        let mut products = c.parent_products.clone();
+        // Add-ons this call provisions or cancels: a binding scoped to an
+        // add-on product is for them.
+        for addon in c.def.addons.iter().filter(|a| {
+            matches!(
+                a.action(),
+                crate::domain::hook::ActionType::Provision
+                    | crate::domain::hook::ActionType::Cancel
             )
+        }) {
+            products.extend(Catalog::identities(c.catalog(), &addon.product_id));
+        }
+        let subject = ScopeSubject {
+            operation: c.operation,
+            service_type: &c.def.service_type,
+            products: &products,
+        };
+        let bindings = self
+            .applicable_bindings(c.tenant, &c.config.bindings, &subject)
             .await?;
         let subscriptions = self.subscriptions_for(c, &bindings).await?;
         let now = self.now();
@@ -568,16 +627,20 @@ impl App {
         }
     }
 
-    fn failure(&self, binding: &ActiveBinding, reason: &str) -> Option<Answer> {
-        tracing::warn!(binding = %binding.record.name, hook = %binding.hook, reason, policy = binding.policy.as_str(), "plugin failure");
+    /// A binding's failure under its policy: skipped (`allow`), or a
+    /// customer-safe refusal (`reject`; the detail stays in the decision
+    /// log, already logged once by the run).
+    fn failure(
+        &self,
+        rules: &Rules<'_>,
+        binding: &ActiveBinding,
+        failure: &Failure,
+    ) -> Option<Answer> {
         match binding.policy {
             FailurePolicy::Allow => None,
             FailurePolicy::Reject => Some(Answer::fail(
                 codes::FAILURE,
-                format!(
-                    "The request could not be checked: rule \"{}\" ({}) failed: {reason}. Please contact the service provider.",
-                    binding.record.name, binding.hook
-                ),
+                failure.customer_message(&binding.record.name, rules.track_id),
             )),
         }
     }
@@ -607,11 +670,15 @@ impl App {
         {
             return Ok(Some(Answer::fail(r.code, r.message)));
         }
-        for binding in rules
-            .bindings
-            .iter()
-            .filter(|b| b.hook == Hook::QuantityLimits)
-        {
+        let products = c.target_products(target);
+        let subject = ScopeSubject {
+            operation: c.operation,
+            service_type: &c.def.service_type,
+            products: &products,
+        };
+        for binding in rules.bindings.iter().filter(|b| {
+            b.hook == Hook::QuantityLimits && b.record.scope.specificity(&subject).is_some()
+        }) {
             let ran = self
                 .run_binding(
                     rules.tenant,
@@ -620,7 +687,7 @@ impl App {
                     rules.run,
                 )
                 .await?;
-            let refusal = self.refusal(binding, ran, |output| match output {
+            let refusal = self.refusal(rules, binding, ran, |output| match output {
                 HookOutput::Limits(Some(limits)) => {
                     quantity::enforce(target.quantity, &limits, &what).err()
                 }
@@ -638,7 +705,7 @@ impl App {
             let ran = self
                 .run_binding(rules.tenant, binding, rules.input(None), rules.run)
                 .await?;
-            let refusal = self.refusal(binding, ran, |output| match output {
+            let refusal = self.refusal(rules, binding, ran, |output| match output {
                 HookOutput::Verdict(Verdict::Reject(r)) => Some(r),
                 _ => None,
             });
@@ -653,13 +720,14 @@ impl App {
     /// implies (`refuses`), or its failure under the binding's policy.
     fn refusal(
         &self,
+        rules: &Rules<'_>,
         binding: &ActiveBinding,
         ran: Ran,
         refuses: impl FnOnce(HookOutput) -> Option<crate::domain::hook::Rejection>,
     ) -> Option<Answer> {
         match ran {
             Ran::Output(output) => refuses(output).map(|r| Answer::fail(r.code, r.message)),
-            Ran::Failed(reason) => self.failure(binding, &reason),
+            Ran::Failed(failure) => self.failure(rules, binding, &failure),
         }
     }
 
@@ -692,7 +760,7 @@ impl App {
                     PlanChoice::Refused(Answer::fail(r.code, r.message))
                 }
                 Ran::Output(_) => PlanChoice::Builtin,
-                Ran::Failed(reason) => match self.failure(binding, &reason) {
+                Ran::Failed(failure) => match self.failure(rules, binding, &failure) {
                     Some(answer) => PlanChoice::Refused(answer),
                     None => PlanChoice::Builtin,
                 },
@@ -711,10 +779,11 @@ impl App {
     ) -> Result<Answer> {
         let started = Instant::now();
         let log = CallLog::new(&tenant.id, &ctx.track_id);
-        let outcome = if check_only {
-            Ok(Answer::ok(None))
-        } else {
-            self.synchronize(tenant, account, ctx).await
+        let outcome = match self.missing_setting(tenant, ctx).await {
+            Ok(Some(refused)) => Ok(refused),
+            Err(e) => Err(e),
+            Ok(None) if check_only => Ok(Answer::ok(None)),
+            Ok(None) => self.synchronize(tenant, account, ctx).await,
         };
         self.finish_call(
             tenant,
@@ -792,8 +861,23 @@ impl App {
         Ok(self.store.account(&tenant.id, &account.id).await?)
     }
 
+    /// A required setting missing from an Accounts/* call (settings travel
+    /// on every call, spec §2.6): the refusal to answer.
+    async fn missing_setting(&self, tenant: &Tenant, ctx: &CallContext) -> Result<Option<Answer>> {
+        let config = self.tenant_config(tenant).await?;
+        Ok(self.plugin_settings(&config, ctx).err())
+    }
+
     /// Accounts/Exists: Code 1 with the id when the account is known, else 0.
-    pub async fn account_exists(&self, tenant: &Tenant, account: &Account) -> Result<Answer> {
+    pub async fn account_exists(
+        &self,
+        tenant: &Tenant,
+        account: &Account,
+        ctx: &CallContext,
+    ) -> Result<Answer> {
+        if let Some(refused) = self.missing_setting(tenant, ctx).await? {
+            return Ok(refused);
+        }
         Ok(match self.find_account(tenant, account).await? {
             Some(found) if !found.deleted => Answer {
                 code: codes::EXISTS,
@@ -814,10 +898,11 @@ impl App {
     ) -> Result<Answer> {
         let started = Instant::now();
         let log = CallLog::new(&tenant.id, &ctx.track_id);
-        let outcome = if check_only {
-            Ok(Answer::ok(None))
-        } else {
-            self.delete(tenant, account, ctx).await
+        let outcome = match self.missing_setting(tenant, ctx).await {
+            Ok(Some(refused)) => Ok(refused),
+            Err(e) => Err(e),
+            Ok(None) if check_only => Ok(Answer::ok(None)),
+            Ok(None) => self.delete(tenant, account, ctx).await,
         };
         self.finish_call(
             tenant,

@@ -4,21 +4,26 @@
 //! activations of one binding serialize.
 
 use super::{Result, Store, StoreError};
+use crate::codec::Scope;
+use crate::domain::hook::{FailurePolicy, Hook};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+/// A binding, decoded: a stored value that does not decode (an unknown
+/// hook, an unreadable scope, an unknown policy) fails loudly as
+/// `Corrupt`, never falls back to a default (a scope read as "everything"
+/// would widen the binding to every call).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BindingRecord {
-    pub hook: String,
+    pub hook: Hook,
     pub name: String,
     pub plugin_name: String,
     pub plugin_version: String,
-    /// JSON `{"service_types": [...], "product_ids": [...]}`.
-    pub scope: String,
+    pub scope: Scope,
     pub priority: i64,
     /// JSON text.
     pub config: String,
-    pub on_failure: String,
+    pub on_failure: FailurePolicy,
     pub revision: i64,
     /// The history revision whose content is active (a rollback points it
     /// back).
@@ -45,10 +50,10 @@ pub struct BindingHistoryRecord {
     pub action: String,
     pub plugin_name: String,
     pub plugin_version: String,
-    pub scope: String,
+    pub scope: Scope,
     pub priority: i64,
     pub config: String,
-    pub on_failure: String,
+    pub on_failure: FailurePolicy,
     pub actor: String,
     pub at: i64,
 }
@@ -58,10 +63,10 @@ pub struct BindingHistoryRecord {
 pub struct BindingWrite<'a> {
     pub plugin_name: &'a str,
     pub plugin_version: &'a str,
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub priority: i64,
     pub config: &'a str,
-    pub on_failure: &'a str,
+    pub on_failure: FailurePolicy,
     pub shadow: ShadowChange<'a>,
 }
 
@@ -78,16 +83,33 @@ const COLUMNS: &str = "hook, name, plugin_name, plugin_version, scope, priority,
 /// Revisions kept per binding; older history rows are pruned on write.
 pub const HISTORY_KEPT: i64 = 200;
 
+fn hook(r: &AnyRow) -> Result<Hook> {
+    r.try_get::<String, _>("hook")?
+        .parse()
+        .map_err(|e: crate::domain::hook::UnknownHook| StoreError::Corrupt(e.to_string()))
+}
+
+fn scope(r: &AnyRow) -> Result<Scope> {
+    Scope::from_json(&r.try_get::<String, _>("scope")?)
+        .map_err(|e| StoreError::Corrupt(format!("a binding's scope: {e}")))
+}
+
+fn policy(r: &AnyRow) -> Result<FailurePolicy> {
+    let text: String = r.try_get("on_failure")?;
+    FailurePolicy::parse(&text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown failure policy {text:?}")))
+}
+
 fn record(r: &AnyRow) -> Result<BindingRecord> {
     Ok(BindingRecord {
-        hook: r.try_get("hook")?,
+        hook: hook(r)?,
         name: r.try_get("name")?,
         plugin_name: r.try_get("plugin_name")?,
         plugin_version: r.try_get("plugin_version")?,
-        scope: r.try_get("scope")?,
+        scope: scope(r)?,
         priority: r.try_get("priority")?,
         config: r.try_get("config")?,
-        on_failure: r.try_get("on_failure")?,
+        on_failure: policy(r)?,
         revision: r.try_get("revision")?,
         based_on: r.try_get("based_on")?,
         updated_by: r.try_get("updated_by")?,
@@ -119,10 +141,10 @@ fn history(r: &AnyRow) -> Result<BindingHistoryRecord> {
         action: r.try_get("action")?,
         plugin_name: r.try_get("plugin_name")?,
         plugin_version: r.try_get("plugin_version")?,
-        scope: r.try_get("scope")?,
+        scope: scope(r)?,
         priority: r.try_get("priority")?,
         config: r.try_get("config")?,
-        on_failure: r.try_get("on_failure")?,
+        on_failure: policy(r)?,
         actor: r.try_get("actor")?,
         at: r.try_get("at")?,
     })
@@ -231,10 +253,10 @@ impl Store {
             .bind(name)
             .bind(w.plugin_name)
             .bind(w.plugin_version)
-            .bind(w.scope)
+            .bind(w.scope.to_json())
             .bind(w.priority)
             .bind(w.config)
-            .bind(w.on_failure)
+            .bind(w.on_failure.as_str())
             .bind(next)
             .bind(restores.unwrap_or(next))
             .bind(actor)
@@ -268,6 +290,69 @@ impl Store {
         insert_history(&mut tx, tenant_id, hook, name, next, action, w, actor, now).await?;
         tx.commit().await?;
         Ok(record)
+    }
+
+    /// End a binding's shadow (a history row records it). False if it had
+    /// none.
+    pub async fn clear_shadow(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        name: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let _guard = self.write_lock().await;
+        let mut tx = self.begin_write().await?;
+        super::tenants::bump_config(&mut tx, tenant_id).await?;
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(revision) FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3",
+        )
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+        let next = next.unwrap_or(0) + 1;
+        let row = sqlx::query(&format!(
+            "UPDATE bindings SET shadow_version = NULL, shadow_config = NULL, shadow_since = NULL,
+                revision = $4, updated_by = $5, updated_at = $6
+             WHERE tenant_id = $1 AND hook = $2 AND name = $3 AND shadow_version IS NOT NULL
+             RETURNING {COLUMNS}"
+        ))
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(name)
+        .bind(next)
+        .bind(actor)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(false) };
+        let b = record(&row)?;
+        let w = BindingWrite {
+            plugin_name: &b.plugin_name,
+            plugin_version: &b.plugin_version,
+            scope: &b.scope,
+            priority: b.priority,
+            config: &b.config,
+            on_failure: b.on_failure,
+            shadow: ShadowChange::Keep,
+        };
+        insert_history(
+            &mut tx,
+            tenant_id,
+            hook,
+            name,
+            next,
+            "shadow-stop",
+            &w,
+            actor,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Remove a binding (its history stays). False if there was none.
@@ -307,7 +392,7 @@ impl Store {
             scope: &gone.scope,
             priority: gone.priority,
             config: &gone.config,
-            on_failure: &gone.on_failure,
+            on_failure: gone.on_failure,
             shadow: ShadowChange::Keep,
         };
         insert_history(
@@ -462,10 +547,10 @@ async fn insert_history(
     .bind(action)
     .bind(w.plugin_name)
     .bind(w.plugin_version)
-    .bind(w.scope)
+    .bind(w.scope.to_json())
     .bind(w.priority)
     .bind(w.config)
-    .bind(w.on_failure)
+    .bind(w.on_failure.as_str())
     .bind(actor)
     .bind(now)
     .execute(&mut **tx)

@@ -78,6 +78,16 @@ pub struct InvocationRecord {
     pub duration_us: i64,
     pub logs: String,
     pub at: i64,
+    /// A shadow run: the active invocation it ran beside, and whether both
+    /// decided the same (`None` when the shadow failed).
+    pub shadow: Option<ShadowOf>,
+}
+
+/// What a shadow run's record says about the active run it shadowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShadowOf {
+    pub invocation: String,
+    pub agreed: Option<bool>,
 }
 
 impl InvocationRecord {
@@ -109,11 +119,48 @@ pub struct InvocationFilter {
     pub outcome: Option<String>,
     pub error_kind: Option<String>,
     pub track_id: Option<String>,
+    /// Only shadow runs (`Some(true)`) or only active ones (`Some(false)`).
+    pub shadow: Option<bool>,
     /// Only records at or after this time (ms).
     pub since: Option<i64>,
     /// Only records strictly older than this time (ms), for paging.
     pub before: Option<i64>,
     pub limit: i64,
+}
+
+/// A binding's shadow runs since it started (see [`Store::shadow_stats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShadowStats {
+    pub runs: i64,
+    pub agreed: i64,
+    pub disagreed: i64,
+    pub failed: i64,
+    /// Ids of the latest disagreeing shadow runs, newest first.
+    pub samples: Vec<String>,
+}
+
+/// Counts for the console's overview (see [`Store::overview`]).
+#[derive(Debug, Clone, Default)]
+pub struct Overview {
+    pub calls: Vec<CallCount>,
+    pub failures: Vec<FailureCount>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CallCount {
+    pub bucket: i64,
+    pub endpoint: String,
+    pub code: i64,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FailureCount {
+    pub bucket: i64,
+    pub binding: String,
+    pub hook: String,
+    pub kind: String,
+    pub count: i64,
 }
 
 /// One batch for [`Store::insert_decisions`].
@@ -162,7 +209,7 @@ pub struct Retention {
     pub events_before: i64,
 }
 
-const COLUMNS: &str = "i.id, i.tenant_id, i.call_id, i.hook, i.binding, i.plugin_name, i.plugin_version, i.track_id, i.outcome, i.input, i.input_id, i.output, i.error_kind, i.error_message, i.fuel, i.peak_memory, i.duration_us, i.logs, i.at, c.body AS shared_input";
+const COLUMNS: &str = "i.id, i.tenant_id, i.call_id, i.hook, i.binding, i.plugin_name, i.plugin_version, i.track_id, i.outcome, i.input, i.input_id, i.output, i.error_kind, i.error_message, i.fuel, i.peak_memory, i.duration_us, i.logs, i.at, i.shadow, i.shadow_of, i.agreed, c.body AS shared_input";
 
 /// Rows deleted per statement while pruning: the writer lock is released
 /// between batches so calls never wait behind a long delete.
@@ -221,6 +268,21 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
         duration_us: r.try_get("duration_us")?,
         logs: r.try_get("logs")?,
         at: r.try_get("at")?,
+        shadow: match (
+            r.try_get::<i64, _>("shadow")? != 0,
+            r.try_get::<Option<String>, _>("shadow_of")?,
+        ) {
+            (false, None) => None,
+            (true, Some(invocation)) => Some(ShadowOf {
+                invocation,
+                agreed: r.try_get::<Option<i64>, _>("agreed")?.map(|a| a != 0),
+            }),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "an invocation's shadow columns disagree".into(),
+                ));
+            }
+        },
     })
 }
 
@@ -270,8 +332,9 @@ impl Store {
             sqlx::query(
                 "INSERT INTO invocations (id, tenant_id, call_id, hook, binding, plugin_name, plugin_version,
                         track_id, outcome, input, input_id, output, error_kind, error_message, fuel,
-                        peak_memory, duration_us, logs, at, bytes)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                        peak_memory, duration_us, logs, at, bytes, shadow, shadow_of, agreed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                         $21, $22, $23)",
             )
             .bind(&i.id)
             .bind(&i.tenant_id)
@@ -293,6 +356,9 @@ impl Store {
             .bind(&i.logs)
             .bind(i.at)
             .bind(i.bytes())
+            .bind(flag(i.shadow.is_some()))
+            .bind(i.shadow.as_ref().map(|s| s.invocation.as_str()))
+            .bind(i.shadow.as_ref().and_then(|s| s.agreed).map(flag))
             .execute(&mut *tx)
             .await?;
         }
@@ -326,7 +392,7 @@ impl Store {
                AND ($2 = '' OR i.hook = $2) AND ($3 = '' OR i.binding = $3)
                AND ($4 = '' OR i.outcome = $4) AND ($5 = '' OR i.track_id = $5)
                AND ($6 = '' OR i.error_kind = $6)
-               AND i.at >= $7 AND i.at < $8
+               AND i.at >= $7 AND i.at < $8 AND ($10 < 0 OR i.shadow = $10)
              ORDER BY i.at DESC, i.id DESC LIMIT $9"
         ))
         .bind(tenant_id)
@@ -338,6 +404,7 @@ impl Store {
         .bind(f.since.unwrap_or(i64::MIN))
         .bind(f.before.unwrap_or(i64::MAX))
         .bind(f.limit)
+        .bind(f.shadow.map_or(-1, flag))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(invocation).collect()
@@ -370,6 +437,90 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// How a binding's shadow fared since `since`: (runs, agreed,
+    /// disagreed, failed) and the ids of its latest disagreements.
+    pub async fn shadow_stats(
+        &self,
+        tenant_id: &str,
+        hook: &str,
+        binding: &str,
+        since: i64,
+    ) -> Result<ShadowStats> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS runs,
+                    CAST(COALESCE(SUM(CASE WHEN agreed = 1 THEN 1 ELSE 0 END), 0) AS BIGINT) AS agreed,
+                    CAST(COALESCE(SUM(CASE WHEN agreed = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS disagreed,
+                    CAST(COALESCE(SUM(CASE WHEN agreed IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed
+             FROM invocations WHERE tenant_id = $1 AND hook = $2 AND binding = $3 AND shadow = 1 AND at >= $4",
+        )
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(binding)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?;
+        let samples: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM invocations WHERE tenant_id = $1 AND hook = $2 AND binding = $3 AND shadow = 1
+               AND agreed = 0 AND at >= $4 ORDER BY at DESC, id DESC LIMIT 20",
+        )
+        .bind(tenant_id)
+        .bind(hook)
+        .bind(binding)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ShadowStats {
+            runs: row.try_get("runs")?,
+            agreed: row.try_get("agreed")?,
+            disagreed: row.try_get("disagreed")?,
+            failed: row.try_get("failed")?,
+            samples,
+        })
+    }
+
+    /// A tenant's calls and plugin outcomes since `since`, counted per
+    /// `bucket_ms` and in all (the console's overview).
+    pub async fn overview(&self, tenant_id: &str, since: i64, bucket_ms: i64) -> Result<Overview> {
+        let calls = sqlx::query(
+            "SELECT (at - $2) / $3 AS bucket, endpoint, code, COUNT(*) AS n FROM calls
+             WHERE tenant_id = $1 AND at >= $2 GROUP BY (at - $2) / $3, endpoint, code",
+        )
+        .bind(tenant_id)
+        .bind(since)
+        .bind(bucket_ms.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        let failures = sqlx::query(
+            "SELECT (at - $2) / $3 AS bucket, binding, hook, error_kind, COUNT(*) AS n FROM invocations
+             WHERE tenant_id = $1 AND at >= $2 AND shadow = 0 AND error_kind IS NOT NULL
+             GROUP BY (at - $2) / $3, binding, hook, error_kind",
+        )
+        .bind(tenant_id)
+        .bind(since)
+        .bind(bucket_ms.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut overview = Overview::default();
+        for r in &calls {
+            overview.calls.push(CallCount {
+                bucket: r.try_get("bucket")?,
+                endpoint: r.try_get("endpoint")?,
+                code: r.try_get("code")?,
+                count: r.try_get("n")?,
+            });
+        }
+        for r in &failures {
+            overview.failures.push(FailureCount {
+                bucket: r.try_get("bucket")?,
+                binding: r.try_get("binding")?,
+                hook: r.try_get("hook")?,
+                kind: r.try_get("error_kind")?,
+                count: r.try_get("n")?,
+            });
+        }
+        Ok(overview)
     }
 
     /// Bytes of decision records a tenant holds (calls, shared inputs,

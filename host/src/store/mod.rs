@@ -21,11 +21,13 @@ pub use bindings::{
     BindingHistoryRecord, BindingRecord, BindingWrite, HISTORY_KEPT, ShadowChange, ShadowRecord,
 };
 pub use decisions::{
-    CallInputRecord, CallRecord, DecisionBatch, InvocationFilter, InvocationRecord, PruneReport,
-    Retention,
+    CallCount, CallInputRecord, CallRecord, DecisionBatch, FailureCount, InvocationFilter,
+    InvocationRecord, Overview, PruneReport, Retention, ShadowOf, ShadowStats,
 };
 pub use documents::DocumentRecord;
-pub use plugins::{DeleteVersionOutcome, InsertOutcome, PluginRecord, PluginSummary, UploadQuota};
+pub use plugins::{
+    DeleteVersionOutcome, InsertOutcome, PluginMeta, PluginRecord, PluginSummary, UploadQuota,
+};
 pub use subscriptions::{
     CreateOutcome, EventRecord, EventWrite, HistoryRecord, PlanRecord, SubscriptionWrite,
 };

@@ -13,6 +13,19 @@ pub struct PluginRecord {
     pub size: i64,
     pub uploaded_by: String,
     pub uploaded_at: i64,
+    /// `rust`, `javascript`, `python`, `unknown`.
+    pub language: String,
+    /// The contract version it implements, e.g. `2.0.0` (`unknown` for
+    /// versions stored before this was recorded).
+    pub contract: String,
+}
+
+/// What [`Store::insert_plugin`] stores besides the bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct PluginMeta<'a> {
+    pub hook: &'a str,
+    pub language: &'a str,
+    pub contract: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +85,7 @@ impl Store {
         tenant_id: &str,
         name: &str,
         version: &str,
-        hook: &str,
+        meta: PluginMeta<'_>,
         bytes: &[u8],
         uploaded_by: &str,
         now: i64,
@@ -120,17 +133,20 @@ impl Store {
             });
         }
         sqlx::query(
-            "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at, seq)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1 FROM plugins WHERE tenant_id = $1",
+            "INSERT INTO plugins (tenant_id, name, version, hook, size, bytes, uploaded_by, uploaded_at, seq,
+                                  language, contract)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, COALESCE(MAX(seq), 0) + 1, $9, $10 FROM plugins WHERE tenant_id = $1",
         )
         .bind(tenant_id)
         .bind(name)
         .bind(version)
-        .bind(hook)
+        .bind(meta.hook)
         .bind(size)
         .bind(bytes)
         .bind(uploaded_by)
         .bind(now)
+        .bind(meta.language)
+        .bind(meta.contract)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -177,6 +193,37 @@ impl Store {
         Ok(DeleteVersionOutcome::Deleted {
             content_still_stored: others > 0,
         })
+    }
+
+    /// The bindings (`hook/name`) using each version of a plugin, active or
+    /// as a shadow.
+    pub async fn version_users(
+        &self,
+        tenant_id: &str,
+        plugin: &str,
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+        let rows = sqlx::query(
+            "SELECT hook, name, plugin_version, shadow_version FROM bindings
+             WHERE tenant_id = $1 AND plugin_name = $2 ORDER BY hook, name",
+        )
+        .bind(tenant_id)
+        .bind(plugin)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut users: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for r in &rows {
+            let binding = format!(
+                "{}/{}",
+                r.try_get::<String, _>("hook")?,
+                r.try_get::<String, _>("name")?
+            );
+            let active: String = r.try_get("plugin_version")?;
+            users.entry(active).or_default().push(binding.clone());
+            if let Some(shadow) = r.try_get::<Option<String>, _>("shadow_version")? {
+                users.entry(shadow).or_default().push(binding);
+            }
+        }
+        Ok(users)
     }
 
     /// How many versions a tenant stores, and their bytes.
@@ -243,7 +290,7 @@ impl Store {
         version: &str,
     ) -> Result<Option<PluginRecord>> {
         let row = sqlx::query(
-            "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
+            "SELECT name, version, hook, size, uploaded_by, uploaded_at, language, contract FROM plugins
              WHERE tenant_id = $1 AND name = $2 AND version = $3",
         )
         .bind(tenant_id)
@@ -269,7 +316,7 @@ impl Store {
     /// A plugin's versions, newest first.
     pub async fn plugin_versions(&self, tenant_id: &str, name: &str) -> Result<Vec<PluginRecord>> {
         let rows = sqlx::query(
-            "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
+            "SELECT name, version, hook, size, uploaded_by, uploaded_at, language, contract FROM plugins
              WHERE tenant_id = $1 AND name = $2 ORDER BY seq DESC",
         )
         .bind(tenant_id)
@@ -281,7 +328,7 @@ impl Store {
 
     pub async fn plugins(&self, tenant_id: &str) -> Result<Vec<PluginSummary>> {
         let rows = sqlx::query(
-            "SELECT name, version, hook, size, uploaded_by, uploaded_at FROM plugins
+            "SELECT name, version, hook, size, uploaded_by, uploaded_at, language, contract FROM plugins
              WHERE tenant_id = $1 ORDER BY name, seq DESC",
         )
         .bind(tenant_id)
@@ -313,5 +360,11 @@ fn record(r: &sqlx::any::AnyRow) -> Result<PluginRecord> {
         size: r.try_get("size")?,
         uploaded_by: r.try_get("uploaded_by")?,
         uploaded_at: r.try_get("uploaded_at")?,
+        language: r
+            .try_get::<Option<String>, _>("language")?
+            .unwrap_or_else(|| "unknown".into()),
+        contract: r
+            .try_get::<Option<String>, _>("contract")?
+            .unwrap_or_else(|| "unknown".into()),
     })
 }

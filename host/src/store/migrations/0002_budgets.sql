@@ -37,6 +37,11 @@ CREATE TABLE compiled_artifacts (
 
 CREATE INDEX events_by_time ON events (tenant_id, at);
 
+-- What a plugin version is written in and which contract it implements
+-- (NULL for versions uploaded before: shown as unknown).
+ALTER TABLE plugins ADD COLUMN language TEXT;
+ALTER TABLE plugins ADD COLUMN contract TEXT;
+
 -- Shadow runs: a candidate version (of the binding's plugin) and config
 -- that run beside the active one and never decide.
 ALTER TABLE bindings ADD COLUMN shadow_version TEXT;
