@@ -95,11 +95,16 @@ async fn hostile_plugins_are_stopped_and_the_policy_decides_while_others_are_ser
             assert_eq!(status, StatusCode::OK, "{plugin}: {answer}");
             if policy == "reject" {
                 assert_eq!(answer["Code"], -1, "{plugin}: {answer}");
+                // A fixed sentence for the platform's user; the plugin's
+                // own words stay in the decision log.
                 let message = answer["Message"].as_str().unwrap();
                 assert!(
-                    message.contains(&format!("rule \"hostile\" ({hook}) failed"))
-                        && message.contains(words),
+                    message.contains("rule \"hostile\"") && message.contains("TrackId"),
                     "{message}"
+                );
+                assert!(
+                    words.is_empty() || !message.contains(words),
+                    "{plugin}: {message}"
                 );
             } else {
                 assert_eq!(
@@ -622,7 +627,10 @@ async fn v2_failures_stay_in_the_decision_log_and_v2_refusals_answer_the_platfor
         .await;
     assert_eq!(answer["Code"], -1, "{answer}");
     let message = answer["Message"].as_str().unwrap();
-    assert!(message.contains("it reported a failure"), "{message}");
+    assert!(
+        message.contains("rule \"reporter\" could not decide"),
+        "{message}"
+    );
     assert!(
         !message.contains('é'),
         "the plugin's words stay private: {message}"

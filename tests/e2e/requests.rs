@@ -214,8 +214,18 @@ async fn wrong_types_and_missing_fields_are_named_and_change_nothing() {
     )
     .await;
     let mut b = create("p-1", "20417", 5, false);
-    b["Addons"] = json!([{"ProductID": "cb_vault_pack", "Quantity": 1, "ActionType": "Explode"}]);
-    refused(&tenant, &server, create_path, b, StatusCode::BAD_REQUEST, "Addons[0].ActionType must be an ActionType (None, Provision, Cancel, Suspend, Activate, Upgrade, Downgrade, UpgradeToPaid or 0–7), but it is the text \"Explode\".").await;
+    // An unknown ActionType is tolerated (spec §5.4); only a non-scalar is
+    // a wrong type.
+    b["Addons"] = json!([{"ProductID": "cb_vault_pack", "Quantity": 1, "ActionType": ["Explode"]}]);
+    refused(
+        &tenant,
+        &server,
+        create_path,
+        b,
+        StatusCode::BAD_REQUEST,
+        "Addons[0].ActionType must be an ActionType name or integer, but it is a list.",
+    )
+    .await;
     let mut b = create("p-1", "20417", 5, false);
     b.as_object_mut().unwrap().remove("Quantity");
     refused(

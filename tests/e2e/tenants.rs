@@ -799,9 +799,14 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
         answer["Message"]
             .as_str()
             .unwrap()
-            .contains("ran out of fuel (limit 1000)"),
+            .contains("rule \"min-max\" took too long to decide"),
         "{answer}"
     );
+    // The tenant's limit (not the default) stopped it.
+    server.app.flush_decisions().await;
+    let (_, log) = admin.admin_get("/invocations?binding=min-max").await;
+    let detail = log[0]["error"]["message"].as_str().unwrap();
+    assert!(detail.contains("ran out of fuel (limit 1000)"), "{detail}");
     server.stop().await;
 }
 

@@ -43,7 +43,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         FAILURE,
-        "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets, Pay-per-use), a plugin failure under the `reject` policy (the message names the binding and the reason), an internal error (500).",
+        "Generic failure: unauthorized (HTTP 401), unknown path (404), unsupported endpoint (Users, Assets, Pay-per-use), a plugin failure under the `reject` policy (a fixed sentence naming the rule, what went wrong in general terms and the TrackId; the details stay in the tenant's decision log), an internal error (500).",
     ),
     (
         INVALID,
@@ -51,11 +51,11 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         UNKNOWN,
-        "A referenced subscription, add-on or account is unknown to this installation.",
+        "A referenced subscription, add-on or account is unknown to this installation (or the account was deleted: synchronize it again).",
     ),
     (
         UNAVAILABLE,
-        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded or shutting down. Retry later.",
+        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded, the call could not be decided within the answer deadline (8 s), or shutting down. Nothing was written; retry later.",
     ),
     (
         CANCELLED,

@@ -938,6 +938,13 @@ impl App {
         {
             ConfigCheck::Valid => Ok(()),
             ConfigCheck::Invalid { path, message } => Err(refused(path, message)),
+            // A limit says nothing about the config (the tenant's limits
+            // may simply be too tight): the binding's calls will show it.
+            ConfigCheck::Failed(e) if e.is_limit() => {
+                tracing::warn!(tenant = %tenant.id, plugin = %plugin.name, error = %e,
+                    "could not check a binding config within the limits; accepted unchecked");
+                Ok(())
+            }
             ConfigCheck::Failed(e) => Err(refused(
                 "$".into(),
                 format!("the plugin failed while checking the config: it {e}"),
