@@ -40,12 +40,15 @@ fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, CodecError> {
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let message = e.inner().to_string();
-        // serde names an unknown field in its message, at its parent's path.
+        // serde names an unknown field in its message; the path may end
+        // with it already.
         if let Some(rest) = message.strip_prefix("unknown field `")
             && let Some((field, expected)) = rest.split_once('`')
         {
             let full = if path == "." {
                 field.to_string()
+            } else if path == field || path.ends_with(&format!(".{field}")) {
+                path
             } else {
                 format!("{path}.{field}")
             };
