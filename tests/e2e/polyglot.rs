@@ -466,3 +466,49 @@ fn every_js_and_python_template_passes_its_fixtures_as_created() {
 fn js_guests_toolchain_ready() {
     toolchains::js_guests();
 }
+
+#[test]
+fn the_js_and_python_examples_and_guests_pass_their_own_fixtures() {
+    // Every JS example and guest; the Python ones no other test runs (each
+    // Python component takes 5–15 s to compile).
+    let mut cases: Vec<(std::path::PathBuf, std::path::PathBuf)> = Vec::new();
+    for pattern in ["plugins/examples", "tests/guests-js"] {
+        for entry in std::fs::read_dir(repo().join(pattern)).unwrap().flatten() {
+            let manifest = entry.path().join("tollgate.json");
+            let Ok(text) = std::fs::read_to_string(&manifest) else {
+                continue;
+            };
+            let project: Value = serde_json::from_str(&text).unwrap();
+            if project["language"] == "python" {
+                continue;
+            }
+            let name = project["name"].as_str().unwrap();
+            cases.push((js(name), entry.path().join("fixtures")));
+        }
+    }
+    for (name, dir) in [
+        (
+            "cancellation-window-py",
+            "plugins/examples/cancellation-window-py",
+        ),
+        (
+            "one-active-subscription-py",
+            "plugins/examples/one-active-subscription-py",
+        ),
+        ("raises", "tests/guests-py/raises"),
+        ("log-flood", "tests/guests-py/log-flood"),
+    ] {
+        cases.push((py(name), repo().join(dir).join("fixtures")));
+    }
+    assert!(cases.len() >= 12, "{cases:?}");
+    for (wasm, fixtures) in cases {
+        let (code, out, err) = run_cli(&[
+            "plugin",
+            "test",
+            wasm.to_str().unwrap(),
+            fixtures.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{}: {out}{err}", wasm.display());
+        assert!(out.contains(" 0 failed"), "{out}");
+    }
+}

@@ -185,8 +185,7 @@ impl Target {
     }
 }
 
-/// The JSON of a success, or the server's problem in words: the title,
-/// its `detail`, and the config's JSON `path` when it names one.
+/// The JSON of a success, or the server's problem in words.
 async fn answer(response: reqwest::Response, what: &str) -> Result<Value> {
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
@@ -194,13 +193,54 @@ async fn answer(response: reqwest::Response, what: &str) -> Result<Value> {
     if status.is_success() {
         return Ok(value);
     }
-    let detail = value["detail"].as_str().unwrap_or(body.as_str());
-    let mut message = format!("{what} was refused ({status}): {detail}");
-    if let Some(path) = value["path"].as_str() {
-        message = format!("{what} was refused ({status}): the config at {path}: {detail}");
-    }
-    if let Some(reason) = value["reason"].as_str() {
+    bail!(refusal(what, status, &value, &body))
+}
+
+/// A refusal: the problem's `detail`, the config's JSON `path` when it
+/// names one, and the `reason` of a refused upload.
+fn refusal(what: &str, status: StatusCode, problem: &Value, body: &str) -> String {
+    let detail = problem["detail"].as_str().unwrap_or(body);
+    let mut message = match problem["path"].as_str() {
+        Some(path) => format!("{what} was refused ({status}): the config at {path}: {detail}"),
+        None => format!("{what} was refused ({status}): {detail}"),
+    };
+    if let Some(reason) = problem["reason"].as_str() {
         message.push_str(&format!(" [{reason}]"));
     }
-    bail!(message)
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_config_names_its_path() {
+        let problem = json!({"title": "Invalid configuration", "detail": "expected an integer",
+            "path": "$.products.cb_basic.min", "reason": "invalid-config"});
+        assert_eq!(
+            refusal(
+                "the binding",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &problem,
+                ""
+            ),
+            "the binding was refused (422 Unprocessable Entity): the config at $.products.cb_basic.min: expected an integer [invalid-config]"
+        );
+        assert_eq!(
+            refusal("the upload", StatusCode::UNAUTHORIZED, &Value::Null, "no"),
+            "the upload was refused (401 Unauthorized): no"
+        );
+    }
+
+    #[test]
+    fn bindings_are_hook_slash_name() {
+        assert_eq!(
+            binding("quantity-limits/seats").unwrap(),
+            (Hook::QuantityLimits, "seats".to_string())
+        );
+        for bad in ["precheck", "precheck/", "precheck/a/b", "sideways/x"] {
+            assert!(binding(bad).is_err(), "{bad}");
+        }
+    }
 }
