@@ -48,6 +48,12 @@ fn binding(text: &str) -> Result<(Hook, String)> {
     Ok((hook.parse()?, name.to_string()))
 }
 
+fn read_config(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
 /// Build, check, upload, bind; prints the binding's revision.
 pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
     let token = token(args.token_file.as_deref())?;
@@ -59,24 +65,15 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
             project.name
         );
     }
-    let config = args
-        .config
-        .as_deref()
-        .map(|path| -> Result<Value> {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is not valid JSON", path.display()))
-        })
-        .transpose()?;
+    let config = args.config.as_deref().map(read_config).transpose()?;
     let file = project.build()?;
-    if let Some(config) = &config {
+    if let (Some(config), Some(path)) = (&config, &args.config) {
         // The server would refuse it too (HTTP 422); say so before uploading.
         let loaded = plugin::load(&file)?;
         if let Err(problem) = plugin::check_config(&loaded, config) {
             eprintln!(
                 "error: the plugin refuses the config {}: {}: {}",
-                args.config.as_deref().unwrap_or(Path::new("")).display(),
+                path.display(),
                 problem["path"].as_str().unwrap_or("$"),
                 problem["message"].as_str().unwrap_or_default()
             );
@@ -98,29 +95,30 @@ pub fn deploy(args: DeployArgs) -> Result<ExitCode> {
         let bound = target.bind(hook, &name, &uploaded, config).await?;
         Ok::<_, anyhow::Error>((uploaded, bound))
     });
-    let (uploaded, bound) = match outcome {
-        Ok(done) => done,
+    match outcome {
+        Ok((uploaded, bound)) => {
+            let version = uploaded["version"].as_str().unwrap_or_default();
+            if args.json {
+                println!(
+                    "{}",
+                    json!({"plugin": project.name, "version": version, "hook": hook, "binding": name,
+                           "revision": bound["revision"], "created": uploaded["created"]})
+                );
+            } else {
+                println!(
+                    "deployed {} {} as {hook}/{name}: revision {}",
+                    project.name,
+                    &version[..version.len().min(12)],
+                    bound["revision"]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            return Ok(ExitCode::from(FAILED));
+            Ok(ExitCode::from(FAILED))
         }
-    };
-    let version = uploaded["version"].as_str().unwrap_or_default();
-    if args.json {
-        println!(
-            "{}",
-            json!({"plugin": project.name, "version": version, "hook": hook, "binding": name,
-                   "revision": bound["revision"], "created": uploaded["created"]})
-        );
-    } else {
-        println!(
-            "deployed {} {} as {hook}/{name}: revision {}",
-            project.name,
-            &version[..version.len().min(12)],
-            bound["revision"]
-        );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// A server's admin API as one tenant.
