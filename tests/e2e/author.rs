@@ -338,6 +338,32 @@ fn plugin_build_names_the_missing_toolchain_and_its_install() {
             "{err}"
         );
     }
+    // Rust: no cargo at all, or a toolchain without the wasm target (a
+    // stand-in rustup that lists only the host target).
+    let dir = new_project(work.path(), "rust", "precheck", "no-rust");
+    let (code, _, err) = cli_in(
+        &dir,
+        &["plugin", "build"],
+        &[("PATH", path), ("CARGO", "/nonexistent/cargo")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cargo not found: install Rust with rustup"),
+        "{err}"
+    );
+    let rustup = empty.join("rustup");
+    std::fs::write(&rustup, "#!/bin/sh\necho x86_64-unknown-linux-gnu\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&rustup, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (code, _, err) = cli_in(&dir, &["plugin", "build"], &[("PATH", path)]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the wasm32-wasip2 target is missing: rustup target add wasm32-wasip2"),
+        "{err}"
+    );
     let (code, _, err) = cli_in(work.path(), &["plugin", "build"], &[]);
     assert_eq!(code, 1);
     assert!(err.contains("is not a plugin project"), "{err}");
