@@ -1159,6 +1159,25 @@ async fn replaying_a_clock_and_random_plugin_reproduces_its_output_from_the_reco
         other.starts_with(&format!("wall={T0} now={T0} slept=0 random=")),
         "{other}"
     );
+    // Replay reads the seed from the record: had another seed been
+    // recorded, replay would reproduce that seed's answer.
+    let changed = execute_sql(
+        &server.db.url,
+        &format!(
+            "UPDATE invocations SET input = replace(input, '\"seed\":{seed}', '\"seed\":{}') WHERE id = '{id}'",
+            seed ^ 1
+        ),
+    )
+    .await;
+    assert_eq!(changed, 1);
+    let (_, replay) = tenant
+        .admin_post(&format!("/invocations/{id}/replay"), &json!({}))
+        .await;
+    assert_eq!(
+        replay["replayed"]["output"]["verdict"]["reject"]["message"],
+        other.as_str(),
+        "{replay}"
+    );
     server.stop().await;
 }
 

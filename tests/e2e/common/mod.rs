@@ -763,3 +763,24 @@ pub async fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// Run one SQL statement on the test's database, from another connection
+/// (tests that must change stored data the API never changes).
+pub async fn execute_sql(database_url: &str, sql: &str) -> u64 {
+    use sqlx::{Connection, Executor};
+    if database_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url)
+            .await
+            .expect("a second SQLite connection");
+        let done = conn.execute(sql).await.expect(sql).rows_affected();
+        conn.close().await.expect("close");
+        done
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url)
+            .await
+            .expect("a second PostgreSQL connection");
+        let done = conn.execute(sql).await.expect(sql).rows_affected();
+        conn.close().await.expect("close");
+        done
+    }
+}
