@@ -1067,3 +1067,38 @@ async fn password_settings_never_reach_plugins_or_the_decision_log() {
     assert!(!log.to_string().contains("pw-"), "{log}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_step_quantity_is_code_108_counting_from_the_minimum() {
+    let (server, tenant) = setup().await;
+    // cb_basic: from 3 in steps of 5 (3, 8, 13…); others: steps of 4 from 0.
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            json!({"default": {"step": 4}, "products": {"cb_basic": {"min": 3, "step": 5}}}),
+        )
+        .await;
+    let check = |product: &str, quantity| service("", "p-1", "20417", product, quantity, true);
+    for (product, quantity, code) in [
+        ("cb_basic", 8, 0),
+        ("cb_basic", 13, 0),
+        ("cb_basic", 10, -108),
+        ("cb_business", 8, 0),
+        ("cb_business", 10, -108),
+    ] {
+        let (_, answer) = tenant
+            .call("/api/Subscriptions/Create", &check(product, quantity))
+            .await;
+        assert_eq!(answer["Code"], code, "{product} × {quantity}: {answer}");
+    }
+    let (_, answer) = tenant
+        .call("/api/Subscriptions/Create", &check("cb_basic", 10))
+        .await;
+    assert_eq!(
+        answer["Message"],
+        "The quantity 10 of Cloud Backup Basic (cb_basic) is not allowed: it must be 3 plus a multiple of 5 (for example 8 or 13)."
+    );
+    server.stop().await;
+}
