@@ -434,14 +434,14 @@ async fn limits_scenario(via: Via) {
     );
 
     // --tenant-concurrency: one dry-run more than the tenant's slots, each
-    // running 3 s; exactly one waits past the 2 s queue bound (503).
+    // running 4 s; exactly one waits past the 2 s queue bound (503).
     // --answer-deadline-ms: meanwhile a platform call of that tenant waits
     // for a slot and is answered Code -4 at its deadline.
     let busy = operator_tenant(
         &base,
         token,
         "Busy",
-        json!({"fuel": 1_000_000_000_000_000u64, "deadline_ms": 3000}),
+        json!({"fuel": 1_000_000_000_000_000u64, "deadline_ms": 4000}),
     )
     .await;
     busy.bind("precheck", "loop", test_plugins::INFINITE_LOOP, json!({}))
