@@ -657,8 +657,6 @@ async fn storage_scenario(via: Via) {
     settings.extend([
         ("compiled-cache-mib", "0".to_string()),
         ("disk-cache-mib", "0".to_string()),
-        ("compile-concurrency", compile_slots.to_string()),
-        ("compile-timeout-ms", "1000".to_string()),
         ("max-connections", "3".to_string()),
     ]);
     let server = serve(via, &settings);
@@ -697,44 +695,6 @@ async fn storage_scenario(via: Via) {
             &json!({}),
         )
         .await;
-
-    // --compile-concurrency: as many slow uploads as slots, from as many
-    // tenants, compile at once; --compile-timeout-ms stops each.
-    let mut uploads = Vec::new();
-    for s in &secrets[1..] {
-        let t = tenant_at(&server.url, s.clone());
-        uploads.push(tokio::spawn(async move {
-            t.upload("slow", slow_to_compile_component()).await
-        }));
-    }
-    let started = std::time::Instant::now();
-    loop {
-        let running = metric(&scraper, &server.url, "tollgate_compiles_running").await;
-        assert!(
-            running <= compile_slots as f64,
-            "{running} compiles at once"
-        );
-        if running == compile_slots as f64 {
-            break;
-        }
-        assert!(
-            !uploads.iter().all(|u| u.is_finished()),
-            "never {compile_slots} compiles at once"
-        );
-        assert!(started.elapsed() < PROCESS_WAIT);
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    for upload in uploads {
-        let (status, body) = upload.await.unwrap();
-        assert_eq!(
-            (status, body["detail"].as_str()),
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("compiling the component took longer than 1000 ms")
-            ),
-            "{body}"
-        );
-    }
 
     // --max-connections: the scraper's connection and two idle ones take
     // the three; a fourth waits until one closes.
@@ -815,6 +775,55 @@ async fn storage_scenario(via: Via) {
     calls(6).await;
     stop(server).await;
 
+    // A server of its own for compiling, so that no other upload runs
+    // under the short compile deadline.
+    let mut settings = base.clone();
+    settings.extend([
+        ("compile-concurrency", compile_slots.to_string()),
+        ("compile-timeout-ms", "1000".to_string()),
+    ]);
+    let server = serve(via, &settings);
+    let scraper = client();
+    // --compile-concurrency: as many slow uploads as slots, from as many
+    // tenants, compile at once; --compile-timeout-ms stops each.
+    let mut uploads = Vec::new();
+    for s in &secrets[1..] {
+        let t = tenant_at(&server.url, s.clone());
+        uploads.push(tokio::spawn(async move {
+            t.upload("slow", slow_to_compile_component()).await
+        }));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let running = metric(&scraper, &server.url, "tollgate_compiles_running").await;
+        assert!(
+            running <= compile_slots as f64,
+            "{running} compiles at once"
+        );
+        if running == compile_slots as f64 {
+            break;
+        }
+        assert!(
+            !uploads.iter().all(|u| u.is_finished()),
+            "never {compile_slots} compiles at once"
+        );
+        assert!(started.elapsed() < PROCESS_WAIT);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for upload in uploads {
+        let (status, body) = upload.await.unwrap();
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("compiling the component took longer than 1000 ms")
+            ),
+            "{body}"
+        );
+    }
+
+    stop(server).await;
+
     // --retention-per-tenant and --event-retention-days, at start.
     let mut settings = base.clone();
     settings.extend([
@@ -846,16 +855,23 @@ async fn storage_scenario(via: Via) {
     settings.push(("retention-bytes-per-tenant", "1".to_string()));
     let server = serve(via, &settings);
     calls(0).await;
+    // Counted once the round is over (bounded wait): the byte bound did it.
     let scraper = client();
-    assert_eq!(
-        metric(
-            &scraper,
-            &server.url,
-            r#"tollgate_budget_refusals_total{budget="retention-bytes"}"#
-        )
-        .await,
-        1.0
-    );
+    let started = std::time::Instant::now();
+    while metric(
+        &scraper,
+        &server.url,
+        r#"tollgate_budget_refusals_total{budget="retention-bytes"}"#,
+    )
+    .await
+        != 1.0
+    {
+        assert!(
+            started.elapsed() < PROCESS_WAIT,
+            "no retention-bytes refusal"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     stop(server).await;
 }
 
