@@ -725,7 +725,13 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
     let secrets: tollgate::service::TenantSecrets =
         serde_json::from_value(created.clone()).unwrap();
     // Stored as SHA-256 digests only: neither secret is in the database.
-    let rows = server.app.store().dump_table("tenants").await.unwrap().join("\n");
+    let rows = server
+        .app
+        .store()
+        .dump_table("tenants")
+        .await
+        .unwrap()
+        .join("\n");
     for secret in [&secrets.api_key, &secrets.admin_token] {
         assert!(!rows.contains(secret.as_str()), "{rows}");
         assert!(rows.contains(&sha256_hex(secret.as_bytes())), "{rows}");
