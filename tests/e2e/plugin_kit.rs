@@ -216,8 +216,15 @@ fn fixture_input(dir: &Path) -> std::path::PathBuf {
 fn plugin_run_names_the_limit_a_hostile_plugin_hits_and_fails() {
     let work = tempfile::tempdir().unwrap();
     let input = fixture_input(work.path());
+    // `plugin run` uses the production limits: an infinite loop meets fuel
+    // (10 M) or the deadline (100 ms) first depending on the machine's
+    // load, so either name is right for it (fuel alone and the deadline
+    // alone are proven in the runtime tests); the others have one limit.
     for (plugin, kind) in [
-        (test_plugins::INFINITE_LOOP, "fuel-exhausted"),
+        (
+            test_plugins::INFINITE_LOOP,
+            "fuel-exhausted|deadline-exceeded",
+        ),
         (test_plugins::MEMORY_BOMB, "memory-limit"),
         (test_plugins::DEEP_RECURSION, "stack-overflow"),
         (test_plugins::OVERSIZE_OUTPUT, "oversize-output"),
@@ -227,7 +234,10 @@ fn plugin_run_names_the_limit_a_hostile_plugin_hits_and_fails() {
         let (code, out, _) =
             run_cli(&["plugin", "run", plugin, "--input", input.to_str().unwrap()]);
         assert_eq!(code, 3, "{plugin}: {out}");
-        assert!(out.contains(&format!("FAILED:  {kind}")), "{plugin}: {out}");
+        let named = kind
+            .split('|')
+            .find(|k| out.contains(&format!("FAILED:  {k}")))
+            .unwrap_or_else(|| panic!("{plugin} names none of {kind}: {out}"));
         let (code, out, _) = run_cli(&[
             "plugin",
             "run",
@@ -238,10 +248,16 @@ fn plugin_run_names_the_limit_a_hostile_plugin_hits_and_fails() {
         ]);
         assert_eq!(code, 3);
         let report: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(
-            (report["ok"].as_bool(), report["error"]["kind"].as_str()),
-            (Some(false), Some(kind)),
+        let reported = report["error"]["kind"].as_str().unwrap_or_default();
+        assert!(
+            report["ok"] == false && kind.split('|').any(|k| k == reported),
             "{out}"
+        );
+        // The run with --json names a limit of the same plugin: the same one,
+        // unless the plugin has two.
+        assert!(
+            named == reported || kind.contains('|'),
+            "{named} then {out}"
         );
     }
 }
