@@ -112,7 +112,12 @@ fn run_hostile(path: &str, limits: &Limits) -> (Runtime, tollgate::runtime::Invo
 
 #[test]
 fn infinite_loop_runs_out_of_fuel() {
-    let (rt, out) = run_hostile(test_plugins::INFINITE_LOOP, &Limits::default());
+    // A deadline no machine reaches first: only fuel can stop it.
+    let limits = Limits {
+        deadline_ms: 60_000,
+        ..Limits::default()
+    };
+    let (rt, out) = run_hostile(test_plugins::INFINITE_LOOP, &limits);
     assert_eq!(
         out.outcome.unwrap_err(),
         PluginError::FuelExhausted { limit: 10_000_000 }
@@ -128,16 +133,25 @@ fn infinite_loop_with_unlimited_fuel_misses_its_deadline() {
         deadline_ms: 50,
         ..Limits::default()
     };
-    let (rt, out) = run_hostile(test_plugins::INFINITE_LOOP, &limits);
+    // Without the deadline the call never ends: wait for it on another
+    // thread, bounded far beyond any machine's delay.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_hostile(test_plugins::INFINITE_LOOP, &limits));
+    });
+    let (rt, out) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the deadline stops an infinite loop with unlimited fuel");
     assert_eq!(
         out.outcome.unwrap_err(),
         PluginError::DeadlineExceeded { limit_ms: 50 }
     );
     assert!(
-        out.duration.as_millis() < 1000,
-        "stopped after {:?}",
+        out.duration >= std::time::Duration::from_millis(45),
+        "stopped after {:?}, before its deadline",
         out.duration
     );
+    assert!(out.fuel_used < u64::MAX / 2);
     assert_healthy(&rt);
 }
 
@@ -661,5 +675,43 @@ fn javascript_and_python_components_run() {
             ),
             "{file}"
         );
+    }
+}
+
+// ---- What a plugin can reach ----
+
+fn probe(rt: &Runtime, plugin: &CompiledPlugin, which: &str) -> String {
+    match rt
+        .invoke(
+            plugin,
+            &input("cb_basic", 5, &format!(r#"{{"probe": "{which}"}}"#)),
+            &Limits::default(),
+        )
+        .outcome
+    {
+        Ok(HookOutput::Verdict(Verdict::Reject(r))) => r.message,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn files_environment_arguments_sockets_and_name_lookups_are_denied_and_stdin_is_empty() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PROBE);
+    let report = probe(&rt, &plugin, "sandbox");
+    assert_eq!(
+        report,
+        "read=denied list_root=denied list_cwd=denied write=denied env=0 args=0 stdin=0 \
+         tcp=err(PermissionDenied) udp=err(PermissionDenied) dns=err(Uncategorized)",
+        "what the plugin could reach"
+    );
+}
+
+#[test]
+fn no_state_survives_a_call() {
+    let rt = runtime();
+    let plugin = load(&rt, test_plugins::V2_PROBE);
+    for _ in 0..3 {
+        assert_eq!(probe(&rt, &plugin, "state"), "calls=1");
     }
 }

@@ -19,15 +19,23 @@ async fn worker(tenant: Tenant, worker: usize, acked: Acked, count: Arc<(AtomicU
     let platform = format!("crash-{worker}-{}", uuid::Uuid::new_v4().simple());
     let mut body = create(&platform, &format!("acct-{worker}"), 3, false);
     body["Addons"] = json!([vault("Provision", 1)]);
-    let id = match try_call(&tenant, "/api/Subscriptions/Create", &body).await {
-        Some(answer) if answer["Code"] == 0 => answer["Result"].as_str().unwrap().to_string(),
-        Some(answer) => panic!("create refused: {answer}"),
-        None => return, // the server is gone
+    let id = loop {
+        match try_call(&tenant, "/api/Subscriptions/Create", &body).await {
+            Some(answer) if answer["Code"] == 0 => {
+                break answer["Result"].as_str().unwrap().to_string();
+            }
+            // Temporarily unavailable (overloaded): not acknowledged, and
+            // the platform retries the same call later.
+            Some(answer) if answer["Code"] == -4 => continue,
+            Some(answer) => panic!("create refused: {answer}"),
+            None => return, // the server is gone
+        }
     };
     acked.lock().await.insert(id.clone(), 3);
     count.0.fetch_add(1, Ordering::SeqCst);
     count.1.notify_one();
-    for quantity in 4..1000 {
+    let mut quantity = 4;
+    while quantity < 1000 {
         let mut update = service(
             &id,
             &platform,
@@ -42,7 +50,10 @@ async fn worker(tenant: Tenant, worker: usize, acked: Acked, count: Arc<(AtomicU
                 acked.lock().await.insert(id.clone(), quantity);
                 count.0.fetch_add(1, Ordering::SeqCst);
                 count.1.notify_one();
+                quantity += 1;
             }
+            // Not acknowledged: retried, like the platform does.
+            Some(answer) if answer["Code"] == -4 => {}
             Some(answer) => panic!("update refused: {answer}"),
             None => return,
         }

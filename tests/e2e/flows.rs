@@ -726,3 +726,379 @@ async fn unsupported_endpoints_answer_not_supported() {
     );
     server.stop().await;
 }
+
+/// How many decision records the tenant's log holds (admin reads include
+/// every call answered before them).
+async fn logged(tenant: &Tenant) -> Vec<Value> {
+    let (status, log) = tenant.admin_get("/invocations?limit=1000").await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    log.as_array().unwrap().clone()
+}
+
+fn hooks_of(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r["hook"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lifecycle_runs_state_rules_then_quantity_limits_then_prechecks() {
+    let (server, tenant) = setup().await;
+    // Limits: cb_basic 3–50. Pre-check: at most 10 seats (Code -150).
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    tenant
+        .bind(
+            "precheck",
+            "cap",
+            test_plugins::V2_PRECHECK,
+            json!({"max": 10}),
+        )
+        .await;
+    let id = created(&tenant, "p-1", 5, json!([])).await;
+    let update = |quantity| service(&id, "p-1", "20417", "cb_basic", quantity, true);
+
+    // 60 breaks the limits and the pre-check: the limits answer, and the
+    // pre-check never runs.
+    let before = logged(&tenant).await.len();
+    let (_, answer) = tenant.call("/api/Subscriptions/Update", &update(60)).await;
+    assert_eq!(answer["Code"], -106, "{answer}");
+    let log = logged(&tenant).await;
+    assert_eq!(hooks_of(&log[..log.len() - before]), ["quantity-limits"]);
+
+    // 20 passes the limits: the pre-check runs after them and refuses.
+    let before = log.len();
+    let (_, answer) = tenant.call("/api/Subscriptions/Update", &update(20)).await;
+    assert_eq!(
+        (&answer["Code"], &answer["Message"]),
+        (&json!(-150), &json!("At most 10 seats.")),
+        "{answer}"
+    );
+    let log = logged(&tenant).await;
+    // Newest first: the pre-check ran last.
+    assert_eq!(
+        hooks_of(&log[..log.len() - before]),
+        ["precheck", "quantity-limits"]
+    );
+
+    // Once cancelled, the state rule answers before any plugin runs.
+    let mut cancel = update(5);
+    cancel["CheckOnly"] = json!(false);
+    let (_, answer) = tenant.call("/api/Subscriptions/Cancel", &cancel).await;
+    assert_eq!(answer["Code"], 0, "{answer}");
+    let before = logged(&tenant).await.len();
+    let (_, answer) = tenant.call("/api/Subscriptions/Update", &update(60)).await;
+    assert_eq!(answer["Code"], -5, "{answer}");
+    assert!(
+        answer["Message"].as_str().unwrap().contains("cancelled"),
+        "{answer}"
+    );
+    assert_eq!(logged(&tenant).await.len(), before, "no plugin ran");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_prerequisite_service_is_code_102() {
+    let (server, tenant) = setup().await;
+    tenant
+        .bind(
+            "precheck",
+            "prerequisite",
+            test_plugins::PREREQUISITE_SERVICE,
+            json!({"requires": {"cloudbackup-vault": ["cloudbackup"]}}),
+        )
+        .await;
+    let vault = |platform_id: &str| {
+        let mut body = service("", platform_id, "20417", "cb_vault_only", 1, false);
+        body["ServiceType"] = json!("cloudbackup-vault");
+        body
+    };
+    let (_, refused) = tenant
+        .call("/api/Subscriptions/Create", &vault("v-1"))
+        .await;
+    assert_eq!(
+        (&refused["Code"], &refused["Message"]),
+        (
+            &json!(-102),
+            &json!(
+                "cb_vault_only can only be ordered by a customer with an active cloudbackup subscription."
+            )
+        )
+    );
+    // With an active cloudbackup subscription the same order goes through;
+    // once that one is cancelled, it is missing again.
+    let backup = created(&tenant, "p-1", 5, json!([])).await;
+    let (_, accepted) = tenant
+        .call("/api/Subscriptions/Create", &vault("v-1"))
+        .await;
+    assert_eq!(accepted["Code"], 0, "{accepted}");
+    let (_, cancelled) = tenant
+        .call(
+            "/api/Subscriptions/Cancel",
+            &service(&backup, "p-1", "20417", "cb_basic", 5, false),
+        )
+        .await;
+    assert_eq!(cancelled["Code"], 0, "{cancelled}");
+    let (_, refused) = tenant
+        .call("/api/Subscriptions/Create", &vault("v-2"))
+        .await;
+    assert_eq!(refused["Code"], -102, "{refused}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogues_quantity_limit_is_code_106() {
+    let (server, tenant) = setup().await;
+    let mut catalog: Value =
+        serde_json::from_str(include_str!("../../examples/catalog.json")).unwrap();
+    catalog["ProductTypes"][0]["QuantityLimit"] = json!(10);
+    let (status, body) = tenant.admin_put("/catalog", &catalog).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, refused) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 11, true),
+        )
+        .await;
+    assert_eq!(
+        (&refused["Code"], &refused["Message"]),
+        (
+            &json!(-106),
+            &json!("The quantity 11 of Cloud Backup Basic (cb_basic) is above the maximum of 10.")
+        )
+    );
+    let id = created(&tenant, "p-1", 10, json!([vault("Provision", 20)])).await;
+    // An update past it is refused too; add-on quantities are not the
+    // subscription's.
+    let (_, refused) = tenant
+        .call(
+            "/api/Subscriptions/Update",
+            &service(&id, "p-1", "20417", "cb_basic", 12, false),
+        )
+        .await;
+    assert_eq!(refused["Code"], -106, "{refused}");
+    assert_eq!(tenant.subscription(&id).await["quantity"], 10);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_bindings_apply_together_by_scope_and_priority() {
+    let (server, tenant) = setup().await;
+    // Quantity limits: a product-scoped minimum of 3 and an unscoped one of
+    // 1 both apply to cb_basic; only the unscoped one to cb_business.
+    tenant
+        .bind_with(
+            "quantity-limits",
+            "basic-min",
+            test_plugins::FIXED_MIN_3,
+            json!({"scope": {"product_ids": ["cb_basic"]}}),
+        )
+        .await;
+    tenant
+        .bind_with(
+            "quantity-limits",
+            "any-min",
+            test_plugins::FIXED_MIN_1,
+            json!({}),
+        )
+        .await;
+    let check = |platform_id: &str, product: &str, quantity| {
+        service("", platform_id, "20417", product, quantity, true)
+    };
+    let code = |answer: &Value| answer["Code"].as_i64().unwrap();
+    let (_, a) = tenant
+        .call("/api/Subscriptions/Create", &check("c-1", "cb_basic", 2))
+        .await;
+    assert_eq!(code(&a), -105, "{a}");
+    let (_, b) = tenant
+        .call("/api/Subscriptions/Create", &check("c-2", "cb_business", 2))
+        .await;
+    assert_eq!(code(&b), 0, "{b}");
+    let (_, c) = tenant
+        .call("/api/Subscriptions/Create", &check("c-3", "cb_business", 0))
+        .await;
+    assert_eq!(code(&c), -105, "{c}");
+
+    // Pre-checks in priority order (lowest first); the first refusal
+    // answers, and every one applies.
+    let cap = |max: i64, priority: i64| json!({"config": {"max": max}, "priority": priority});
+    tenant
+        .bind_with("precheck", "cap-20", test_plugins::V2_PRECHECK, cap(20, 1))
+        .await;
+    tenant
+        .bind_with("precheck", "cap-10", test_plugins::V2_PRECHECK, cap(10, 2))
+        .await;
+    // Scoped to another service type: never applies here.
+    tenant
+        .bind_with(
+            "precheck",
+            "cap-0",
+            test_plugins::V2_PRECHECK,
+            json!({"config": {"max": 0}, "scope": {"service_types": ["storage"]}}),
+        )
+        .await;
+    let message = |answer: &Value| answer["Message"].as_str().unwrap_or("").to_string();
+    let (_, d) = tenant
+        .call("/api/Subscriptions/Create", &check("c-4", "cb_basic", 25))
+        .await;
+    assert_eq!(message(&d), "At most 20 seats.", "{d}");
+    let (_, e) = tenant
+        .call("/api/Subscriptions/Create", &check("c-5", "cb_basic", 15))
+        .await;
+    assert_eq!(message(&e), "At most 10 seats.", "{e}");
+    let (_, f) = tenant
+        .call("/api/Subscriptions/Create", &check("c-6", "cb_basic", 5))
+        .await;
+    assert_eq!(code(&f), 0, "{f}");
+    // Swapping the priorities swaps which refusal answers first.
+    let (_, cap_10) = tenant.admin_get("/bindings/precheck/cap-10").await;
+    tenant
+        .admin_put(
+            "/bindings/precheck/cap-10",
+            &json!({"plugin": "cap-10", "version": cap_10["version"], "config": {"max": 10}, "priority": 0}),
+        )
+        .await;
+    let (_, g) = tenant
+        .call("/api/Subscriptions/Create", &check("c-7", "cb_basic", 25))
+        .await;
+    assert_eq!(message(&g), "At most 10 seats.", "{g}");
+
+    // Resources: the most specific scope wins, then the lower priority.
+    tenant
+        .bind_with("resources", "plan-any", test_plugins::V2_PLAN, json!({}))
+        .await;
+    tenant
+        .bind_with(
+            "resources",
+            "plan-basic",
+            test_plugins::V2_PLAN,
+            json!({"scope": {"product_ids": ["cb_basic"]}, "priority": 9}),
+        )
+        .await;
+    tenant
+        .bind_with(
+            "resources",
+            "plan-basic-first",
+            test_plugins::V2_PLAN,
+            json!({"scope": {"product_ids": ["cb_basic"]}, "priority": 1}),
+        )
+        .await;
+    let basic = created(&tenant, "r-1", 5, json!([])).await;
+    assert_eq!(
+        tenant.subscription(&basic).await["resources"]["source"],
+        "plugin:plan-basic-first"
+    );
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &service("", "r-2", "20417", "cb_business", 5, false),
+        )
+        .await;
+    assert_eq!(answer["Code"], 0, "{answer}");
+    let business = tenant
+        .subscription(answer["Result"].as_str().unwrap())
+        .await;
+    assert_eq!(business["resources"]["source"], "plugin:plan-any");
+    assert_eq!(amount(&business["resources"]["resources"], "seats"), "5");
+    server.stop().await;
+}
+
+/// The settings a probe plugin was given (`settings=[k=v,…]` in its report).
+fn reported_settings(answer: &Value) -> Vec<String> {
+    let message = answer["Message"].as_str().unwrap();
+    let list = message
+        .strip_prefix("settings=[")
+        .and_then(|m| m.split_once("] subscriptions="))
+        .unwrap_or_else(|| panic!("not a probe report: {answer}"))
+        .0;
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_settings_never_reach_plugins_or_the_decision_log() {
+    let (server, mut tenant) = setup().await;
+    tenant
+        .bind(
+            "precheck",
+            "echo",
+            test_plugins::V2_PROBE,
+            json!({"probe": "echo"}),
+        )
+        .await;
+    let check = create("p-1", "20417", 5, true);
+    // Without declared fields: anything named like a secret is held back.
+    tenant.settings = vec![
+        ("FieldPassword".into(), "pw-1-e7c2".into()),
+        ("ApiSecret".into(), "pw-2-e7c2".into()),
+        ("AuthToken".into(), "pw-3-e7c2".into()),
+        ("FieldRegion".into(), "1".into()),
+    ];
+    let (_, answer) = tenant.call("/api/Subscriptions/Create", &check).await;
+    assert_eq!(reported_settings(&answer), ["fieldregion=1"], "{answer}");
+    // With the §4.1 fields: the PasswordText field is held back, the rest
+    // is passed.
+    let fields: Value =
+        serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
+    assert_eq!(
+        tenant.admin_put("/setup-fields", &fields).await.0,
+        StatusCode::OK
+    );
+    tenant.settings = vec![
+        ("FieldUsername".into(), "partner-ops".into()),
+        ("FieldPassword".into(), "pw-4-e7c2".into()),
+        ("FieldUri".into(), "https://api.vendor.example".into()),
+        ("FieldRegion".into(), "1".into()),
+    ];
+    let (_, answer) = tenant.call("/api/Subscriptions/Create", &check).await;
+    let seen = reported_settings(&answer);
+    assert_eq!(seen.len(), 3, "{answer}");
+    assert!(seen.iter().all(|s| !s.contains("pw-")), "{answer}");
+    let (_, log) = tenant.admin_get("/invocations").await;
+    assert!(!log.to_string().contains("pw-"), "{log}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_step_quantity_is_code_108_counting_from_the_minimum() {
+    let (server, tenant) = setup().await;
+    // cb_basic: from 3 in steps of 5 (3, 8, 13…); others: steps of 4 from 0.
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            json!({"default": {"step": 4}, "products": {"cb_basic": {"min": 3, "step": 5}}}),
+        )
+        .await;
+    let check = |product: &str, quantity| service("", "p-1", "20417", product, quantity, true);
+    for (product, quantity, code) in [
+        ("cb_basic", 8, 0),
+        ("cb_basic", 13, 0),
+        ("cb_basic", 10, -108),
+        ("cb_business", 8, 0),
+        ("cb_business", 10, -108),
+    ] {
+        let (_, answer) = tenant
+            .call("/api/Subscriptions/Create", &check(product, quantity))
+            .await;
+        assert_eq!(answer["Code"], code, "{product} × {quantity}: {answer}");
+    }
+    let (_, answer) = tenant
+        .call("/api/Subscriptions/Create", &check("cb_basic", 10))
+        .await;
+    assert_eq!(
+        answer["Message"],
+        "The quantity 10 of Cloud Backup Basic (cb_basic) is not allowed: it must be 3 plus a multiple of 5 (for example 8 or 13)."
+    );
+    server.stop().await;
+}

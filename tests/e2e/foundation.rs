@@ -262,14 +262,22 @@ fn assert_refused(body: &Value, logged: &Value, phrase: &str, reason: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_infinite_loop_runs_out_of_fuel() {
-    let (body, _, logged) = hostile(test_plugins::INFINITE_LOOP, None).await;
+    // The default fuel, and a deadline no machine reaches first: only fuel
+    // can stop it.
+    let (body, _, logged) = hostile(
+        test_plugins::INFINITE_LOOP,
+        Some(json!({"deadline_ms": 60_000, "call_budget_ms": 60_000})),
+    )
+    .await;
     assert_refused(&body, &logged, "took too long to decide", "ran out of fuel");
     assert_eq!(logged["error"]["kind"], "fuel-exhausted");
     assert_eq!(logged["fuel"], 10_000_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_infinite_loop_with_ample_fuel_misses_its_deadline_well_under_a_second() {
+async fn an_infinite_loop_with_ample_fuel_misses_its_deadline() {
+    // Fuel for hours: only the 100 ms deadline can stop it (without it the
+    // call would end at the 8 s answer deadline with Code -4 instead).
     let (body, elapsed, logged) = hostile(
         test_plugins::INFINITE_LOOP,
         Some(json!({"fuel": 1_000_000_000_000u64, "deadline_ms": 100})),
@@ -282,7 +290,13 @@ async fn an_infinite_loop_with_ample_fuel_misses_its_deadline_well_under_a_secon
         "missed its deadline of 100 ms",
     );
     assert_eq!(logged["error"]["kind"], "deadline-exceeded");
-    assert!(elapsed.as_millis() < 1000, "answered after {elapsed:?}");
+    let ran = logged["duration_us"].as_u64().unwrap();
+    assert!(ran >= 90_000, "stopped after {ran} µs, before its deadline");
+    assert!(
+        logged["fuel"].as_u64().unwrap() < 1_000_000_000_000,
+        "{logged}"
+    );
+    assert!(elapsed >= std::time::Duration::from_millis(90));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,8 +351,8 @@ async fn clock_and_random_are_the_same_for_the_same_input() {
         .await;
     let body = create("p-1", "20417", 5, true);
     let (_, first) = tenant.call("/api/Subscriptions/Create", &body).await;
-    // Real time passes between the calls; the plugin's clock does not.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // The plugin's clock is the call's `now` (the injected clock, fixed at
+    // T0 here), never the machine's: `wall` below would show real time.
     let (_, second) = tenant.call("/api/Subscriptions/Create", &body).await;
     assert_eq!(first["Code"], -150);
     assert_eq!(first["Message"], second["Message"]);
@@ -347,5 +361,59 @@ async fn clock_and_random_are_the_same_for_the_same_input() {
         message.starts_with(&format!("wall={T0} now={T0} slept=0 ")),
         "{message}"
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_reaches_no_file_environment_socket_or_stdin_and_keeps_no_state() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Probe").await;
+    tenant
+        .bind(
+            "precheck",
+            "sandbox",
+            test_plugins::V2_PROBE,
+            json!({"probe": "sandbox"}),
+        )
+        .await;
+    let body = create("p-1", "20417", 5, true);
+    let (_, answer) = tenant.call("/api/Subscriptions/Create", &body).await;
+    assert_eq!(answer["Code"], -150, "{answer}");
+    let report = answer["Message"].as_str().unwrap();
+    for denied in [
+        "read=denied",
+        "list_root=denied",
+        "list_cwd=denied",
+        "write=denied",
+        "env=0 ",
+        "args=0 ",
+        "stdin=0 ",
+        "tcp=err(",
+        "udp=err(",
+        "dns=err(",
+    ] {
+        assert!(report.contains(denied), "{denied} in {report}");
+    }
+    // A static counter in the plugin: every call starts from a fresh
+    // instance, on the same server and the same compiled plugin.
+    tenant
+        .admin_send(
+            reqwest::Method::DELETE,
+            "/bindings/precheck/sandbox",
+            &json!({}),
+        )
+        .await;
+    tenant
+        .bind(
+            "precheck",
+            "state",
+            test_plugins::V2_PROBE,
+            json!({"probe": "state"}),
+        )
+        .await;
+    for _ in 0..3 {
+        let (_, answer) = tenant.call("/api/Subscriptions/Create", &body).await;
+        assert_eq!(answer["Message"], "calls=1", "{answer}");
+    }
     server.stop().await;
 }

@@ -203,18 +203,15 @@ async fn shutdown_finishes_in_flight_calls() {
         )
         .await
     });
-    // Wait until the call is inside its plugin, then shut down.
-    tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        while server.app.plugin_calls_running() == 0 {
-            assert!(
-                !in_flight.is_finished(),
-                "the call ended before it was observed running"
-            );
-            tokio::task::yield_now().await;
-        }
+    // Wait (bounded) until the call is inside its plugin, then shut down.
+    eventually("the call reaches its plugin", || {
+        assert!(
+            !in_flight.is_finished(),
+            "the call ended before it was observed running"
+        );
+        server.app.plugin_calls_running() > 0
     })
-    .await
-    .expect("the call reaches its plugin within 30 s");
+    .await;
     server.stop().await;
     let (status, answer) = in_flight.await.unwrap();
     assert_eq!(
@@ -224,8 +221,267 @@ async fn shutdown_finishes_in_flight_calls() {
     );
 }
 
+/// `tollgate_open_connections` of a server, scraped over `scraper`'s one
+/// kept-alive connection (itself counted).
+async fn open_connections(scraper: &reqwest::Client, url: &str) -> f64 {
+    let text = scraper
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    sample(&text, "tollgate_open_connections")
+}
+
+async fn until_open_connections(scraper: &reqwest::Client, url: &str, n: f64) {
+    let started = std::time::Instant::now();
+    loop {
+        let open = open_connections(scraper, url).await;
+        if open == n {
+            return;
+        }
+        assert!(
+            started.elapsed() < PROCESS_WAIT,
+            "{open} connections open, waiting for {n}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+/// A platform call written whole on a connection of its own; read its
+/// answer with [`raw_answer`].
+async fn raw_call(url: &str, tenant: &Tenant, path: &str, body: &Value) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: tollgate\r\nX-CloudPlatform-ApplicationId: {}\r\nX-CloudPlatform-APIKey: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        tenant.secrets.application_id,
+        tenant.api_key_header(),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+/// (status, JSON body) of the answer on a [`raw_call`]'s connection.
+async fn raw_answer(mut stream: tokio::net::TcpStream) -> (u16, Value) {
+    use tokio::io::AsyncReadExt;
+    let mut text = String::new();
+    tokio::time::timeout(PROCESS_WAIT, stream.read_to_string(&mut text))
+        .await
+        .expect("the answer within the wait")
+        .expect("reading the answer");
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// SIGTERM, as an orchestrator sends it, on the real binary: the call in
+/// flight is finished (answered, committed, recorded), then the process
+/// exits 0; decision records still pending are written before it exits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_logs_carry_the_call_identity() {
+async fn sigterm_finishes_in_flight_calls_and_writes_pending_records_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (_, out, _) = run_cli(&["tenant", "create", "--name", "Term", "--data-dir", data_dir]);
+    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    // Its plugin runs for 1.5 s (its deadline; fuel for hours), and its
+    // failure is allowed: the call in flight answers 0 and commits.
+    let limits = r#"{"fuel": 1000000000000000, "deadline_ms": 1500, "call_budget_ms": 1500}"#;
+    let (code, out, err) = run_cli(&[
+        "tenant",
+        "set-limits",
+        "--tenant",
+        &secrets.tenant_id,
+        "--limits",
+        limits,
+        "--data-dir",
+        data_dir,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let printed: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(printed["limits"]["deadline_ms"], 1500, "{out}");
+
+    let mut server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
+    {
+        let setup = Tenant::new(&server.url, secrets.clone());
+        setup
+            .bind_with(
+                "precheck",
+                "slow",
+                test_plugins::INFINITE_LOOP,
+                json!({"on_failure": "allow"}),
+            )
+            .await;
+    } // its client, and so its connection, is gone
+    let scraper = client();
+    until_open_connections(&scraper, &server.url, 1.0).await;
+    let tenant = Tenant::new(&server.url, secrets.clone());
+    let in_flight = raw_call(
+        &server.url,
+        &tenant,
+        "/api/Subscriptions/Create",
+        &create("p-term", "20417", 4, false),
+    )
+    .await;
+    // Its connection is being served (the request was written before).
+    until_open_connections(&scraper, &server.url, 2.0).await;
+    drop(scraper);
+    server.terminate();
+    let (status, answer) = raw_answer(in_flight).await;
+    assert_eq!((status, &answer["Code"]), (200, &json!(0)), "{answer}");
+    let id = answer["Result"].as_str().unwrap().to_string();
+    let exited = server.exited_within(PROCESS_WAIT).await;
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "{exited:?}: {}",
+        server.stderr()
+    );
+    assert!(
+        server
+            .log_lines()
+            .iter()
+            .any(|l| l["message"] == "shutting down: finishing in-flight calls"),
+        "{}",
+        server.stderr()
+    );
+
+    // After a restart: the call's state and its decision record are there.
+    let mut server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
+    let tenant = Tenant::new(&server.url, secrets.clone());
+    let sub = tenant.subscription(&id).await;
+    assert_eq!(
+        (
+            sub["platform_subscription_id"].as_str(),
+            sub["quantity"].as_i64()
+        ),
+        (Some("p-term"), Some(4)),
+        "{sub}"
+    );
+    let (_, logged) = tenant.admin_get("/invocations?binding=slow").await;
+    assert_eq!(logged[0]["error"]["kind"], "deadline-exceeded", "{logged}");
+    assert_eq!(
+        logged[0]["input"]["request"]["platform_subscription_id"],
+        "p-term"
+    );
+
+    // Pending records: another connection holds the write lock, a call is
+    // answered (its records wait), SIGTERM: the process waits for them.
+    tenant
+        .admin_send(
+            reqwest::Method::DELETE,
+            "/bindings/precheck/slow",
+            &json!({}),
+        )
+        .await;
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    let db_url = format!("sqlite://{data_dir}/tollgate.db");
+    let lock = DecisionLock::hold(&db_url).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-pending", "20417", 2, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -105, "{answer}");
+    server.terminate();
+    let early = server
+        .exited_within(std::time::Duration::from_millis(500))
+        .await;
+    assert!(
+        early.is_none(),
+        "the process exited ({early:?}) with decision records pending"
+    );
+    lock.release().await;
+    let exited = server.exited_within(PROCESS_WAIT).await;
+    assert!(exited.is_some_and(|s| s.success()), "{exited:?}");
+    let store = tollgate::store::Store::open(&db_url).await.unwrap();
+    let calls = store.calls(&secrets.tenant_id, 10).await.unwrap();
+    assert_eq!(
+        (calls[0].code, calls[0].check_only),
+        (-105, true),
+        "the pending call record was written before the exit"
+    );
+    let invocations = store.dump_table("invocations").await.unwrap();
+    assert!(
+        invocations
+            .iter()
+            .any(|row| row.contains("p-pending") || row.contains("min-max")),
+        "{invocations:?}"
+    );
+    store.close().await;
+}
+
+/// Decision records still waiting for the writer when shutdown begins are
+/// written before `serve` returns. Another connection holds the
+/// decision-log tables, so they stay pending until it lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_writes_pending_decision_records_before_it_returns() {
+    let mut server = Server::start().await;
+    let tenant = server.tenant("Pending").await;
+    tenant
+        .bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    server.app.flush_decisions().await;
+    let store = server.app.store().clone();
+    let lock = DecisionLock::hold(&server.db.url).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -105, "{answer}");
+    let mut serving = server.begin_shutdown();
+    // While the records cannot be written, serve does not return; if it
+    // does, the records must already be there (they cannot be).
+    match tokio::time::timeout(std::time::Duration::from_millis(500), &mut serving).await {
+        Ok(returned) => {
+            returned.unwrap().unwrap();
+            let written = store.dump_table("calls").await.unwrap().len();
+            lock.release().await;
+            assert_eq!(
+                written, 1,
+                "serve returned with the call's decision records still pending"
+            );
+        }
+        Err(_) => {
+            lock.release().await;
+            serving.await.unwrap().unwrap();
+        }
+    }
+    let calls = store.calls(&tenant.secrets.tenant_id, 10).await.unwrap();
+    assert_eq!(
+        calls.iter().map(|c| c.code).collect::<Vec<_>>(),
+        [-105],
+        "the call's record was written at shutdown"
+    );
+    assert_eq!(store.dump_table("invocations").await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_call_identity_and_never_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     let (_, out, _) = run_cli(&[
@@ -237,8 +493,12 @@ async fn json_logs_carry_the_call_identity() {
         data_dir,
     ]);
     let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
-    let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
-    let tenant = Tenant::new(&server.url, secrets.clone());
+    let operator_token = "op-token-7f3a9c1e5b";
+    let server = spawn_server(
+        &["serve", "--data-dir", data_dir],
+        &[("TOLLGATE_OPERATOR_TOKEN", operator_token)],
+    );
+    let mut tenant = Tenant::new(&server.url, secrets.clone());
     let version = tenant
         .bind(
             "quantity-limits",
@@ -247,6 +507,9 @@ async fn json_logs_carry_the_call_identity() {
             min_max_config(),
         )
         .await;
+    // A password setting (no setup fields declared: held back by its name).
+    let password = "S3cret-pw-91d2";
+    tenant.settings = vec![("FieldPassword".into(), password.into())];
     let track = "4b7f3d1e-0000-4000-8000-00000000abcd";
     let response = tenant
         .http
@@ -254,68 +517,161 @@ async fn json_logs_carry_the_call_identity() {
         .header("X-CloudPlatform-ApplicationId", &secrets.application_id)
         .header("X-CloudPlatform-APIKey", tenant.api_key_header())
         .header("X-CloudPlatform-TrackId", track)
+        .header("X-CloudPlatform-Setting-FieldPassword", password)
         .json(&create("p-1", "20417", 2, true))
         .send()
         .await
         .unwrap();
     assert_eq!(response.headers()["x-cloudplatform-trackid"], track);
-    // The server logs asynchronously: wait (bounded) for the call's line.
-    let lines = tokio::time::timeout(std::time::Duration::from_secs(30), async {
-        loop {
-            let lines = server.log_lines();
-            if lines
-                .iter()
-                .any(|l| l["message"] == "platform call" && l["track_id"] == track)
-            {
-                break lines;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the call's log lines within 30 s");
+    // Refused credentials: a wrong key (and its Base64), a wrong admin
+    // token, the operator endpoint with a tenant's token and with its own.
+    let wrong_key = "wrong-key-5e8d1f0a";
+    let wrong_header =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, wrong_key);
+    let refused_track = "4b7f3d1e-0000-4000-8000-0000000refu";
+    let (status, _) = read(
+        tenant
+            .http
+            .post(format!("{}/api/Subscriptions/Create", server.url))
+            .header("X-CloudPlatform-ApplicationId", &secrets.application_id)
+            .header("X-CloudPlatform-APIKey", &wrong_header)
+            .header("X-CloudPlatform-TrackId", refused_track)
+            .json(&create("p-1", "20417", 2, true))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let wrong_token = "tga_wrong_1c9e4b7d";
+    let (status, _) = read(
+        client()
+            .get(format!("{}/admin/v1/plugins", server.url))
+            .bearer_auth(wrong_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, created) = read(
+        client()
+            .post(format!("{}/admin/v1/tenants", server.url))
+            .bearer_auth(operator_token)
+            .json(&json!({"name": "Second"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    // The server logs asynchronously: wait (bounded) for the lines.
+    server
+        .wait_for_log("for the refused call", |l| {
+            l["message"] == "platform call refused" && l["track_id"] == refused_track
+        })
+        .await;
+    let lines = server
+        .wait_for_log("for the call", |l| {
+            l["message"] == "platform call" && l["track_id"] == track
+        })
+        .await;
     let hook = lines
         .iter()
-        .find(|l| l["message"] == "hook invoked" && l["track_id"] == track)
+        .find(|l| {
+            l["message"] == "hook invoked" && l["track_id"] == track && l["binding"] == "min-max"
+        })
         .expect("hook log line");
-    assert_eq!(hook["tenant"], secrets.tenant_id.as_str());
     assert_eq!(
         (
+            hook["tenant"].as_str(),
             hook["hook"].as_str(),
             hook["binding"].as_str(),
+            hook["plugin"].as_str(),
             hook["version"].as_str()
         ),
         (
+            Some(secrets.tenant_id.as_str()),
             Some("quantity-limits"),
             Some("min-max"),
+            Some("min-max"),
             Some(version.as_str())
-        )
+        ),
+        "{hook}"
     );
     let answered = lines
         .iter()
         .find(|l| l["message"] == "call answered" && l["track_id"] == track)
         .expect("call log line");
     assert_eq!(
-        (answered["code"].as_i64(), answered["tenant"].as_str()),
-        (Some(-105), Some(secrets.tenant_id.as_str()))
+        (
+            answered["code"].as_i64(),
+            answered["tenant"].as_str(),
+            answered["endpoint"].as_str()
+        ),
+        (
+            Some(-105),
+            Some(secrets.tenant_id.as_str()),
+            Some("Subscriptions/Create")
+        ),
+        "{answered}"
     );
-    assert!(
-        lines
-            .iter()
-            .all(|l| !l.to_string().contains(&secrets.api_key)),
-        "the API key is never logged"
-    );
+    // No secret in any line: keys and their Base64, admin and operator
+    // tokens (right or wrong), the new tenant's secrets, a password setting.
+    let secrets_seen = [
+        secrets.api_key.clone(),
+        tenant.api_key_header(),
+        secrets.admin_token.clone(),
+        operator_token.to_string(),
+        wrong_key.to_string(),
+        wrong_header,
+        wrong_token.to_string(),
+        created["api_key"].as_str().unwrap().to_string(),
+        created["admin_token"].as_str().unwrap().to_string(),
+        password.to_string(),
+    ];
+    let text = server.stderr();
+    assert!(text.lines().count() >= 5, "{text}");
+    for secret in &secrets_seen {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret ({secret}) is in the log:\n{text}"
+        );
+    }
 }
 
-/// Two instances on one PostgreSQL database behave as one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_on_one_postgres_share_one_truth() {
-    if !is_postgres() {
-        eprintln!(
-            "skipped: set TOLLGATE_TEST_POSTGRES_URL (see .ci/postgres.sh) to run the scale-out test"
+/// Reads the feed from `after` until it has seen `total` events, while
+/// writers commit: every page must continue exactly where the last ended
+/// (a cursor seen before an earlier one committed would be skipped for
+/// ever). Answers the cursors in the order read.
+async fn read_feed_while_writers_commit(tenant: Tenant, total: usize) -> Vec<i64> {
+    let mut seen: Vec<i64> = Vec::new();
+    let started = std::time::Instant::now();
+    while seen.len() < total {
+        assert!(
+            started.elapsed() < PROCESS_WAIT,
+            "only {} of {total} events within {PROCESS_WAIT:?}",
+            seen.len()
         );
-        return;
+        let after = seen.last().copied().unwrap_or(0);
+        for event in tenant.events(after).await {
+            let cursor = event["cursor"].as_i64().unwrap();
+            assert_eq!(
+                cursor,
+                seen.last().copied().unwrap_or(0) + 1,
+                "the feed skipped a cursor: read so far {seen:?}"
+            );
+            seen.push(cursor);
+        }
     }
+    seen
+}
+
+/// Two instances on one database behave as one: PostgreSQL in CI's second
+/// pass, two processes on one SQLite file in the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_share_one_truth() {
     let db = database().await;
     let (code, out, err) = run_cli(&[
         "tenant",
@@ -352,6 +708,11 @@ async fn two_instances_on_one_postgres_share_one_truth() {
     let via1 = Tenant::new(&one.url, secrets.clone());
     let via2 = Tenant::new(&two.url, secrets.clone());
     let check = create("p-check", "20417", 2, true);
+    // Instance 2 has read (and cached) the tenant's configuration.
+    assert_eq!(
+        via2.call("/api/Subscriptions/Create", &check).await.1["Code"],
+        0
+    );
 
     // Activation through instance 1 is enforced by instance 2's next call.
     let (_, v3) = via1
@@ -410,7 +771,10 @@ async fn two_instances_on_one_postgres_share_one_truth() {
     }
     assert_eq!(ids.len(), 1);
 
-    // Many changes through both: the feed has one gap-free cursor order.
+    // Many changes through both while two readers, one per instance, follow
+    // the feed: one gap-free cursor order, never a cursor skipped.
+    let readers =
+        [via1.clone(), via2.clone()].map(|t| tokio::spawn(read_feed_while_writers_commit(t, 21)));
     let id = ids.into_iter().next().unwrap();
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -440,23 +804,59 @@ async fn two_instances_on_one_postgres_share_one_truth() {
         let (_, answer) = t.await.unwrap();
         assert_eq!(answer["Code"], 0, "{answer}");
     }
-    let events = via2.events(0).await;
-    let cursors: Vec<i64> = events
-        .iter()
-        .map(|e| e["cursor"].as_i64().unwrap())
-        .collect();
-    assert_eq!(
-        cursors,
-        (1..=21).collect::<Vec<_>>(),
-        "one subscription.created + 20 changes, gap-free"
-    );
+    for reader in readers {
+        assert_eq!(
+            reader.await.unwrap(),
+            (1..=21).collect::<Vec<_>>(),
+            "one subscription.created + 20 changes, gap-free"
+        );
+    }
     let sub = via1.subscription(&id).await;
     assert_eq!(
         sub["addons"].as_array().unwrap().len(),
         15,
         "no add-on lost across instances"
     );
-    let _ = (Value::Null, one, two);
+
+    // Documents too: a catalogue published through instance 1 limits
+    // instance 2's next call (its QuantityLimit), and its removal lifts it.
+    let mut catalog: Value =
+        serde_json::from_str(include_str!("../../examples/catalog.json")).unwrap();
+    catalog["ProductTypes"][0]["QuantityLimit"] = json!(10);
+    let (status, body) = via1.admin_put("/catalog", &catalog).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let big = create("p-big", "20417", 11, true);
+    let (_, answer) = via2.call("/api/Subscriptions/Create", &big).await;
+    assert_eq!(answer["Code"], -106, "{answer}");
+    assert_eq!(
+        answer["Message"],
+        "The quantity 11 of Cloud Backup Basic (cb_basic) is above the maximum of 10."
+    );
+    let (_, served) = via2.get("/api/Fields/ServiceDefinition").await;
+    assert_eq!(served["ProductTypes"][0]["QuantityLimit"], 10, "{served}");
+    catalog["ProductTypes"][0]["QuantityLimit"] = json!(0);
+    via1.admin_put("/catalog", &catalog).await;
+    assert_eq!(
+        via2.call("/api/Subscriptions/Create", &big).await.1["Code"],
+        0
+    );
+    // Setup fields published through instance 2 are required by instance
+    // 1's next call and served by its Fields/Get.
+    let setup: Value =
+        serde_json::from_str(include_str!("../../examples/setup-fields.json")).unwrap();
+    let (status, body) = via2.admin_put("/setup-fields", &setup).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, answer) = via1.call("/api/Subscriptions/Create", &big).await;
+    assert_eq!(
+        (&answer["Code"], &answer["Message"]),
+        (
+            &json!(-2),
+            &json!("The setting Username (FieldUsername) is required but was not sent.")
+        )
+    );
+    let (_, fields) = via1.get("/api/Fields/Get").await;
+    assert_eq!(fields["Fields"][0]["ID"], "FieldUsername", "{fields}");
+    drop((one, two));
 }
 
 /// Every path and method the OpenAPI document lists is routed (never 404
@@ -498,4 +898,194 @@ async fn every_documented_operation_is_served() {
     }
     assert!(checked > 40, "{checked} operations");
     server.stop().await;
+}
+
+/// Every series of the metrics text (name and labels, without the value).
+fn series(metrics: &str) -> std::collections::BTreeSet<String> {
+    metrics
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| l.rsplit_once(' ').map(|(s, _)| s.to_string()))
+        .collect()
+}
+
+/// Traffic full of values chosen by callers — unknown paths, hooks,
+/// bindings, TrackIds, products, a wrong token — tagged with `tag`.
+async fn caller_chosen_traffic(url: &str, tenant: &Tenant, tag: &str) {
+    let http = client();
+    for i in 0..5 {
+        let value = format!("{tag}{i}");
+        let (status, _) = tenant
+            .call(&format!("/api/{value}/Create"), &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = tenant
+            .admin_put(&format!("/bindings/{value}/x"), &json!({"plugin": "p"}))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = tenant
+            .admin_get(&format!("/bindings/precheck/{}", value.to_lowercase()))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = tenant
+            .admin_get(&format!("/invocations?binding={value}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let mut body = create(&value, &value, 5, true);
+        body["ProductID"] = json!(value);
+        body["ServiceType"] = json!(value);
+        let (status, _) = read(
+            http.post(format!("{url}/api/Subscriptions/Create"))
+                .header(
+                    "X-CloudPlatform-ApplicationId",
+                    &tenant.secrets.application_id,
+                )
+                .header("X-CloudPlatform-APIKey", tenant.api_key_header())
+                .header("X-CloudPlatform-TrackId", &value)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = read(
+            http.get(format!("{url}/admin/v1/plugins"))
+                .bearer_auth(&value)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// On the real binary: limit hits by limit, admin requests by status
+/// class, and labels that take no value from a caller.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_hits_admin_requests_and_bounded_labels_on_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let tenant_with = |name: &str, limits: &str| {
+        let (_, out, _) = run_cli(&["tenant", "create", "--name", name, "--data-dir", data_dir]);
+        let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+        let (code, _, err) = run_cli(&[
+            "tenant",
+            "set-limits",
+            "--tenant",
+            &secrets.tenant_id,
+            "--limits",
+            limits,
+            "--data-dir",
+            data_dir,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        secrets
+    };
+    // Only its own limit can stop each plugin.
+    let long = tenant_with(
+        "Long deadline",
+        r#"{"deadline_ms": 60000, "call_budget_ms": 60000}"#,
+    );
+    let fueled = tenant_with("Fuel for hours", r#"{"fuel": 1000000000000000}"#);
+    let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
+    let scrape = || async {
+        client()
+            .get(format!("{}/metrics", server.url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let long = Tenant::new(&server.url, long);
+    let fueled = Tenant::new(&server.url, fueled);
+    let check = create("p-1", "20417", 5, true);
+    let hit = |limit: &str| format!("tollgate_limit_hits_total{{limit=\"{limit}\"}}");
+    let admin = |class: &str| format!("tollgate_admin_requests_total{{status=\"{class}\"}}");
+
+    let before = scrape().await;
+    long.bind("precheck", "loop", test_plugins::INFINITE_LOOP, json!({}))
+        .await; // 2 admin requests, 2xx
+    let (_, answer) = long.call("/api/Subscriptions/Create", &check).await;
+    assert!(
+        long.logged_error(&answer, "loop")
+            .await
+            .contains("ran out of fuel"),
+        "{answer}"
+    ); // 1 more (reading the decision log)
+    long.bind("precheck", "loop", test_plugins::MEMORY_BOMB, json!({}))
+        .await; // 2 more
+    let (_, answer) = long.call("/api/Subscriptions/Create", &check).await;
+    assert!(
+        long.logged_error(&answer, "loop")
+            .await
+            .contains("memory limit"),
+        "{answer}"
+    ); // 1 more
+    fueled
+        .bind("precheck", "loop", test_plugins::INFINITE_LOOP, json!({}))
+        .await; // 2 more
+    let (_, answer) = fueled.call("/api/Subscriptions/Create", &check).await;
+    assert!(
+        fueled
+            .logged_error(&answer, "loop")
+            .await
+            .contains("missed its deadline"),
+        "{answer}"
+    ); // 1 more
+    // A trap is a failure, not a limit.
+    fueled
+        .bind("precheck", "loop", test_plugins::PANIC, json!({}))
+        .await; // 2 more
+    fueled.call("/api/Subscriptions/Create", &check).await;
+    // 4xx: a bad binding, an unknown plugin, a missing token.
+    let (status, _) = fueled
+        .admin_put("/bindings/precheck/x", &json!({"plugin": "nope"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = fueled.admin_get("/invocations?limit=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = read(
+        client()
+            .get(format!("{}/admin/v1/plugins", server.url))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let after = scrape().await;
+    let delta = |series: &str| sample(&after, series) - sample(&before, series);
+    assert_eq!(
+        (
+            delta(&hit("fuel-exhausted")),
+            delta(&hit("memory-limit")),
+            delta(&hit("deadline-exceeded")),
+            delta(&hit("trap"))
+        ),
+        (1.0, 1.0, 1.0, 0.0),
+        "{after}"
+    );
+    assert_eq!(
+        (delta(&admin("2xx")), delta(&admin("4xx"))),
+        (11.0, 3.0),
+        "{after}"
+    );
+
+    // Two rounds of traffic with values of the callers' choosing: the
+    // second adds no series, and no label holds any of those values.
+    caller_chosen_traffic(&server.url, &fueled, "Zqx").await;
+    let first = series(&scrape().await);
+    caller_chosen_traffic(&server.url, &fueled, "Wvk").await;
+    let metrics = scrape().await;
+    assert_eq!(series(&metrics), first, "new series from callers' values");
+    for tag in ["Zqx", "zqx", "Wvk", "wvk"] {
+        assert!(
+            !metrics.contains(tag),
+            "a caller's value in a label:\n{metrics}"
+        );
+    }
 }

@@ -338,7 +338,22 @@ async fn bodies_that_are_not_json_are_400() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
     let http = client();
-    for body in [&b""[..], b"{", b"[1,2]", b"\xff\xfe", b"null"] {
+    for (body, message) in [
+        (
+            &b""[..],
+            "The request body is empty; a JSON object is expected.",
+        ),
+        (b"{", "The request body is not valid JSON: "),
+        (
+            b"[1,2]",
+            "The request body must be a JSON object, but it is a list.",
+        ),
+        (b"\xff\xfe", "The request body is not valid JSON: "),
+        (
+            b"null",
+            "The request body must be a JSON object, but it is null.",
+        ),
+    ] {
         let response = http
             .post(format!("{}/api/Subscriptions/Create", server.url))
             .header(
@@ -357,6 +372,12 @@ async fn bodies_that_are_not_json_are_400() {
             (StatusCode::BAD_REQUEST, &json!(-2)),
             "{body:?}: {answer}"
         );
+        assert!(
+            answer["Message"].as_str().unwrap().starts_with(message),
+            "{body:?}: {answer}"
+        );
+        assert_eq!(answer["Result"], Value::Null);
     }
+    assert_eq!(tenant.events(0).await, Vec::<Value>::new());
     server.stop().await;
 }

@@ -29,7 +29,11 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
         ),
         (Some("min-max"), Some(HOOK), Some(true))
     );
-    assert_eq!(v1["version"].as_str().unwrap().len(), 64, "sha256 hex");
+    assert_eq!(
+        v1["version"].as_str().unwrap(),
+        sha256_hex(&test_plugins::bytes(test_plugins::FIXED_MIN_3)),
+        "the version is the SHA-256 of the component's bytes"
+    );
     let (status, _) = tenant
         .admin_put(
             "/bindings/quantity-limits/min-max",
@@ -53,6 +57,10 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
     let (_, v2) = tenant
         .upload("min-max", test_plugins::bytes(test_plugins::FIXED_MIN_1))
         .await;
+    assert_eq!(
+        v2["version"].as_str().unwrap(),
+        sha256_hex(&test_plugins::bytes(test_plugins::FIXED_MIN_1))
+    );
     assert_ne!(v2["version"], v1["version"]);
     let (status, bound) = tenant
         .admin_put(
@@ -177,19 +185,50 @@ async fn upload_bind_activate_roll_back_dry_run_and_replay() {
     );
     let (_, versions) = tenant.admin_get("/plugins/min-max/versions").await;
     assert_eq!(versions.as_array().unwrap().len(), 2);
+    // Every logged call so far decided limits: the matching filters list
+    // them all (and only theirs), the others none.
+    let (_, all) = tenant.admin_get("/invocations").await;
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 3, "three calls were decided: {all:?}");
+    let ids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
     let (_, filtered) = tenant
         .admin_get("/invocations?outcome=limits&hook=quantity-limits")
         .await;
+    assert_eq!(ids(&filtered), ids(&json!(all)), "{filtered}");
     assert!(
         filtered
             .as_array()
             .unwrap()
             .iter()
-            .all(|i| i["outcome"] == "limits")
+            .all(|i| i["outcome"] == "limits" && i["hook"] == HOOK)
     );
-    let (_, none) = tenant.admin_get("/invocations?hook=precheck").await;
-    assert_eq!(none, json!([]));
+    for path in [
+        "/invocations?hook=precheck",
+        "/invocations?outcome=no-limits",
+        "/invocations?outcome=error",
+        "/invocations?binding=another",
+    ] {
+        let (status, none) = tenant.admin_get(path).await;
+        assert_eq!((status, &none), (StatusCode::OK, &json!([])), "{path}");
+    }
+    let (_, newest) = tenant.admin_get("/invocations?limit=2").await;
+    assert_eq!(
+        ids(&newest),
+        ids(&json!(all[..2])),
+        "limit keeps the newest"
+    );
     server.stop().await;
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn assert_problem(
@@ -207,9 +246,7 @@ fn assert_problem(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
-    let mut options = Options::default();
-    options.config.engine.compile_timeout_ms = 1500;
-    let server = Server::with(options).await;
+    let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
 
     let (s, b) = tenant
@@ -261,31 +298,27 @@ async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
         "incompatible",
         "does not match the `precheck` world",
     );
-    // Over every language's bound: refused at the body limit.
-    let (s, b) = tenant.upload("x", vec![0u8; 33 * 1024 * 1024]).await;
+    // A (Rust) component over the 4 MiB limit.
+    let limit = 4 * 1024 * 1024;
+    let (s, b) = tenant
+        .upload(
+            "x",
+            padded_to(&test_plugins::bytes(test_plugins::FIXED_MIN_1), limit + 1),
+        )
+        .await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
     assert_eq!(b["title"], "Too large");
-    // A component of a compiled language over its tier's 4 MiB: refused
-    // by size before compiling.
-    let (s, b) = tenant.upload("x", padded_component(5 * 1024 * 1024)).await;
+    assert!(b["detail"].as_str().unwrap().contains("4194304"), "{b}");
+    // A body past what any language may upload is not even read whole.
+    let hard_cap = tollgate::runtime::EngineConfig::default().max_upload_bytes();
+    let (s, b) = tenant.upload("x", vec![0u8; hard_cap + 2]).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{b}");
-    assert!(
-        b["detail"].as_str().unwrap().contains("4194304-byte limit"),
-        "{b}"
-    );
-    let started = std::time::Instant::now();
-    let (s, b) = tenant.upload("x", slow_to_compile_component()).await;
-    assert_problem(
-        s,
-        &b,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "compile-timeout",
-        "longer than 1500 ms",
-    );
-    assert!(
-        started.elapsed().as_secs() < 10,
-        "the upload gate answered after {:?}",
-        started.elapsed()
+    assert_eq!(
+        b["detail"],
+        format!(
+            "The request body is larger than the {}-byte limit of this endpoint.",
+            hard_cap + 1
+        )
     );
     let (s, b) = tenant
         .upload("Bad Name!", test_plugins::bytes(test_plugins::FIXED_MIN_1))
@@ -306,6 +339,32 @@ async fn bad_uploads_are_refused_with_the_reason_and_nothing_is_stored() {
             .unwrap()
             .is_empty()
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_slow_to_compile_is_refused_at_the_compile_deadline() {
+    let mut options = Options::default();
+    // Far below what the slow component takes on any machine (seconds):
+    // only the compile deadline can refuse it.
+    options.config.engine.compile_timeout_ms = 100;
+    let server = Server::with(options).await;
+    let tenant = server.tenant("Northwind").await;
+    let started = std::time::Instant::now();
+    let (s, b) = tenant.upload("x", slow_to_compile_component()).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "compile-timeout",
+        "longer than 100 ms",
+    );
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "the upload gate answered after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(tenant.admin_get("/plugins").await.1, json!([]));
     let metrics = client()
         .get(format!("{}/metrics", server.url))
         .send()
@@ -386,6 +445,10 @@ async fn bindings_are_checked_before_they_are_stored() {
         .admin_post("/bindings/quantity-limits/x/rollback", &json!({}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(
+        b["detail"],
+        "binding quantity-limits/x has no earlier revision to roll back to"
+    );
     // No token, a wrong token: 401.
     let response = client()
         .get(format!("{}/admin/v1/plugins", server.url))
@@ -441,6 +504,25 @@ async fn one_tenant_never_reaches_another_tenants_things() {
     ] {
         let (s, body) = b.admin_get(&path).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {body}");
+        // The same answer as for an object that never existed, and
+        // nothing of A's object in it.
+        let made_up = path
+            .replace("min-max", "never-uploaded")
+            .replace(&invocation, "0197a1b2c3d4e5f6a7b8c9d0e1f2a3b4")
+            .replace(&id, "TGS-00000000000000000000");
+        let (_, unknown) = b.admin_get(&made_up).await;
+        assert_eq!(body["title"], "Not found", "{path}: {body}");
+        assert_eq!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .replace("min-max", "never-uploaded")
+                .replace(&invocation, "0197a1b2c3d4e5f6a7b8c9d0e1f2a3b4")
+                .replace(&id, "TGS-00000000000000000000"),
+            unknown["detail"].as_str().unwrap(),
+            "{path}"
+        );
+        assert!(!body.to_string().contains(&version), "{path}: {body}");
     }
     assert_eq!(b.admin_get("/plugins").await.1, json!([]));
     assert_eq!(b.admin_get("/bindings").await.1, json!([]));
@@ -571,26 +653,6 @@ async fn concurrent_activations_leave_one_active_version_and_a_consistent_histor
     server.stop().await;
 }
 
-/// An empty component padded with a custom section to `size` bytes.
-fn padded_component(size: usize) -> Vec<u8> {
-    let mut bytes = b"\0asm\x0d\x00\x01\x00".to_vec();
-    let payload = size - bytes.len() - 8;
-    bytes.push(0);
-    let mut len = (payload + 4) as u64;
-    loop {
-        let byte = (len & 0x7f) as u8;
-        len >>= 7;
-        if len == 0 {
-            bytes.push(byte);
-            break;
-        }
-        bytes.push(byte | 0x80);
-    }
-    bytes.extend_from_slice(b"\x03pad");
-    bytes.resize(bytes.len() + payload, 0);
-    bytes
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn decision_records_are_pruned_by_age_and_count() {
     let mut options = Options::default();
@@ -662,6 +724,18 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
     );
     let secrets: tollgate::service::TenantSecrets =
         serde_json::from_value(created.clone()).unwrap();
+    // Stored as SHA-256 digests only: neither secret is in the database.
+    let rows = server
+        .app
+        .store()
+        .dump_table("tenants")
+        .await
+        .unwrap()
+        .join("\n");
+    for secret in [&secrets.api_key, &secrets.admin_token] {
+        assert!(!rows.contains(secret.as_str()), "{rows}");
+        assert!(rows.contains(&sha256_hex(secret.as_bytes())), "{rows}");
+    }
     let tenant = Tenant::new(&server.url, secrets.clone());
     assert_eq!(
         tenant
@@ -671,7 +745,7 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
         0
     );
     // The same application id again: conflict. A wrong operator token: 401.
-    let (status, _) = read(
+    let (status, again) = read(
         op(Method::POST, "/tenants")
             .json(
                 &json!({"name": "Again", "application_id": "9c292077-6907-4a95-bde0-681b36cc7e86"}),
@@ -681,7 +755,15 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
             .unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(
+        again["detail"]
+            .as_str()
+            .unwrap()
+            .contains("9c292077-6907-4a95-bde0-681b36cc7e86"),
+        "{again}"
+    );
+    assert!(again.get("api_key").is_none() && again.get("admin_token").is_none());
     let response = http
         .post(format!("{}/admin/v1/tenants", server.url))
         .bearer_auth(&secrets.admin_token)
@@ -763,6 +845,10 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["detail"], "memory_bytes must be between 1 and the engine maximum of 67108864 bytes",
+        "{body}"
+    );
     let (status, _) = read(
         op(Method::PUT, &format!("/tenants/{id}/limits"))
             .json(&json!({"fuel": 1000}))
@@ -876,4 +962,294 @@ async fn tenant_commands_work_while_the_server_writes() {
     let (_, list, _) = run_cli(&["tenant", "list", "--data-dir", data_dir]);
     assert_eq!(list.lines().count(), 6);
     drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_of_exactly_the_size_limit_is_accepted_and_one_byte_more_refused() {
+    let small = test_plugins::bytes(test_plugins::FIXED_MIN_1);
+    let other = test_plugins::bytes(test_plugins::FIXED_MIN_3);
+    let limit = small.len().max(other.len()) + 100;
+    let mut options = Options::default();
+    options.config.engine.max_component_bytes = limit;
+    let server = Server::with(options).await;
+    let tenant = server.tenant("Sized").await;
+
+    let exact = padded_to(&small, limit);
+    let (status, uploaded) = tenant.upload("exact", exact.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{uploaded}");
+    assert_eq!(
+        (uploaded["size"].as_u64(), uploaded["version"].as_str()),
+        (Some(limit as u64), Some(sha256_hex(&exact).as_str()))
+    );
+    let (status, bound) = tenant
+        .admin_put(
+            "/bindings/quantity-limits/exact",
+            &json!({"plugin": "exact"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bound}");
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 0, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -105, "the padded plugin runs: {answer}");
+
+    let over = padded_to(&other, limit + 1);
+    let (status, refused) = tenant.upload("over", over.clone()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{refused}");
+    let detail = refused["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&(limit + 1).to_string()) && detail.contains(&limit.to_string()),
+        "{detail}"
+    );
+    assert_eq!(refused["title"], "Too large");
+    let (_, plugins) = tenant.admin_get("/plugins").await;
+    assert_eq!(
+        plugins
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["exact"],
+        "nothing of the refused upload is stored"
+    );
+    server.stop().await;
+}
+
+/// The subscriptions a probe plugin was given by `customer-subscriptions`:
+/// its report reads `settings=[…] subscriptions=[id:product,…]`.
+fn reported_subscriptions(message: &str) -> std::collections::BTreeSet<String> {
+    let list = message
+        .split_once("subscriptions=[")
+        .and_then(|(_, rest)| rest.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("not a probe report: {message}"));
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_subscriptions_never_answer_another_tenants_subscriptions() {
+    let server = Server::start().await;
+    let a = server.tenant("A").await;
+    let b = server.tenant("B").await;
+    // Both tenants provision for the same platform account id (20417).
+    let mut own: [std::collections::BTreeSet<String>; 2] = Default::default();
+    for (i, (tenant, platform_ids)) in [(&a, ["a-1", "a-2"].as_slice()), (&b, &["b-1"])]
+        .into_iter()
+        .enumerate()
+    {
+        for (n, platform_id) in platform_ids.iter().enumerate() {
+            let product = if n == 0 { "cb_basic" } else { "cb_business" };
+            let (_, created) = tenant
+                .call(
+                    "/api/Subscriptions/Create",
+                    &service("", platform_id, "20417", product, 5, false),
+                )
+                .await;
+            assert_eq!(created["Code"], 0, "{created}");
+            own[i].insert(format!("{}:{product}", created["Result"].as_str().unwrap()));
+        }
+    }
+    // Another of A's customers.
+    a.call(
+        "/api/Subscriptions/Create",
+        &create("a-other", "30001", 5, false),
+    )
+    .await;
+    // The same plugin (the same bytes, so the same version and compiled
+    // code) bound by both.
+    let version_a = a
+        .bind(
+            "precheck",
+            "echo",
+            test_plugins::V2_PROBE,
+            json!({"probe": "echo"}),
+        )
+        .await;
+    let version_b = b
+        .bind(
+            "precheck",
+            "echo",
+            test_plugins::V2_PROBE,
+            json!({"probe": "echo"}),
+        )
+        .await;
+    assert_eq!(version_a, version_b);
+    for (i, tenant) in [&a, &b].into_iter().enumerate() {
+        let (_, answer) = tenant
+            .call(
+                "/api/Subscriptions/Create",
+                &create("p-new", "20417", 5, true),
+            )
+            .await;
+        assert_eq!(answer["Code"], -150, "{answer}");
+        assert_eq!(
+            reported_subscriptions(answer["Message"].as_str().unwrap()),
+            own[i],
+            "tenant {i} sees its own subscriptions of the account, and only those"
+        );
+        // The decision log records what the plugin was given.
+        let (_, logged) = tenant.admin_get("/invocations?binding=echo").await;
+        let logged: std::collections::BTreeSet<String> = logged[0]["input"]["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}:{}",
+                    s["subscription_id"].as_str().unwrap(),
+                    s["product_id"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(logged, own[i]);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaying_a_clock_and_random_plugin_reproduces_its_output_from_the_recorded_seed() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Clocks").await;
+    let version = tenant
+        .bind("precheck", "clock", test_plugins::CLOCK_RANDOM, json!({}))
+        .await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 5, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -150, "{answer}");
+    let message = answer["Message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with(&format!("wall={T0} now={T0} slept=0 random=")),
+        "{message}"
+    );
+    // A day later (a new call would read another clock) the recorded case
+    // replays to the same answer: its `now` and its seed are the recorded ones.
+    server.advance(DAY);
+    let (_, logged) = tenant.admin_get("/invocations?binding=clock").await;
+    let logged = &logged[0];
+    assert_eq!(
+        logged["output"]["verdict"]["reject"]["message"],
+        message.as_str(),
+        "{logged}"
+    );
+    let seed = logged["input"]["seed"].as_u64().expect("a recorded seed");
+    assert_eq!(logged["input"]["now"], T0);
+    let id = logged["id"].as_str().unwrap();
+    let (status, replay) = tenant
+        .admin_post(&format!("/invocations/{id}/replay"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replay}");
+    assert_eq!(replay["changed"], false, "{replay}");
+    assert_eq!(replay["replayed"]["output"], logged["output"], "{replay}");
+    // The recorded input, run again: the same answer; with another seed,
+    // another random value and the same clocks.
+    let mut input = logged["input"].clone();
+    let (_, same) = tenant
+        .admin_post(
+            "/dry-run",
+            &json!({"plugin": "clock", "version": version, "input": input}),
+        )
+        .await;
+    assert_eq!(same["output"], logged["output"], "{same}");
+    input["seed"] = json!(seed ^ 1);
+    let (_, other) = tenant
+        .admin_post(
+            "/dry-run",
+            &json!({"plugin": "clock", "version": version, "input": input}),
+        )
+        .await;
+    let other = other["output"]["verdict"]["reject"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(other, message, "the seed decides the random values");
+    assert!(
+        other.starts_with(&format!("wall={T0} now={T0} slept=0 random=")),
+        "{other}"
+    );
+    // Replay reads the seed from the record: had another seed been
+    // recorded, replay would reproduce that seed's answer.
+    let changed = execute_sql(
+        &server.db.url,
+        &format!(
+            "UPDATE invocations SET input = replace(input, '\"seed\":{seed}', '\"seed\":{}') WHERE id = '{id}'",
+            seed ^ 1
+        ),
+    )
+    .await;
+    assert_eq!(changed, 1);
+    let (_, replay) = tenant
+        .admin_post(&format!("/invocations/{id}/replay"), &json!({}))
+        .await;
+    assert_eq!(
+        replay["replayed"]["output"]["verdict"]["reject"]["message"],
+        other.as_str(),
+        "{replay}"
+    );
+    server.stop().await;
+}
+
+/// An admin read answers with every decision answered before it, even one
+/// the batch writer has not written yet: another connection holds the
+/// decision-log tables, so the record stays pending until it lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_reads_flush_the_decision_records_still_pending() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Flushed").await;
+    tenant
+        .bind(
+            HOOK,
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    server.app.flush_decisions().await;
+    let lock = DecisionLock::hold(&server.db.url).await;
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -105, "{answer}");
+    let t = tenant.clone();
+    let mut reading = tokio::spawn(async move { t.admin_get("/invocations").await });
+    // The read waits for the record; if it answers before the lock goes,
+    // it must hold the record all the same (it cannot).
+    let (status, log) =
+        match tokio::time::timeout(std::time::Duration::from_millis(500), &mut reading).await {
+            Ok(answered) => {
+                lock.release().await;
+                answered.unwrap()
+            }
+            Err(_) => {
+                lock.release().await;
+                reading.await.unwrap()
+            }
+        };
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let log = log.as_array().unwrap();
+    assert_eq!(
+        log.len(),
+        1,
+        "the read missed the decision answered before it: {log:?}"
+    );
+    assert_eq!(
+        (
+            log[0]["outcome"].as_str(),
+            log[0]["output"]["limits"]["min"].as_i64()
+        ),
+        (Some("limits"), Some(3))
+    );
+    server.stop().await;
 }

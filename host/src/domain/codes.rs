@@ -13,8 +13,9 @@ pub const EXISTS: i32 = 1;
 pub const INVALID: i32 = -2;
 /// A referenced object is unknown (subscription, add-on, account).
 pub const UNKNOWN: i32 = -3;
-/// Temporarily unavailable (overloaded, shutting down, storage busy):
-/// retrying later may succeed.
+/// Temporarily unavailable (a plugin queue bound, the answer deadline, a
+/// subscription changed by many calls at once): retrying later may
+/// succeed. A server shutting down accepts no new connection instead.
 pub const UNAVAILABLE: i32 = -4;
 /// The subscription is cancelled and cannot be changed any more.
 pub const CANCELLED: i32 = -5;
@@ -55,7 +56,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         UNAVAILABLE,
-        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded, the call could not be decided within the answer deadline (8 s), or shutting down. Nothing was written; retry later.",
+        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded — a plugin queue bound, the answer deadline (8 s), or a subscription changed by many calls at once. Nothing was written; retry later.",
     ),
     (
         CANCELLED,

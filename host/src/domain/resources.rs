@@ -196,6 +196,7 @@ fn pick<'a>(
 mod tests {
     use super::*;
     use crate::domain::catalog::ProductType;
+    use crate::domain::interworks::ServiceDefinition;
     use proptest::prelude::*;
 
     fn attr(id: &str, value: &str, code: &str, linked: bool) -> Attribute {
@@ -424,13 +425,99 @@ mod tests {
         })
     }
 
+    /// What the platform may send as a number: negative values, negative
+    /// zero, blanks and padding included.
+    fn arb_signed_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0u32..10_000).prop_map(|n| n.to_string()),
+            (1u32..10_000).prop_map(|n| format!("-{n}")),
+            (1u32..10_000).prop_map(|n| format!("-{}.{:02}", n / 100, n % 100)),
+            Just("-0".to_string()),
+            Just(" -3 ".to_string()),
+            Just(String::new()),
+        ]
+    }
+
+    /// Attributes of any kind with signed values, for any owner.
+    fn arb_signed_attributes() -> impl Strategy<Value = Vec<Attribute>> {
+        proptest::collection::vec(
+            (
+                prop_oneof![Just("storage_gb"), Just("extra_gb"), Just("seats")],
+                arb_signed_value(),
+                any::<bool>(),
+            )
+                .prop_map(|(id, value, linked)| attr(id, &value, "", linked)),
+            0..4,
+        )
+        .prop_map(|mut v| {
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            v.dedup_by(|a, b| a.id == b.id);
+            v
+        })
+    }
+
+    /// A create call as parsing hands it over: quantities of any sign.
+    fn arb_signed_call() -> impl Strategy<Value = ServiceDefinition> {
+        (
+            -1000..100_000i64,
+            arb_signed_attributes(),
+            proptest::collection::vec(
+                (
+                    -1000..1000i64,
+                    prop_oneof![Just(ActionType::Provision), Just(ActionType::Cancel)],
+                    arb_signed_attributes(),
+                ),
+                0..4,
+            ),
+        )
+            .prop_map(|(quantity, attributes, addons)| ServiceDefinition {
+                platform_subscription_id: "p-1".into(),
+                service_type: "cloudbackup".into(),
+                product_id: "cb_basic".into(),
+                quantity,
+                account: crate::domain::interworks::Account {
+                    id: "20417".into(),
+                    ..Default::default()
+                },
+                attributes,
+                addons: addons
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (q, action, attributes))| {
+                        addon(&format!("addon{i}"), action, q, attributes)
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+    }
+
     proptest! {
+        /// Whatever the platform sends, a plan the service would commit
+        /// (the call validated, then calculated) holds no negative amount:
+        /// a negative quantity or value is refused (Code -2) instead.
         #[test]
-        fn totals_are_never_negative(q in 0..100_000i64, attributes in arb_attributes(), addons in arb_addons()) {
-            for (_, value) in plan(q, &attributes, &addons) {
-                if let ResourceValue::Amount(d) = value {
-                    prop_assert!(!d.is_sign_negative() || d.is_zero());
+        fn totals_are_never_negative(call in arb_signed_call(), with_catalog in any::<bool>()) {
+            let catalog = catalog();
+            let catalog = with_catalog.then_some(&catalog);
+            if let Err(e) = call.validate(crate::domain::hook::Operation::SubscriptionCreate) {
+                prop_assert!(e.0.contains("is negative."), "{e}");
+                return Ok(());
+            }
+            let owners = owners(call.quantity, &call.attributes, &call.addons);
+            match calculate(&owners, &call.service_type, catalog) {
+                Ok(totals) => {
+                    for total in totals {
+                        if let ResourceValue::Amount(d) = total.value {
+                            prop_assert!(!d.is_sign_negative() || d.is_zero(), "{}: {d}", total.id);
+                        }
+                    }
                 }
+                Err(e) => prop_assert!(
+                    e.0.contains("is negative.") && owners.iter().any(|o| o.attributes.iter().any(|a| {
+                        a.value.trim().starts_with('-') && a.value.trim() != "-0"
+                    })),
+                    "{e}"
+                ),
             }
         }
 

@@ -391,7 +391,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = router(app.clone(), config.clone());
-    let pruning = tokio::spawn(prune_periodically(app.clone()));
+    let pruning = tokio::spawn(prune_periodically(app.clone(), PRUNE_EVERY));
     let connections = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -454,9 +454,13 @@ pub async fn serve(
     result
 }
 
-/// Prune decision records and events every hour.
-async fn prune_periodically(app: Arc<App>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+/// How often `serve` prunes decision records and events (the first time
+/// as it starts).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prune decision records and events now and then every `every`.
+async fn prune_periodically(app: Arc<App>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         match app.prune().await {
@@ -470,6 +474,107 @@ async fn prune_periodically(app: Arc<App>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The retention loop prunes as it starts and then again at every
+    /// period, each time by the clock of that moment.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_retention_loop_prunes_at_start_and_then_every_period() {
+        use crate::domain::hook::Operation;
+        use crate::domain::interworks::{Account, ServiceDefinition};
+        use crate::service::{AppConfig, CallContext, NewTenantRequest};
+        use std::sync::atomic::{AtomicI64, Ordering};
+        const DAY: i64 = 86_400_000;
+        assert_eq!(PRUNE_EVERY, Duration::from_secs(3600), "README: hourly");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            crate::store::Store::open_data_dir(dir.path())
+                .await
+                .unwrap(),
+        );
+        let now = Arc::new(AtomicI64::new(1_764_201_600_000));
+        let clock = now.clone();
+        let config = AppConfig {
+            retention_days: 1,
+            ..AppConfig::default()
+        };
+        let app = App::new(
+            store.clone(),
+            config,
+            Arc::new(move || clock.load(Ordering::SeqCst)),
+        )
+        .unwrap();
+        let secrets = app
+            .create_tenant(&NewTenantRequest {
+                name: "Pruned".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let tenant = app
+            .authenticate(
+                Some(&secrets.application_id),
+                Some(&base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &secrets.api_key,
+                )),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let call = |n: usize| {
+            let (app, tenant) = (app.clone(), tenant.clone());
+            async move {
+                let def = ServiceDefinition {
+                    platform_subscription_id: format!("p-{n}"),
+                    product_id: "cb_basic".into(),
+                    quantity: 1,
+                    check_only: true,
+                    account: Account {
+                        id: "1".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                app.service_call(
+                    &tenant,
+                    Operation::SubscriptionCreate,
+                    def,
+                    &CallContext::default(),
+                )
+                .await
+                .unwrap();
+                app.flush_decisions().await;
+            }
+        };
+        let kept = || {
+            let store = store.clone();
+            let id = secrets.tenant_id.clone();
+            async move { store.calls(&id, 100).await.unwrap().len() }
+        };
+        let until_kept = |n: usize| async move {
+            let started = std::time::Instant::now();
+            while kept().await != n {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "still not {n} records"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        // Two days old when the loop starts: pruned by its first round.
+        call(1).await;
+        now.fetch_add(2 * DAY, Ordering::SeqCst);
+        call(2).await;
+        assert_eq!(kept().await, 2);
+        let every = Duration::from_millis(50);
+        let pruning = tokio::spawn(prune_periodically(app.clone(), every));
+        until_kept(1).await;
+        // Aged again later: a later round prunes it too.
+        now.fetch_add(2 * DAY, Ordering::SeqCst);
+        call(3).await;
+        until_kept(1).await;
+        pruning.abort();
+    }
 
     fn path_of(uri: &str, base: &str) -> String {
         let req = Request::builder()

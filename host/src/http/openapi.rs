@@ -48,7 +48,7 @@ fn platform_op(
             "401": response("Authorization failed: the same body for every cause.", reference("Envelope")),
             "413": response("The body is larger than the limit (1 MiB by default).", reference("Envelope")),
             "500": response("Unexpected internal error (Code -1), logged with the TrackId.", reference("Envelope")),
-            "503": response("Overloaded or shutting down (Code -4), with Retry-After.", reference("Envelope"))
+            "503": response("Overloaded (Code -4), with Retry-After.", reference("Envelope"))
         }
     });
     if let Some(schema) = request {

@@ -185,6 +185,14 @@ impl Server {
         Server::on(self.db, options).await
     }
 
+    /// Give a tenant its own limits (fields not set follow the server).
+    pub async fn set_limits(&self, tenant: &Tenant, limits: tollgate::service::TenantLimits) {
+        self.app
+            .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
+            .await
+            .expect("tenant limits");
+    }
+
     /// The value of a metric series (its whole line up to the value), or 0.
     pub fn metric(&self, series: &str) -> f64 {
         let text = self.app.metrics().render();
@@ -207,6 +215,14 @@ impl Server {
             .await
             .expect("tenant");
         Tenant::new(&self.url, secrets)
+    }
+
+    /// Begin a graceful shutdown; the handle resolves when `serve` returns.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.take().expect("the server is serving")
     }
 
     pub async fn stop(mut self) {
@@ -248,6 +264,26 @@ pub struct Tenant {
 }
 
 impl Tenant {
+    /// The decision log's error for `binding` in the call behind `answer`:
+    /// the platform's user gets a fixed sentence with the TrackId, the
+    /// details (which limit, how much) stay in the tenant's log.
+    pub async fn logged_error(&self, answer: &Value, binding: &str) -> String {
+        let message = answer["Message"].as_str().unwrap_or_default();
+        let track = message
+            .rsplit("TrackId ")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.');
+        let (status, logged) = self
+            .admin_get(&format!("/invocations?track_id={track}&binding={binding}"))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{logged}");
+        logged[0]["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no logged error for {binding} in {answer}: {logged}"))
+            .to_string()
+    }
+
     pub fn new(url: &str, secrets: TenantSecrets) -> Tenant {
         Tenant {
             url: url.to_string(),
@@ -321,6 +357,16 @@ impl Tenant {
         read(
             self.admin(method, path)
                 .json(body)
+                .send()
+                .await
+                .expect("admin call"),
+        )
+        .await
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> (StatusCode, Value) {
+        read(
+            self.admin(reqwest::Method::DELETE, path)
                 .send()
                 .await
                 .expect("admin call"),
@@ -511,12 +557,48 @@ pub fn slow_to_compile_component() -> Vec<u8> {
     wat::parse_str(&wat).expect("slow component")
 }
 
+/// `bytes` (a component) with a custom section appended, so that it is
+/// exactly `total` bytes long and still valid.
+pub fn padded_to(bytes: &[u8], total: usize) -> Vec<u8> {
+    fn leb128(mut n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    for leb_len in 1..=5 {
+        // id (1) + size (leb_len) + [name length (1) + name "p" (1) + payload]
+        let size = total - bytes.len() - 1 - leb_len;
+        let leb = leb128(size);
+        if leb.len() == leb_len {
+            let mut out = bytes.to_vec();
+            out.push(0);
+            out.extend(leb);
+            out.extend([1, b'p']);
+            out.resize(total, 0);
+            assert_eq!(out.len(), total);
+            return out;
+        }
+    }
+    unreachable!("no padding reaches {total} bytes")
+}
+
 /// A `tollgate` process (killed on drop) and the log lines it wrote.
 pub struct Process {
     pub child: std::process::Child,
     pub url: String,
     pub logs: Arc<std::sync::Mutex<Vec<String>>>,
 }
+
+/// How long a test waits for a process to start, stop or log a line: far
+/// beyond what any of them takes, so only a hang reaches it.
+pub const PROCESS_WAIT: Duration = Duration::from_secs(60);
 
 impl Process {
     /// The JSON log lines written so far.
@@ -528,6 +610,52 @@ impl Process {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect()
     }
+
+    /// Every stderr line written so far, as text.
+    pub fn stderr(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Wait (bounded) until a JSON log line satisfies `found`; all lines so far.
+    pub async fn wait_for_log(&self, what: &str, found: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let started = std::time::Instant::now();
+        loop {
+            let lines = self.log_lines();
+            if lines.iter().any(&found) {
+                return lines;
+            }
+            assert!(
+                started.elapsed() < PROCESS_WAIT,
+                "no log line {what} within {PROCESS_WAIT:?}; stderr:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Send SIGTERM (what an orchestrator sends to stop a server).
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// The exit status once the process has ended, or `None` if it still
+    /// runs after `wait`.
+    pub async fn exited_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if started.elapsed() >= wait {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
 }
 
 impl Drop for Process {
@@ -538,13 +666,21 @@ impl Drop for Process {
 }
 
 /// Start `tollgate <args> --listen 127.0.0.1:0 --log-format json` and wait
-/// for the line saying where it listens.
+/// (bounded) for the line saying where it listens.
 pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
+    let mut all = args.to_vec();
+    all.extend(["--listen", "127.0.0.1:0", "--log-format", "json"]);
+    spawn_process(&all, envs)
+}
+
+/// Start `tollgate <args>` with `envs` — the listen address and JSON logs
+/// come from them — and wait at most [`PROCESS_WAIT`] for the JSON line
+/// saying where it listens. A process that exits or hangs first fails the
+/// test with its stderr.
+pub fn spawn_process(args: &[&str], envs: &[(&str, &str)]) -> Process {
     use std::io::BufRead;
     let mut command = std::process::Command::new(exe());
-    command
-        .args(args)
-        .args(["--listen", "127.0.0.1:0", "--log-format", "json"]);
+    command.args(args);
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -554,27 +690,44 @@ pub fn spawn_server(args: &[&str], envs: &[(&str, &str)]) -> Process {
         .spawn()
         .expect("starting tollgate");
     let stderr = child.stderr.take().expect("stderr");
-    let mut lines = std::io::BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("tollgate exited before listening")
-            .expect("stderr line");
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["message"] == "tollgate serving"
-        {
-            break format!("http://{}", v["listen"].as_str().expect("listen"));
-        }
-    };
-    // Keep reading stderr so the server never blocks on a full pipe.
+    // One thread reads stderr for the process's whole life (so the server
+    // never blocks on a full pipe) and reports where it listens.
     let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = logs.clone();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let listening = serde_json::from_str::<Value>(&line)
+                .ok()
+                .filter(|v| v["message"] == "tollgate serving")
+                .and_then(|v| v["listen"].as_str().map(str::to_string));
             sink.lock().unwrap().push(line);
+            if let Some(listen) = listening
+                && let Some(t) = tx.take()
+            {
+                let _ = t.send(listen);
+            }
         }
     });
-    Process { child, url, logs }
+    match rx.recv_timeout(PROCESS_WAIT) {
+        Ok(listen) => Process {
+            child,
+            url: format!("http://{listen}"),
+            logs,
+        },
+        Err(e) => {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!(
+                "tollgate {args:?} did not report where it listens ({e}; {status:?}); stderr:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
+        }
+    }
 }
 
 /// Run `tollgate <args>` to completion: (exit code, stdout, stderr).
@@ -588,4 +741,84 @@ pub fn run_cli(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// Another connection holding the write lock on the decision-log tables, so
+/// that decision records handed to the writer stay pending until
+/// [`DecisionLock::release`]: on SQLite a `BEGIN IMMEDIATE` (reads go on,
+/// writes wait), on PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE`.
+pub enum DecisionLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl DecisionLock {
+    pub async fn hold(database_url: &str) -> DecisionLock {
+        use sqlx::{Connection, Executor};
+        if database_url.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(database_url)
+                .await
+                .expect("a second SQLite connection");
+            conn.execute("BEGIN IMMEDIATE")
+                .await
+                .expect("taking the SQLite write lock");
+            DecisionLock::Sqlite(conn)
+        } else {
+            let mut conn = sqlx::PgConnection::connect(database_url)
+                .await
+                .expect("a second PostgreSQL connection");
+            conn.execute("BEGIN").await.expect("BEGIN");
+            conn.execute("LOCK TABLE calls, call_inputs, invocations IN EXCLUSIVE MODE")
+                .await
+                .expect("locking the decision-log tables");
+            DecisionLock::Postgres(conn)
+        }
+    }
+
+    pub async fn release(self) {
+        use sqlx::{Connection, Executor};
+        match self {
+            DecisionLock::Sqlite(mut conn) => {
+                conn.execute("COMMIT").await.expect("COMMIT");
+                conn.close().await.expect("close");
+            }
+            DecisionLock::Postgres(mut conn) => {
+                conn.execute("COMMIT").await.expect("COMMIT");
+                conn.close().await.expect("close");
+            }
+        }
+    }
+}
+
+/// Wait (bounded) until `ready` holds; polls every few milliseconds.
+pub async fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < PROCESS_WAIT,
+            "{what}: not within {PROCESS_WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Run one SQL statement on the test's database, from another connection
+/// (tests that must change stored data the API never changes).
+pub async fn execute_sql(database_url: &str, sql: &str) -> u64 {
+    use sqlx::{Connection, Executor};
+    if database_url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(database_url)
+            .await
+            .expect("a second SQLite connection");
+        let done = conn.execute(sql).await.expect(sql).rows_affected();
+        conn.close().await.expect("close");
+        done
+    } else {
+        let mut conn = sqlx::PgConnection::connect(database_url)
+            .await
+            .expect("a second PostgreSQL connection");
+        let done = conn.execute(sql).await.expect(sql).rows_affected();
+        conn.close().await.expect("close");
+        done
+    }
 }
