@@ -260,6 +260,22 @@ impl App {
         log.finish(&self.decisions, record);
     }
 
+    /// [`App::service_call`], awaited to its end (bookkeeping included):
+    /// for tools and tests that want the answer as a value.
+    pub async fn answer_call(
+        self: &Arc<Self>,
+        claim: &Claim,
+        operation: Operation,
+        def: ServiceDefinition,
+        ctx: &CallContext,
+    ) -> Result<Answer> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.service_call(claim, operation, def, ctx, reply).await;
+        answer
+            .await
+            .map_err(|_| ServiceError::Internal("a call ended without an answer".into()))?
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn serve(
         &self,
