@@ -800,7 +800,7 @@ impl Runtime {
 /// wait on I/O (every stream and pollable is ready at once); they return
 /// `Pending` only when the guest yields at an epoch tick, waking themselves
 /// first.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {
         fn wake(self: Arc<Self>) {

@@ -136,31 +136,39 @@ impl App {
         input: HookInput,
         limits: Limits,
     ) -> Result<(Invocation, HookInput)> {
-        let (invocation, spent) = self.run_plugin(tenant_id, &plugin, &input, limits).await?;
+        let (invocation, spent, input) = self.run_plugin(tenant_id, &plugin, input, limits).await?;
         drop(spent);
         Ok((invocation, input))
     }
 
     /// Run a compiled plugin under the tenant's gate and the process's slot
-    /// limit, on the calling task (no thread hand-off: the guest yields its
-    /// thread every epoch tick). Answers the spent instance too: the caller
-    /// releases it once the call is answered.
+    /// limit. A short call runs on the calling task (no thread hand-off);
+    /// one still running at the first epoch tick (≤ 1 ms) finishes on a
+    /// blocking thread, so a long plugin never holds an async worker (nor
+    /// delays the I/O of other calls). Answers the spent instance too: the
+    /// caller releases it once the call is answered.
     pub(crate) async fn run_plugin(
         &self,
         tenant_id: &str,
-        plugin: &CompiledPlugin,
-        input: &HookInput,
+        plugin: &Arc<CompiledPlugin>,
+        input: HookInput,
         limits: Limits,
-    ) -> Result<(Invocation, SpentInstance)> {
+    ) -> Result<(Invocation, SpentInstance, HookInput)> {
         let entry = self.tenants.entry(tenant_id);
         let (_tenant, slot) = self.plugin_permits(&entry).await?;
-        let (invocation, spent) = self.runtime.invoke_async(plugin, input, &limits).await;
+        let (runtime, plugin) = (self.runtime.clone(), plugin.clone());
+        let (invocation, spent, input) = inline_then_blocking(async move {
+            let (invocation, spent) = runtime.invoke_async(&plugin, &input, &limits).await;
+            (invocation, spent, input)
+        })
+        .await?;
         Ok((
             invocation,
             SpentInstance {
                 _spent: spent,
                 _slot: slot,
             },
+            input,
         ))
     }
 
@@ -175,10 +183,13 @@ impl App {
     ) -> Result<crate::runtime::ConfigCheck> {
         let entry = self.tenants.entry(tenant_id);
         let _permits = self.plugin_permits(&entry).await?;
-        Ok(self
-            .runtime
-            .validate_config_async(&plugin, &config, &limits)
-            .await)
+        let runtime = self.runtime.clone();
+        inline_then_blocking(async move {
+            runtime
+                .validate_config_async(&plugin, &config, &limits)
+                .await
+        })
+        .await
     }
 
     /// The tenant's gate and a pool slot, each waited for at most the
@@ -253,7 +264,8 @@ impl App {
         // The call's earlier instance (if any) goes back to the pool before
         // this run waits for a slot.
         drop(call.log.take_spent());
-        let (invocation, spent) = self.run_plugin(&tenant.id, &plugin, &input, limits).await?;
+        let (invocation, spent, input) =
+            self.run_plugin(&tenant.id, &plugin, input, limits).await?;
         call.log.release_later(spent);
         call.spend(invocation.duration);
         let active_id = self.record_invocation(tenant, call, binding, &input, &invocation, None);
@@ -325,9 +337,9 @@ impl App {
             let limits = tenant
                 .limits
                 .for_language(plugin.language(), &self.config.engine);
-            let input = job.input;
-            let Ok((invocation, _spent)) =
-                self.run_plugin(&tenant.id, &plugin, &input, limits).await
+            let Ok((invocation, _spent, input)) = self
+                .run_plugin(&tenant.id, &plugin, job.input, limits)
+                .await
             else {
                 // Busy: a shadow never waits long nor retries.
                 self.metrics.shadow_run(
@@ -458,6 +470,27 @@ impl App {
             own,
         });
         id
+    }
+}
+
+/// Poll a plugin call once on this task: a short call (most are a few µs)
+/// is done there. One that yielded at an epoch tick is past a millisecond
+/// of work: it is finished on a blocking thread (the suspended guest moves
+/// with its future), so long plugins never occupy the async workers.
+async fn inline_then_blocking<F>(future: F) -> Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut future = Box::pin(future);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => {
+            tokio::task::spawn_blocking(move || crate::runtime::block_on(future))
+                .await
+                .map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
+        }
     }
 }
 
