@@ -8,6 +8,8 @@ mod console;
 mod envelope;
 pub mod lenient;
 mod openapi;
+mod sm_docs;
+pub mod wire;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi_spec() -> serde_json::Value {
