@@ -1064,7 +1064,9 @@ async fn generated_python_client_drives_the_admin_api() {
     let doc = dir.path().join("openapi.json");
     std::fs::write(&doc, pretty(&tollgate::http::openapi_spec())).expect("write");
     let out = run(std::process::Command::new(generator)
-        .args(["generate", "--fail-on-warning", "--meta", "none", "--path"])
+        .args(["generate", "--fail-on-warning", "--meta", "none", "--config"])
+        .arg(workspace().join("tests/contract/client-config.yaml"))
+        .arg("--path")
         .arg(&doc)
         .arg("--output-path")
         .arg(dir.path().join("tollgate_client")));
@@ -1076,13 +1078,6 @@ async fn generated_python_client_drives_the_admin_api() {
         .flat_map(|item| item.as_object().expect("item").values())
         .map(|op| op["operationId"].as_str().expect("operationId").to_string())
         .collect();
-    let (status, _) = t
-        .call(
-            "/api/Subscriptions/Create",
-            &create("c-1", "20417", 2, true),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
     let script = workspace().join("tests/contract/client_flow.py");
     let mut command = std::process::Command::new(python);
     command
@@ -1090,6 +1085,9 @@ async fn generated_python_client_drives_the_admin_api() {
         .env("PYTHONPATH", dir.path())
         .env("TOLLGATE_URL", &server.url)
         .env("TOLLGATE_ADMIN_TOKEN", &t.secrets.admin_token)
+        .env("TOLLGATE_APPLICATION_ID", &t.secrets.application_id)
+        .env("TOLLGATE_API_KEY", t.api_key_header())
+        .env("TOLLGATE_SERVICE", create("c-1", "20417", 2, true).to_string())
         .env("TOLLGATE_PLUGIN", test_plugins::MIN_MAX_QUANTITY)
         .env("TOLLGATE_OPERATIONS", operations.join(","))
         .env(

@@ -157,8 +157,28 @@ pub fn document_model() -> utoipa::openapi::OpenApi {
 /// The document as JSON (built once).
 pub fn spec() -> Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| serde_json::to_value(document_model()).unwrap_or(Value::Null))
-        .clone()
+    SPEC.get_or_init(|| {
+        let mut doc = serde_json::to_value(document_model()).unwrap_or(Value::Null);
+        drop_object_defaults(&mut doc);
+        doc
+    })
+    .clone()
+}
+
+/// A `#[serde(default)]` struct gives each of its fields the default value,
+/// nested objects included; a default beside a `$ref` (or a `oneOf` of one)
+/// says nothing the referenced schema does not, and generators refuse it.
+fn drop_object_defaults(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if ["$ref", "oneOf", "allOf"].iter().any(|k| map.contains_key(*k)) {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_object_defaults);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_object_defaults),
+        _ => {}
+    }
 }
 
 fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {

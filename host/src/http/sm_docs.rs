@@ -21,7 +21,7 @@ use crate::codec::documents::CatalogDoc;
     params(
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
-    responses((status = 200, description = "The answer.", body = FieldCollection))
+    responses((status = 200, description = "The answer.", body = FieldCollection, content_type = "application/json"))
 )]
 pub fn fields_get() {}
 
@@ -36,7 +36,7 @@ pub fn fields_get() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = FieldValues, content_type = "application/json"),
-    responses((status = 200, description = "The answer.", body = Vec<String>))
+    responses((status = 200, description = "The answer.", body = Vec<String>, content_type = "application/json"))
 )]
 pub fn fields_validate() {}
 
@@ -50,7 +50,7 @@ pub fn fields_validate() {}
     params(
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
-    responses((status = 200, description = "The answer.", body = CatalogDoc))
+    responses((status = 200, description = "The answer.", body = CatalogDoc, content_type = "application/json"))
 )]
 pub fn fields_service_definition() {}
 
@@ -64,7 +64,7 @@ pub fn fields_service_definition() {}
     params(
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
-    responses((status = 200, description = "The answer.", body = Object))
+    responses((status = 200, description = "The answer.", body = Object, content_type = "application/json"))
 )]
 pub fn fields_additional_info() {}
 
@@ -78,7 +78,7 @@ pub fn fields_additional_info() {}
     params(
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
-    responses((status = 200, description = "The answer.", body = SyncOptionCollection))
+    responses((status = 200, description = "The answer.", body = SyncOptionCollection, content_type = "application/json"))
 )]
 pub fn accounts_sync_options() {}
 
@@ -94,7 +94,7 @@ pub fn accounts_sync_options() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = AccountResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = AccountResultDefinition, content_type = "application/json"))
 )]
 pub fn accounts_synchronize() {}
 
@@ -109,7 +109,7 @@ pub fn accounts_synchronize() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition, content_type = "application/json"))
 )]
 pub fn accounts_exists() {}
 
@@ -125,7 +125,7 @@ pub fn accounts_exists() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition, content_type = "application/json"))
 )]
 pub fn accounts_delete() {}
 
@@ -140,7 +140,7 @@ pub fn accounts_delete() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
-    responses((status = 200, description = "The answer.", body = bool))
+    responses((status = 200, description = "The answer.", body = bool, content_type = "application/json"))
 )]
 pub fn accounts_is_reseller() {}
 
@@ -156,7 +156,7 @@ pub fn accounts_is_reseller() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_create() {}
 
@@ -172,7 +172,7 @@ pub fn subscriptions_create() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_update() {}
 
@@ -188,7 +188,7 @@ pub fn subscriptions_update() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_cancel() {}
 
@@ -204,7 +204,7 @@ pub fn subscriptions_cancel() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_suspend() {}
 
@@ -220,7 +220,7 @@ pub fn subscriptions_suspend() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_activate() {}
 
@@ -236,7 +236,7 @@ pub fn subscriptions_activate() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_upgrade_to_paid() {}
 
@@ -252,7 +252,7 @@ pub fn subscriptions_upgrade_to_paid() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn subscriptions_upgrade_downgrade() {}
 
@@ -268,7 +268,7 @@ pub fn subscriptions_upgrade_downgrade() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn addons_create() {}
 
@@ -284,7 +284,7 @@ pub fn addons_create() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn addons_update() {}
 
@@ -300,7 +300,7 @@ pub fn addons_update() {}
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn addons_cancel() {}
 
@@ -315,7 +315,7 @@ pub fn addons_cancel() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "The answer.", body = PpuResult))
+    responses((status = 200, description = "The answer.", body = PpuResult, content_type = "application/json"))
 )]
 pub fn ppu_usages() {}
 
@@ -330,7 +330,7 @@ pub fn ppu_usages() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "The answer.", body = PpuResult))
+    responses((status = 200, description = "The answer.", body = PpuResult, content_type = "application/json"))
 )]
 pub fn ppu_billing_items() {}
 
@@ -346,7 +346,7 @@ pub fn ppu_billing_items() {}
         ("action" = String, Path, description = "Any action.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition, content_type = "application/json"))
 )]
 pub fn users() {}
 
@@ -361,7 +361,7 @@ pub fn users() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn assets_create() {}
 
@@ -376,7 +376,7 @@ pub fn assets_create() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn assets_update() {}
 
@@ -391,6 +391,6 @@ pub fn assets_update() {}
         ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
     ),
     request_body(content = Object, content_type = "application/json"),
-    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition))
+    responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
 pub fn assets_cancel() {}
