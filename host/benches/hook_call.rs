@@ -2,6 +2,11 @@
 //! the call, and the limits (fuel, deadline, memory) — what every pre-check
 //! pays per binding. Compared with the same rule written as plain Rust.
 //!
+//! The same decision by the same rule written in TypeScript and Python
+//! (the min-max examples, built by `tests/guests-js/build.sh` and
+//! `tests/guests-py/build.sh`): a row per language, skipped with a note
+//! when the machine cannot build that language's component.
+//!
 //! Run: `cargo bench -p tollgate --bench hook_call`
 
 use std::collections::BTreeMap;
@@ -78,6 +83,83 @@ fn wasm_min_max_decision(bencher: divan::Bencher) {
         assert!(out.outcome.is_ok());
         (out, spent)
     });
+}
+
+/// The polyglot components, built once per run into the target dir (the
+/// build scripts skip what did not change); `None` with a printed note
+/// when the toolchain is missing.
+fn polyglot(language: &str) -> Option<Vec<u8>> {
+    let (script, dir, name, needs) = match language {
+        "typescript" => (
+            "tests/guests-js/build.sh",
+            "js",
+            "min-max-quantity-ts",
+            "Node.js 20.6+ with npm and the npm registry",
+        ),
+        _ => (
+            "tests/guests-py/build.sh",
+            "py",
+            "min-max-quantity-py",
+            "Python 3.11+ with venv and PyPI",
+        ),
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("polyglot")
+        .join(dir);
+    let built = std::process::Command::new("bash")
+        .arg(root.join(script))
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match built {
+        Ok(status) if status.success() => std::fs::read(out.join(format!("{name}.wasm"))).ok(),
+        Ok(status) => skip(language, &format!("{script} failed ({status})"), needs),
+        Err(e) => skip(language, &format!("cannot run {script}: {e}"), needs),
+    }
+}
+
+fn skip(language: &str, why: &str, needs: &str) -> Option<Vec<u8>> {
+    eprintln!("note: skipping the {language} row: {why}; it needs {needs}");
+    None
+}
+
+/// Fresh instance + call of the min-max rule written in `language`, under
+/// the limits the server gives that language.
+fn polyglot_decision(bencher: divan::Bencher, language: &str) {
+    let Some(bytes) = polyglot(language) else {
+        return;
+    };
+    let runtime = Runtime::new(EngineConfig::default()).expect("runtime");
+    let plugin = runtime.compile(&bytes).expect("compile");
+    let input = input();
+    let limits = RunLimits::default().for_language(plugin.language(), runtime.config());
+    let expected = runtime
+        .invoke(&plugin, &input, &limits)
+        .outcome
+        .expect("decides");
+    assert!(
+        matches!(expected, HookOutput::Limits(Some(_))),
+        "{expected:?}"
+    );
+    bencher.bench_local(|| {
+        let (out, spent) = runtime.invoke_deferred(&plugin, divan::black_box(&input), &limits);
+        assert!(out.outcome.is_ok());
+        (out, spent)
+    });
+}
+
+/// The min-max rule in TypeScript (componentize-qjs).
+#[divan::bench(sample_count = 100)]
+fn typescript_min_max_decision(bencher: divan::Bencher) {
+    polyglot_decision(bencher, "typescript");
+}
+
+/// The min-max rule in Python (componentize-py).
+#[divan::bench(sample_count = 100)]
+fn python_min_max_decision(bencher: divan::Bencher) {
+    polyglot_decision(bencher, "python");
 }
 
 /// The whole cost of one call, the instance's release included: what a

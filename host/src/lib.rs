@@ -1,5 +1,9 @@
 //! Tollgate: a Service Manager for the interworks.cloud platform whose
 //! business rules are tenant-uploaded WebAssembly plugins.
+//!
+//! `spec §N` in comments refers to the platform's API as this project
+//! implements it: `docs/service-manager-api.md` (a copy kept in the
+//! repository, so the code stands alone).
 
 pub mod codec;
 pub mod domain;

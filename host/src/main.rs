@@ -31,7 +31,8 @@ enum Command {
     /// Manage tenants (platform installations).
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Write, run and test plugins locally under the production limits.
+    /// The plugin author's tools, for every language: create, build, run,
+    /// test, watch and deploy plugins under the production limits.
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Compile a component read from stdin (used by the server to bound
@@ -208,16 +209,29 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Create a buildable plugin crate from the template of a hook.
+    /// Create a plugin project from the template of a hook.
     New {
+        /// rust, ts (TypeScript), js (JavaScript) or python.
+        #[arg(long, default_value = "rust")]
+        lang: String,
         /// precheck, quantity-limits or resources.
         #[arg(long)]
         hook: String,
-        /// The plugin (and crate) name.
+        /// The plugin (and package) name.
         name: String,
         /// Where to create it (default: the current directory).
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+    },
+    /// Build a project's component with its language's toolchain; prints
+    /// its path.
+    Build {
+        /// The project (default: the current directory).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The last stdout line is `{"path": …}`.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a plugin once under the production engine and limits.
     Run {
@@ -225,7 +239,8 @@ enum PluginCommand {
         /// An input (or a fixture file, whose input is used).
         #[arg(long)]
         input: PathBuf,
-        /// A JSON file overriding the input's config.
+        /// A JSON file replacing the input's config; the plugin's
+        /// validate-config checks it first.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Machine-readable output.
@@ -233,9 +248,46 @@ enum PluginCommand {
         json: bool,
     },
     /// Run every fixture (*.json) of a directory; non-zero exit on a failure.
+    /// `test FILE.wasm FIXTURES_DIR`, or `test DIR [--build]` for a project
+    /// (its component, its fixtures/).
     Test {
-        file: PathBuf,
-        fixtures: PathBuf,
+        /// A component, or a project directory.
+        path: PathBuf,
+        /// The fixtures (default for a project: DIR/fixtures).
+        fixtures: Option<PathBuf>,
+        /// Build the project first.
+        #[arg(long)]
+        build: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build and test a project, then again on every change of its sources.
+    Watch {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Stop after this many runs (default: until interrupted).
+        #[arg(long)]
+        runs: Option<u32>,
+    },
+    /// Build, upload and bind a project on a server; prints the binding's
+    /// revision. The admin token comes from --token-file or the
+    /// TOLLGATE_ADMIN_TOKEN environment variable.
+    Deploy {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The server's base URL, e.g. https://tollgate.example.com.
+        #[arg(long)]
+        server: String,
+        /// A file holding the tenant's admin token.
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// HOOK/NAME of the binding to create or update.
+        #[arg(long)]
+        binding: String,
+        /// The binding's config (JSON file); default: the binding's current
+        /// config, or {}.
+        #[arg(long)]
+        config: Option<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -257,20 +309,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::InternalCompile { engine, limits } => {
             cli::compile_worker(&engine, limits.as_deref())
         }
-        Command::Plugin(PluginCommand::New { hook, name, dir }) => {
-            cli::plugin::new(&hook, &name, &dir).map(|_| ExitCode::SUCCESS)
-        }
-        Command::Plugin(PluginCommand::Run {
-            file,
-            input,
-            config,
-            json,
-        }) => cli::plugin::run(&file, &input, config.as_deref(), json),
-        Command::Plugin(PluginCommand::Test {
-            file,
-            fixtures,
-            json,
-        }) => cli::plugin::test(&file, &fixtures, json),
+        Command::Plugin(command) => plugin(command),
         Command::Serve(args) => {
             cli::init_logging(&args.log_format, "info")?;
             runtime()?
@@ -289,6 +328,54 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .block_on(tenant(command))
                 .map(|_| ExitCode::SUCCESS)
         }
+    }
+}
+
+fn plugin(command: PluginCommand) -> Result<ExitCode> {
+    use cli::{deploy, plugin, project::Language, scaffold, watch};
+    match command {
+        PluginCommand::New {
+            lang,
+            hook,
+            name,
+            dir,
+        } => scaffold::new(Language::parse(&lang)?, &hook, &name, &dir).map(|_| ExitCode::SUCCESS),
+        PluginCommand::Build { dir, json } => plugin::build(&dir, json),
+        PluginCommand::Run {
+            file,
+            input,
+            config,
+            json,
+        } => plugin::run(&file, &input, config.as_deref(), json),
+        PluginCommand::Test {
+            path,
+            fixtures,
+            build,
+            json,
+        } => plugin::test(
+            plugin::TestTarget {
+                path: &path,
+                fixtures: fixtures.as_deref(),
+                build,
+            },
+            json,
+        ),
+        PluginCommand::Watch { dir, runs } => watch::watch(&dir, runs),
+        PluginCommand::Deploy {
+            dir,
+            server,
+            token_file,
+            binding,
+            config,
+            json,
+        } => deploy::deploy(deploy::DeployArgs {
+            dir,
+            server,
+            token_file,
+            binding,
+            config,
+            json,
+        }),
     }
 }
 

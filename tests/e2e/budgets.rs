@@ -132,11 +132,7 @@ async fn a_calls_plugin_time_is_bounded_whatever_its_bindings() {
         call_budget_ms: Some(250),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     for i in 0..5 {
         tenant
             .bind_with(
@@ -162,11 +158,23 @@ async fn a_calls_plugin_time_is_bounded_whatever_its_bindings() {
         "runs past the budget must not happen: {} ran",
         log.len()
     );
-    let spent: i64 = log.iter().map(|i| i["duration_us"].as_i64().unwrap()).sum();
-    assert!(
-        spent <= 300_000,
-        "plugin time {spent} µs beyond the 250 ms budget (+ one tick per run)"
-    );
+    // Each run was given what was left of the budget as its deadline, so
+    // the deadlines given add up to the budget, however slowly the machine
+    // ran them (a wall-clock sum would depend on its load); a deadline can
+    // fire a tick or two early when the epoch ticker catches up after a
+    // late wake-up, which leaves the next run a few ms more.
+    let given: u64 = log
+        .iter()
+        .map(|i| {
+            let message = i["error"]["message"].as_str().unwrap();
+            let ms = message
+                .strip_prefix("missed its deadline of ")
+                .and_then(|m| m.strip_suffix(" ms"))
+                .unwrap_or_else(|| panic!("not a deadline: {message}"));
+            ms.parse::<u64>().unwrap()
+        })
+        .sum();
+    assert!(given <= 260, "deadlines given: {given} ms in all");
     assert!(server.metric(&budget("call-plugin-time")) >= 1.0);
     server.stop().await;
 }
@@ -323,11 +331,7 @@ async fn uploads_beyond_the_tenants_quotas_are_refused_and_nothing_is_stored() {
         max_plugin_versions: Some(2),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     for (name, path) in [
         ("a", test_plugins::FIXED_MIN_1),
         ("b", test_plugins::FIXED_MIN_3),
@@ -383,11 +387,7 @@ async fn uploads_beyond_the_tenants_quotas_are_refused_and_nothing_is_stored() {
         max_plugin_bytes: Some(stored as u64 + 10),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     let (status, body) = tenant
         .upload("d", test_plugins::bytes(test_plugins::FIXED_MIN_1))
         .await;
@@ -422,11 +422,7 @@ async fn bindings_beyond_the_tenants_quota_are_refused() {
         max_bindings: Some(1),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     tenant
         .bind(HOOK, "first", test_plugins::FIXED_MIN_1, json!({}))
         .await;
@@ -466,18 +462,9 @@ fn cache_file(server: &Server, version: &str) -> std::path::PathBuf {
 }
 
 async fn delete_version(tenant: &Tenant, name: &str, version: &str) -> (StatusCode, Value) {
-    read(
-        client()
-            .delete(format!(
-                "{}/admin/v1/plugins/{name}/versions/{version}",
-                tenant.url
-            ))
-            .bearer_auth(&tenant.secrets.admin_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    tenant
+        .admin_delete(&format!("/plugins/{name}/versions/{version}"))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -366,11 +366,7 @@ async fn a_call_not_decided_by_the_answer_deadline_is_code_4_and_writes_nothing(
         deadline_ms: Some(3_000),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     tenant
         .upload("loop", test_plugins::bytes(test_plugins::INFINITE_LOOP))
         .await;

@@ -11,6 +11,23 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
+/// `tollgate <args>` in `dir`, building into the shared `target_dir`.
+fn cli_in(dir: &Path, args: &[&str], target_dir: &Path) -> (i32, String, String) {
+    let out = Command::new(exe())
+        .current_dir(dir)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("running tollgate");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn cargo(dir: &Path, args: &[&str], target_dir: &Path) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
@@ -27,6 +44,25 @@ fn cargo(dir: &Path, args: &[&str], target_dir: &Path) {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// (name, version) of every package a Cargo.lock pins.
+fn locked(dir: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    text.split("[[package]]")
+        .skip(1)
+        .map(|block| {
+            let field = |k: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(k))
+                    .unwrap_or_default()
+                    .trim_matches('"')
+                    .to_string()
+            };
+            (field("name = "), field("version = "))
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,30 +104,31 @@ async fn every_template_goes_from_new_to_a_platform_call() {
             work.path().to_str().unwrap(),
         ]);
         assert_eq!(code, 0, "plugin new {hook}: {err}");
-        assert!(
-            out.contains("cargo build --target wasm32-wasip2 --release"),
-            "{out}"
-        );
+        assert!(out.contains("tollgate plugin test . --build"), "{out}");
         let dir = work.path().join(name);
         // The SDK copy implements the newest contract.
         let wit = std::fs::read_to_string(dir.join("tollgate-sdk/wit/plugin.wit")).unwrap();
         assert!(wit.contains("package tollgate:plugin@2.0.0;"), "{hook}");
+        // The template ships a Cargo.lock: the build keeps every pin.
+        let pinned = locked(&dir);
+        assert!(pinned.iter().any(|(n, _)| n == "wit-bindgen"), "{pinned:?}");
         cargo(&dir, &["test", "--quiet"], &target);
-        cargo(
-            &dir,
-            &["build", "--quiet", "--target", "wasm32-wasip2", "--release"],
-            &target,
+        let (code, out, err) = cli_in(&dir, &["plugin", "build", "--json"], &target);
+        assert_eq!(code, 0, "plugin build {hook}: {out}{err}");
+        let last: Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+        let wasm = std::path::PathBuf::from(last["path"].as_str().unwrap());
+        assert_eq!(
+            wasm,
+            target
+                .join("wasm32-wasip2/release")
+                .join(format!("{}.wasm", name.replace('-', "_")))
         );
-        let wasm = target
-            .join("wasm32-wasip2/release")
-            .join(format!("{}.wasm", name.replace('-', "_")));
-        let fixtures = dir.join("fixtures");
-        let (code, out, err) = run_cli(&[
-            "plugin",
-            "test",
-            wasm.to_str().unwrap(),
-            fixtures.to_str().unwrap(),
-        ]);
+        assert_eq!(
+            locked(&dir),
+            pinned,
+            "{hook}: the build changed Cargo.lock's pins"
+        );
+        let (code, out, err) = cli_in(&dir, &["plugin", "test", "."], &target);
         assert_eq!(code, 0, "plugin test {hook}: {out}{err}");
         assert!(out.contains("0 failed"), "{out}");
 
@@ -315,5 +352,74 @@ fn plugin_test_runs_every_example_fixture_and_fails_on_a_mismatch() {
     assert!(
         out.contains("it is a quantity-limits fixture; the plugin implements precheck"),
         "{out}"
+    );
+}
+
+#[test]
+fn fixtures_with_unknown_fields_are_refused_naming_the_path() {
+    let work = tempfile::tempdir().unwrap();
+    let fixtures = work.path().join("fixtures");
+    std::fs::create_dir(&fixtures).unwrap();
+    std::fs::write(
+        fixtures.join("typo.json"),
+        json!({"hook": "quantity-limits", "input": {"request": {"operation": "subscription-create", "product_id": "cb_basic", "quantitty": 2, "quantity": 2},
+            "target": {"kind": "subscription", "product_id": "cb_basic", "quantity": 2}}, "expect": {"limits": null}}).to_string(),
+    )
+    .unwrap();
+    // The natural object form of the list-of-pairs fields reads.
+    std::fs::write(
+        fixtures.join("pairs.json"),
+        json!({"hook": "quantity-limits", "input": {"request": {"operation": "subscription-create", "product_id": "cb_basic", "quantity": 2,
+            "settings": {"vip": "1"}, "custom_fields": {"po": "77"}, "account": {"id": "1", "sync_options": {"tier": "gold"}}},
+            "target": {"kind": "subscription", "product_id": "cb_basic", "quantity": 2}, "config": {"products": {"cb_basic": {"min": 3}}}},
+            "expect": {"limits": {"min": 3}}}).to_string(),
+    )
+    .unwrap();
+    let (code, out, _) = run_cli(&[
+        "plugin",
+        "test",
+        test_plugins::MIN_MAX_QUANTITY,
+        fixtures.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("PASS pairs.json"), "{out}");
+    let typo = out
+        .lines()
+        .find(|l| l.starts_with("FAIL typo.json"))
+        .expect(&out);
+    assert!(
+        typo.contains("fixtures/typo.json: input.request.quantitty: unknown field"),
+        "{typo}"
+    );
+    // The complete fixture PLUGINS.md shows passes as written.
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../PLUGINS.md"))
+            .unwrap();
+    let start = guide
+        .find("{\n  \"description\": \"what this case shows")
+        .expect("the complete fixture in PLUGINS.md");
+    let end = start + guide[start..].find("\n```").unwrap();
+    let documented = work.path().join("documented");
+    std::fs::create_dir(&documented).unwrap();
+    std::fs::write(documented.join("complete.json"), &guide[start..end]).unwrap();
+    let (code, out, _) = run_cli(&[
+        "plugin",
+        "test",
+        test_plugins::MIN_MAX_QUANTITY,
+        documented.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    // `plugin run` reads its input as strictly.
+    let (code, _, err) = run_cli(&[
+        "plugin",
+        "run",
+        test_plugins::MIN_MAX_QUANTITY,
+        "--input",
+        fixtures.join("typo.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("input.request.quantitty: unknown field"),
+        "{err}"
     );
 }

@@ -278,11 +278,7 @@ async fn a_trapping_or_slow_shadow_changes_nothing_and_does_not_delay_the_answer
         deadline_ms: Some(2_000),
         ..Default::default()
     };
-    server
-        .app
-        .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
-        .await
-        .unwrap();
+    server.set_limits(&tenant, limits).await;
     upload(&tenant, "gate", test_plugins::V2_PRECHECK).await;
     let slow = upload(&tenant, "gate", test_plugins::INFINITE_LOOP).await;
     let crash = upload(&tenant, "gate", test_plugins::PANIC).await;
@@ -341,13 +337,8 @@ async fn a_shadow_can_be_stopped() {
         json!({"max": 10}),
         "defaults to the active config"
     );
-    let response = client()
-        .delete(format!("{}/admin/v1{PRECHECK}/shadow", tenant.url))
-        .bearer_auth(&tenant.secrets.admin_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (status, _) = tenant.admin_delete(&format!("{PRECHECK}/shadow")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, view) = tenant.admin_get(PRECHECK).await;
     assert_eq!(view["shadow"], Value::Null);
     assert_eq!(

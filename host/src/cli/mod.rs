@@ -1,7 +1,11 @@
 //! The command-line side of the binary.
 
+pub mod deploy;
 pub mod plugin;
+pub mod project;
+pub mod scaffold;
 pub mod server;
+pub mod watch;
 
 use anyhow::{Context, Result, bail};
 use std::io::{Read, Write};

@@ -4,6 +4,7 @@
 //! (catalogue and setup fields) indexed for the rules.
 
 pub mod documents;
+pub mod fixture;
 
 use crate::domain::hook::{
     Hook, HookContext, HookInput, HookOutput, HookRequest, Limits, PlanOutcome, QuantityTarget,
@@ -229,8 +230,10 @@ pub struct Fixture {
     pub expect: Expectation,
 }
 
+/// A fixture file, read strictly: an unknown field is an error naming its
+/// JSON path (see [`fixture::fixture_from_json`]).
 pub fn fixture_from_json(text: &str) -> Result<Fixture, CodecError> {
-    serde_json::from_str(text).map_err(|e| CodecError(format!("invalid fixture: {e}")))
+    fixture::fixture_from_json(text)
 }
 
 /// Where a binding applies: the operations it concerns (empty: all), and

@@ -134,7 +134,14 @@ impl App {
         tenant_id: &str,
         bytes: Vec<u8>,
     ) -> Result<Vec<u8>, CompileError> {
-        let language = self.runtime.check_header(&bytes)?;
+        // Reading the producers sections walks the whole component: not on
+        // an async worker.
+        let (language, bytes) = {
+            let runtime = self.runtime.clone();
+            tokio::task::spawn_blocking(move || runtime.check_header(&bytes).map(|l| (l, bytes)))
+                .await
+                .map_err(|e| LoadError::Compile(format!("checking the component failed: {e}")))??
+        };
         let queued = |_| {
             self.metrics.budget_refused(Budget::CompileQueue);
             CompileError::Busy

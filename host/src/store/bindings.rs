@@ -223,15 +223,7 @@ impl Store {
         }
         // The revision counter survives deletes: history rows are never
         // overwritten.
-        let last: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(revision) FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3",
-        )
-        .bind(tenant_id)
-        .bind(hook)
-        .bind(name)
-        .fetch_one(&mut *tx)
-        .await?;
-        let next = last.unwrap_or(0) + 1;
+        let next = next_revision(&mut tx, tenant_id, hook, name).await?;
         let upsert = format!(
             "INSERT INTO bindings (tenant_id, hook, name, plugin_name, plugin_version, scope, priority, config,
                                    on_failure, revision, based_on, updated_by, updated_at,
@@ -305,15 +297,7 @@ impl Store {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
         super::tenants::bump_config(&mut tx, tenant_id).await?;
-        let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(revision) FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3",
-        )
-        .bind(tenant_id)
-        .bind(hook)
-        .bind(name)
-        .fetch_one(&mut *tx)
-        .await?;
-        let next = next.unwrap_or(0) + 1;
+        let next = next_revision(&mut tx, tenant_id, hook, name).await?;
         let row = sqlx::query(&format!(
             "UPDATE bindings SET shadow_version = NULL, shadow_config = NULL, shadow_since = NULL,
                 revision = $4, updated_by = $5, updated_at = $6
@@ -378,14 +362,7 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(false) };
         let gone = record(&row)?;
-        let last: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(revision) FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3",
-        )
-        .bind(tenant_id)
-        .bind(hook)
-        .bind(name)
-        .fetch_one(&mut *tx)
-        .await?;
+        let next = next_revision(&mut tx, tenant_id, hook, name).await?;
         let w = BindingWrite {
             plugin_name: &gone.plugin_name,
             plugin_version: &gone.plugin_version,
@@ -396,15 +373,7 @@ impl Store {
             shadow: ShadowChange::Keep,
         };
         insert_history(
-            &mut tx,
-            tenant_id,
-            hook,
-            name,
-            last.unwrap_or(0) + 1,
-            "delete",
-            &w,
-            actor,
-            now,
+            &mut tx, tenant_id, hook, name, next, "delete", &w, actor, now,
         )
         .await?;
         tx.commit().await?;
@@ -482,6 +451,25 @@ impl Store {
         .await?;
         row.as_ref().map(history).transpose()
     }
+}
+
+/// The next history revision of a binding. The revision counter survives
+/// deletes: history rows are never overwritten.
+async fn next_revision(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    hook: &str,
+    name: &str,
+) -> Result<i64> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(revision) FROM binding_history WHERE tenant_id = $1 AND hook = $2 AND name = $3",
+    )
+    .bind(tenant_id)
+    .bind(hook)
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last.unwrap_or(0) + 1)
 }
 
 /// History actions that make their content active (a rollback may

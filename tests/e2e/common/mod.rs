@@ -185,6 +185,14 @@ impl Server {
         Server::on(self.db, options).await
     }
 
+    /// Give a tenant its own limits (fields not set follow the server).
+    pub async fn set_limits(&self, tenant: &Tenant, limits: tollgate::service::TenantLimits) {
+        self.app
+            .set_tenant_limits(&tenant.secrets.tenant_id, Some(limits))
+            .await
+            .expect("tenant limits");
+    }
+
     /// The value of a metric series (its whole line up to the value), or 0.
     pub fn metric(&self, series: &str) -> f64 {
         let text = self.app.metrics().render();
@@ -321,6 +329,16 @@ impl Tenant {
         read(
             self.admin(method, path)
                 .json(body)
+                .send()
+                .await
+                .expect("admin call"),
+        )
+        .await
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> (StatusCode, Value) {
+        read(
+            self.admin(reqwest::Method::DELETE, path)
                 .send()
                 .await
                 .expect("admin call"),
