@@ -119,6 +119,109 @@ async fn served_document_is_valid_openapi() {
     server.stop().await;
 }
 
+/// Routes that are pages for people, not API operations: the document
+/// does not describe them.
+const PAGES: [&str; 4] = ["/docs", "/console", "/console/", "/console/{*path}"];
+
+/// A path template with its parameters' names dropped and in lowercase
+/// (the platform's paths match ignoring case; `{*rest}` and `{action}` are
+/// the same segment).
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "{}".to_string()
+            } else {
+                segment.to_lowercase()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every route of the server's router is in the document with exactly the
+/// methods it serves (an alias of the platform's is named by its
+/// operation's description, "Alias: `/api/…`"), and every documented path
+/// is routed. The methods a route serves are the ones axum lists in the
+/// `Allow` header of a 405.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_is_in_the_document() {
+    let spec = tollgate::http::openapi_spec();
+    let mut documented: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let method = method.to_uppercase();
+            documented
+                .entry(shape(path))
+                .or_default()
+                .insert(method.clone());
+            let description = op["description"].as_str().unwrap_or("");
+            for alias in description.split("Alias: `").skip(1) {
+                let alias = alias.split('`').next().expect("alias");
+                documented
+                    .entry(shape(alias))
+                    .or_default()
+                    .insert(method.clone());
+            }
+        }
+    }
+    let routed = tollgate::http::routed_paths();
+    assert!(
+        routed.len() > 40 && routed.iter().any(|p| p == "/admin/v1/overview"),
+        "the router's paths could not be read (axum's Debug format changed?): {routed:?}"
+    );
+    let server = Server::start().await;
+    let http = client();
+    let mut problems = Vec::new();
+    for path in routed.iter().filter(|p| !PAGES.contains(&p.as_str())) {
+        let Some(methods) = documented.get(&shape(path)) else {
+            problems.push(format!("{path}: routed but not in the document"));
+            continue;
+        };
+        let concrete = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "x" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        let response = http
+            .patch(format!("{}{concrete}", server.url))
+            .send()
+            .await
+            .expect("request");
+        if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+            problems.push(format!(
+                "PATCH {path}: {} (not documented)",
+                response.status()
+            ));
+            continue;
+        }
+        let served: std::collections::BTreeSet<String> = response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(',')
+            .map(|m| m.trim().to_uppercase())
+            .filter(|m| !m.is_empty() && m != "HEAD")
+            .collect();
+        if &served != methods {
+            problems.push(format!(
+                "{path}: serves {served:?}, the document has {methods:?}"
+            ));
+        }
+    }
+    let routed_shapes: std::collections::BTreeSet<String> =
+        routed.iter().map(|p| shape(p)).collect();
+    for path in spec["paths"].as_object().expect("paths").keys() {
+        if !routed_shapes.contains(&shape(path)) {
+            problems.push(format!("{path}: documented but not routed"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    server.stop().await;
+}
+
 /// What the response-validation test recorded.
 struct Recorder {
     records: Vec<Value>,
@@ -1064,7 +1167,13 @@ async fn generated_python_client_drives_the_admin_api() {
     let doc = dir.path().join("openapi.json");
     std::fs::write(&doc, pretty(&tollgate::http::openapi_spec())).expect("write");
     let out = run(std::process::Command::new(generator)
-        .args(["generate", "--fail-on-warning", "--meta", "none", "--config"])
+        .args([
+            "generate",
+            "--fail-on-warning",
+            "--meta",
+            "none",
+            "--config",
+        ])
         .arg(workspace().join("tests/contract/client-config.yaml"))
         .arg("--path")
         .arg(&doc)
@@ -1087,7 +1196,10 @@ async fn generated_python_client_drives_the_admin_api() {
         .env("TOLLGATE_ADMIN_TOKEN", &t.secrets.admin_token)
         .env("TOLLGATE_APPLICATION_ID", &t.secrets.application_id)
         .env("TOLLGATE_API_KEY", t.api_key_header())
-        .env("TOLLGATE_SERVICE", create("c-1", "20417", 2, true).to_string())
+        .env(
+            "TOLLGATE_SERVICE",
+            create("c-1", "20417", 2, true).to_string(),
+        )
         .env("TOLLGATE_PLUGIN", test_plugins::MIN_MAX_QUANTITY)
         .env("TOLLGATE_OPERATIONS", operations.join(","))
         .env(
