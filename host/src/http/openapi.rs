@@ -171,7 +171,10 @@ pub fn spec() -> Value {
 fn drop_object_defaults(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            if ["$ref", "oneOf", "allOf"].iter().any(|k| map.contains_key(*k)) {
+            if ["$ref", "oneOf", "allOf"]
+                .iter()
+                .any(|k| map.contains_key(*k))
+            {
                 map.remove("default");
             }
             map.values_mut().for_each(drop_object_defaults);
