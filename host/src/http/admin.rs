@@ -46,18 +46,17 @@ fn problem_response(body: wire::Problem) -> Response {
     response
 }
 
-/// An admin API failure.
+/// An admin API failure (answered as a problem document).
+#[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    Service(ServiceError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
     Auth(AuthError),
+    #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error("not found: {0}")]
     NotFound(String),
-}
-
-impl From<ServiceError> for AdminError {
-    fn from(e: ServiceError) -> Self {
-        AdminError::Service(e)
-    }
 }
 
 impl IntoResponse for AdminError {
