@@ -113,3 +113,21 @@ fn wit_types_never_leave_the_runtime() {
     );
     assert!(found.is_empty(), "{found:#?}");
 }
+
+#[test]
+fn the_layers_below_http_know_no_wire_types() {
+    // The admin and platform API's request/response types live in
+    // `http::wire`; the service answers with its own data and `http` turns
+    // it into JSON. No layer below `http` names them (or `http` at all).
+    let mut found = Vec::new();
+    for layer in ["service", "store", "runtime", "domain", "codec"] {
+        for (path, code) in code_under(&src().join(layer)) {
+            for word in ["crate::http", "wire::", "super::http", "utoipa::path"] {
+                if code.contains(word) {
+                    found.push(format!("{} names {word}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}

@@ -17,13 +17,13 @@ fn null() -> Value {
 }
 
 /// `ProductTypeCollection`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CatalogDoc {
     #[serde(rename = "ProductTypes", default)]
     pub product_types: Vec<ProductTypeDoc>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductTypeDoc {
     #[serde(rename = "ID")]
@@ -82,7 +82,7 @@ pub struct ProductTypeDoc {
     pub products_collection: ProductsCollectionDoc,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DependencyDoc {
     #[serde(rename = "ID")]
@@ -91,7 +91,7 @@ pub struct DependencyDoc {
     pub auto_provision: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AttributeDefinitionDoc {
     #[serde(rename = "ID")]
@@ -130,7 +130,7 @@ pub struct AttributeDefinitionDoc {
     pub slider_step: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductsCollectionDoc {
     #[serde(rename = "Products")]
@@ -141,7 +141,7 @@ pub struct ProductsCollectionDoc {
 
 /// A product: the keys Tollgate reads are typed; the rest (billing options,
 /// prices, related products…) are kept as given.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ProductDoc {
     #[serde(rename = "ID")]
@@ -188,7 +188,7 @@ pub struct ProductDoc {
     pub related_products: Vec<Value>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AddonDoc {
     #[serde(rename = "ID")]
@@ -340,7 +340,7 @@ impl CatalogDoc {
 
 /// The setup-fields document of the admin API:
 /// `{"Fields": [FieldDefinition…], "SyncOptions": [CustomFieldDefinition…]}`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SetupDoc {
     #[serde(rename = "Fields")]
@@ -349,7 +349,7 @@ pub struct SetupDoc {
     pub sync_options: Vec<CustomFieldDefinitionDoc>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct FieldDefinitionDoc {
     #[serde(rename = "ID")]
@@ -380,7 +380,7 @@ pub struct FieldDefinitionDoc {
     pub initial_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CustomFieldDefinitionDoc {
     #[serde(rename = "ID")]
@@ -405,7 +405,7 @@ pub struct CustomFieldDefinitionDoc {
     pub available_to_storefront: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PredefinedValueDoc {
     #[serde(rename = "ID")]

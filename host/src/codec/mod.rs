@@ -19,7 +19,7 @@ pub struct CodecError(pub String);
 
 /// A hook input in its JSON form. `config` is the binding's configuration as
 /// a JSON value (not text); `now` defaults to 0.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputDoc {
     pub request: HookRequest,
@@ -140,7 +140,7 @@ pub fn input_from_json(text: &str) -> Result<HookInput, CodecError> {
 /// `{"refuse": {"code": -110, "message": "…"}}`; the older
 /// `{"plan_error": "…"}` (logs and fixtures from before refusals had codes)
 /// still reads, as a Code -2 refusal.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum OutputDoc {
     Verdict(Verdict),
@@ -238,7 +238,7 @@ pub fn fixture_from_json(text: &str) -> Result<Fixture, CodecError> {
 
 /// Where a binding applies: the operations it concerns (empty: all), and
 /// the service types and products it is for (both empty: all).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scope {
     pub service_types: Vec<String>,

@@ -10,7 +10,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The three extension points. A plugin component implements exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Hook {
     Precheck,
@@ -79,7 +91,7 @@ impl FailurePolicy {
 }
 
 /// The Service Manager endpoint being served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Operation {
     SubscriptionCreate,
@@ -120,7 +132,7 @@ impl Operation {
 }
 
 /// The interworks `ActionType` (spec §5.4), in its integer order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionType {
     None,
@@ -166,7 +178,7 @@ impl ActionType {
 }
 
 /// One characteristic (`AttributeList` entry).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attribute {
     pub id: String,
     #[serde(default)]
@@ -180,7 +192,7 @@ pub struct Attribute {
 }
 
 /// One add-on as a plugin sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AddonView {
     pub product_id: String,
     #[serde(default)]
@@ -197,7 +209,7 @@ pub struct AddonView {
 }
 
 /// The customer as a plugin sees it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct AccountView {
     pub id: String,
@@ -209,12 +221,14 @@ pub struct AccountView {
     pub email: String,
     pub country_code: String,
     pub is_test: bool,
+    /// `[name, value]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub sync_options: Vec<(String, String)>,
 }
 
 /// The request a plugin sees: the platform's call plus what Tollgate knows
 /// (previous quantities).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HookRequest {
     pub operation: Operation,
     #[serde(default)]
@@ -243,8 +257,12 @@ pub struct HookRequest {
     #[serde(default)]
     pub account: AccountView,
     #[serde(default)]
+    /// `[name, value]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub settings: Vec<(String, String)>,
     #[serde(default)]
+    /// `[name, value]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub custom_fields: Vec<(String, String)>,
 }
 
@@ -309,7 +327,7 @@ fn empty_config() -> String {
     "{}".to_string()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetKind {
     Subscription,
@@ -317,7 +335,7 @@ pub enum TargetKind {
 }
 
 /// The quantity a `quantity-limits` call is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuantityTarget {
     pub kind: TargetKind,
     pub product_id: String,
@@ -328,7 +346,7 @@ pub struct QuantityTarget {
     pub attributes: Vec<Attribute>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SubscriptionStatus {
     Active,
@@ -353,7 +371,7 @@ impl SubscriptionStatus {
 }
 
 /// A subscription the customer already holds (host import answer).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SubscriptionInfo {
     pub subscription_id: String,
     pub product_id: String,
@@ -368,7 +386,9 @@ pub struct SubscriptionInfo {
 }
 
 /// Allowed quantities (each bound optional).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct Limits {
     #[serde(default)]
     pub min: Option<i64>,
@@ -378,13 +398,13 @@ pub struct Limits {
     pub step: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rejection {
     pub code: i32,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Accept,
@@ -392,7 +412,7 @@ pub enum Verdict {
 }
 
 /// The value of one vendor resource.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResourceValue {
     /// An exact, non-negative decimal.
@@ -402,7 +422,7 @@ pub enum ResourceValue {
 }
 
 /// One absolute resource total.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ResourceTotal {
     pub id: String,
     pub value: ResourceValue,

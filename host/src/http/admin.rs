@@ -3,35 +3,42 @@
 //! `application/problem+json` with a specific title and detail. Another
 //! tenant's object is always 404.
 
+use super::wire::admin as wire;
 use super::{AppState, Body};
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::hook::Hook;
-use crate::service::{
-    AuthError, BindingSpec, DryRunRequest, HistoryPage, NewTenantRequest, ReplayRequest,
-    ServiceError, Tenant, TenantLimits,
-};
+use crate::service::{AuthError, HistoryPage, NewTenantRequest, ServiceError, Tenant};
 use crate::store::InvocationFilter;
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
     problem_with(status, title, detail, None)
 }
 
 fn problem_with(status: StatusCode, title: &str, detail: &str, reason: Option<&str>) -> Response {
-    let mut body =
-        json!({"type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail});
-    if let Some(reason) = reason {
-        body["reason"] = Value::String(reason.to_string());
-    }
-    let mut response = (status, body.to_string()).into_response();
+    problem_response(wire::Problem {
+        kind: "about:blank".into(),
+        title: title.into(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        reason: reason.map(str::to_string),
+        field: None,
+        path: None,
+    })
+}
+
+fn problem_response(body: wire::Problem) -> Response {
+    let status = StatusCode::from_u16(body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
@@ -39,22 +46,17 @@ fn problem_with(status: StatusCode, title: &str, detail: &str, reason: Option<&s
     response
 }
 
-fn ok(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    super::envelope::json_response(status, body)
-}
-
-/// An admin API failure.
+/// An admin API failure (answered as a problem document).
+#[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    Service(ServiceError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
     Auth(AuthError),
+    #[error("invalid request: {0}")]
     BadRequest(String),
+    #[error("not found: {0}")]
     NotFound(String),
-}
-
-impl From<ServiceError> for AdminError {
-    fn from(e: ServiceError) -> Self {
-        AdminError::Service(e)
-    }
 }
 
 impl IntoResponse for AdminError {
@@ -94,15 +96,15 @@ impl IntoResponse for AdminError {
                 } => {
                     let detail =
                         format!("The plugin refuses the binding's {field} at {path}: {message}");
-                    let body = json!({"type": "about:blank", "title": "Invalid config", "status": 422,
-                        "detail": detail, "reason": "invalid-config", "field": field, "path": path});
-                    let mut r =
-                        (StatusCode::UNPROCESSABLE_ENTITY, body.to_string()).into_response();
-                    r.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/problem+json"),
-                    );
-                    r
+                    problem_response(wire::Problem {
+                        kind: "about:blank".into(),
+                        title: "Invalid config".into(),
+                        status: 422,
+                        detail,
+                        reason: Some("invalid-config".into()),
+                        field: Some(field),
+                        path: Some(path),
+                    })
                 }
                 ServiceError::Quota { detail, .. } => problem_with(
                     StatusCode::CONFLICT,
@@ -240,53 +242,39 @@ fn hook(text: &str) -> Result<Hook> {
         .map_err(|e| AdminError::NotFound(e.to_string()))
 }
 
-pub fn routes(state: &AppState) -> Router<AppState> {
+/// The admin API's routes with their OpenAPI operations: each handler's
+/// `#[utoipa::path]` gives both its route and its documentation, so the
+/// two cannot disagree. `upload_limit` bounds the plugin upload's body.
+pub fn openapi_router(upload_limit: usize) -> OpenApiRouter<AppState> {
+    let (schemas, paths, uploads) = routes!(upload, list_plugins);
+    let uploads = uploads.layer(axum::Extension(super::BodyLimit(upload_limit)));
+    OpenApiRouter::new()
+        .routes((schemas, paths, uploads))
+        .routes(routes!(plugin_versions))
+        .routes(routes!(delete_plugin_version))
+        .routes(routes!(list_bindings))
+        .routes(routes!(get_binding, put_binding, delete_binding))
+        .routes(routes!(rollback))
+        .routes(routes!(get_shadow, delete_shadow))
+        .routes(routes!(overview))
+        .routes(routes!(dry_run))
+        .routes(routes!(invocations))
+        .routes(routes!(invocation))
+        .routes(routes!(replay))
+        .routes(routes!(get_catalog, put_catalog))
+        .routes(routes!(get_setup, put_setup))
+        .routes(routes!(events))
+        .routes(routes!(subscription))
+        .routes(routes!(create_tenant))
+        .routes(routes!(rotate_api_key))
+        .routes(routes!(rotate_admin_token))
+        .routes(routes!(set_limits))
+}
+
+pub fn routes(state: &AppState) -> axum::Router<AppState> {
     let upload_limit = state.app.config().engine.max_upload_bytes() + 1;
-    Router::new()
-        .route(
-            "/admin/v1/plugins",
-            post(upload)
-                .layer(axum::Extension(super::BodyLimit(upload_limit)))
-                .get(list_plugins),
-        )
-        .route("/admin/v1/plugins/{name}/versions", get(plugin_versions))
-        .route(
-            "/admin/v1/plugins/{name}/versions/{version}",
-            axum::routing::delete(delete_plugin_version),
-        )
-        .route("/admin/v1/bindings", get(list_bindings))
-        .route(
-            "/admin/v1/bindings/{hook}/{binding}",
-            get(get_binding).put(put_binding).delete(delete_binding),
-        )
-        .route(
-            "/admin/v1/bindings/{hook}/{binding}/rollback",
-            post(rollback),
-        )
-        .route(
-            "/admin/v1/bindings/{hook}/{binding}/shadow",
-            get(get_shadow).delete(delete_shadow),
-        )
-        .route("/admin/v1/overview", get(overview))
-        .route("/admin/v1/dry-run", post(dry_run))
-        .route("/admin/v1/invocations", get(invocations))
-        .route("/admin/v1/invocations/{id}", get(invocation))
-        .route("/admin/v1/invocations/{id}/replay", post(replay))
-        .route("/admin/v1/catalog", get(get_catalog).put(put_catalog))
-        .route("/admin/v1/setup-fields", get(get_setup).put(put_setup))
-        .route("/admin/v1/events", get(events))
-        .route("/admin/v1/subscriptions/{external_id}", get(subscription))
-        .route("/admin/v1/tenants", post(create_tenant))
-        .route("/admin/v1/tenants/{id}/api-key", post(rotate_api_key))
-        .route(
-            "/admin/v1/tenants/{id}/admin-token",
-            post(rotate_admin_token),
-        )
-        .route(
-            "/admin/v1/tenants/{id}/limits",
-            axum::routing::put(set_limits),
-        )
-        .layer(middleware::from_fn_with_state(state.clone(), count))
+    let (router, _) = openapi_router(upload_limit).split_for_parts();
+    router.layer(middleware::from_fn_with_state(state.clone(), count))
 }
 
 async fn count(State(state): State<AppState>, req: axum::extract::Request, next: Next) -> Response {
@@ -298,12 +286,47 @@ async fn count(State(state): State<AppState>, req: axum::extract::Request, next:
     response
 }
 
-#[derive(Deserialize)]
+fn ok<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    super::envelope::json_response(status, body)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NameQuery {
+    /// The plugin's name: 1 to 64 of `a-z 0-9 . _ -`, starting with a
+    /// letter or digit.
+    #[param(pattern = "^[a-z0-9][a-z0-9._-]{0,63}$")]
     name: Option<String>,
 }
 
-/// `POST /admin/v1/plugins?name=N`, body: the component bytes.
+/// Upload a plugin version.
+///
+/// The body is the WebAssembly component. It must implement exactly one
+/// hook world of `tollgate:plugin` (1.0.0 or 2.0.0) and compile within the
+/// time limit. Stored content-addressed (version = SHA-256); the same bytes
+/// again answer 200 with `created: false`.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/plugins",
+    tag = "Plugins",
+    operation_id = "upload_plugin",
+    params(NameQuery),
+    request_body(
+        description = "The component's bytes.",
+        content(
+            (Vec<u8> = "application/wasm"),
+            (Vec<u8> = "application/octet-stream"),
+        ),
+    ),
+    responses(
+        (status = 201, description = "Stored.", body = wire::Upload),
+        (status = 200, description = "These bytes were already stored under this name.", body = wire::Upload),
+        (status = 409, description = "The name is used by a plugin of another hook, or a quota is exceeded (`reason: quota`).", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over the size limit (4 MiB by default; more for JavaScript and Python components).", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Refused: not WebAssembly, a core module, no or several hooks, a wrong signature, too slow to compile… (`reason` names it).", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many uploads are compiling; retry shortly (Retry-After).", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     admin: Admin,
@@ -324,24 +347,71 @@ async fn upload(
     } else {
         StatusCode::OK
     };
-    Ok(ok(status, &result))
+    Ok(ok(status, &wire::Upload::from(result)))
 }
 
+/// List plugins.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/plugins",
+    tag = "Plugins",
+    operation_id = "list_plugins",
+    responses((status = 200, description = "Every plugin with its newest version.", body = Vec<wire::Plugin>))
+)]
 async fn list_plugins(State(state): State<AppState>, admin: Admin) -> Result<Response> {
-    Ok(ok(StatusCode::OK, &state.app.plugins(&admin.tenant).await?))
+    let plugins: Vec<wire::Plugin> = state
+        .app
+        .plugins(&admin.tenant)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(ok(StatusCode::OK, &plugins))
 }
 
+/// A plugin's versions, newest first.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/plugins/{name}/versions",
+    tag = "Plugins",
+    operation_id = "plugin_versions",
+    params(("name" = String, Path, description = "The plugin's name.")),
+    responses(
+        (status = 200, description = "Its versions, newest first.", body = Vec<wire::PluginVersion>),
+        (status = 404, description = "No plugin of this name.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn plugin_versions(
     State(state): State<AppState>,
     admin: Admin,
     P(name): P<String>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.plugin_versions(&admin.tenant, &name).await?,
-    ))
+    let versions: Vec<wire::PluginVersion> = state
+        .app
+        .plugin_versions(&admin.tenant, &name)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(ok(StatusCode::OK, &versions))
 }
 
+/// Delete a plugin version no binding uses.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/plugins/{name}/versions/{version}",
+    tag = "Plugins",
+    operation_id = "delete_plugin_version",
+    params(
+        ("name" = String, Path, description = "The plugin's name."),
+        ("version" = String, Path, description = "The version (SHA-256, hex)."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such version.", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A binding (active, shadow, or its rollback target) still uses it; the detail names them.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn delete_plugin_version(
     State(state): State<AppState>,
     admin: Admin,
@@ -355,10 +425,13 @@ async fn delete_plugin_version(
 }
 
 /// `?history_before=N&history_limit=M`: a page of a history list.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
+    /// Only entries below this revision (version).
     history_before: Option<i64>,
+    /// Entries per page: 100 by default, at most 1000.
     history_limit: Option<i64>,
 }
 
@@ -371,28 +444,80 @@ impl HistoryQuery {
     }
 }
 
+/// List bindings.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/bindings",
+    tag = "Bindings",
+    operation_id = "list_bindings",
+    responses((status = 200, description = "Every binding (without history).", body = Vec<wire::Binding>))
+)]
 async fn list_bindings(State(state): State<AppState>, admin: Admin) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.bindings(&admin.tenant).await?,
-    ))
+    let bindings: Vec<wire::Binding> = state
+        .app
+        .bindings(&admin.tenant)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(ok(StatusCode::OK, &bindings))
 }
 
+/// A binding with a page of its history.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/bindings/{hook}/{binding}",
+    tag = "Bindings",
+    operation_id = "get_binding",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name."),
+        HistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "The binding with its history, newest first.", body = wire::Binding),
+        (status = 404, description = "No such binding (or hook).", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn get_binding(
     State(state): State<AppState>,
     admin: Admin,
     P((h, name)): P<(String, String)>,
     Q(q): Q<HistoryQuery>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .binding(&admin.tenant, hook(&h)?, &name, q.page())
-            .await?,
-    ))
+    let (record, history) = state
+        .app
+        .binding(&admin.tenant, hook(&h)?, &name, q.page())
+        .await?;
+    let mut binding = wire::Binding::from(record);
+    binding.history = Some(history.into_iter().map(Into::into).collect());
+    Ok(ok(StatusCode::OK, &binding))
 }
 
+/// Activate a plugin version on a binding.
+///
+/// Atomic and effective for the next call. Without `version` a binding
+/// keeps its current version (a new binding takes the plugin's newest). The
+/// plugin checks the config (and a shadow's) first: a config it refuses
+/// answers 422 with the JSON `path` and changes nothing. Activating the
+/// shadow's version promotes it.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/bindings/{hook}/{binding}",
+    tag = "Bindings",
+    operation_id = "put_binding",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name: 1 to 64 of `a-z 0-9 . _ -`."),
+    ),
+    request_body(content = wire::BindingRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The binding as now active.", body = wire::Binding),
+        (status = 404, description = "No such hook, plugin or version.", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Quota of bindings exceeded (`reason: quota`), or concurrent changes.", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The plugin refuses the config (`reason: invalid-config`, `field`, `path`).", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn put_binding(
     State(state): State<AppState>,
     admin: Admin,
@@ -400,16 +525,29 @@ async fn put_binding(
     Body(body): Body,
 ) -> Result<Response> {
     let hook = hook(&h)?;
-    let spec: BindingSpec = json_body(&body, "binding")?;
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .put_binding(&admin.tenant, hook, &name, &spec, &admin.actor)
-            .await?,
-    ))
+    let request: wire::BindingRequest = json_body(&body, "binding")?;
+    let record = state
+        .app
+        .put_binding(&admin.tenant, hook, &name, &request.into(), &admin.actor)
+        .await?;
+    Ok(ok(StatusCode::OK, &wire::Binding::from(record)))
 }
 
+/// Remove a binding (its history is kept).
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/bindings/{hook}/{binding}",
+    tag = "Bindings",
+    operation_id = "delete_binding",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name."),
+    ),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 404, description = "No such binding.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn delete_binding(
     State(state): State<AppState>,
     admin: Admin,
@@ -422,12 +560,23 @@ async fn delete_binding(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RollbackBody {
-    revision: Option<i64>,
-}
-
+/// Roll back to an earlier revision (default: the previous one).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/bindings/{hook}/{binding}/rollback",
+    tag = "Bindings",
+    operation_id = "rollback_binding",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name."),
+    ),
+    request_body(content = Option<wire::RollbackRequest>, description = "Optional.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The binding as now active.", body = wire::Binding),
+        (status = 404, description = "No such binding or revision.", body = wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No earlier revision, or its plugin version is no longer stored.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn rollback(
     State(state): State<AppState>,
     admin: Admin,
@@ -435,41 +584,70 @@ async fn rollback(
     Body(body): Body,
 ) -> Result<Response> {
     let hook = hook(&h)?;
-    let body: RollbackBody = optional_json_body(&body, "rollback request")?;
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .rollback_binding(&admin.tenant, hook, &name, body.revision, &admin.actor)
-            .await?,
-    ))
+    let body: wire::RollbackRequest = optional_json_body(&body, "rollback request")?;
+    let record = state
+        .app
+        .rollback_binding(&admin.tenant, hook, &name, body.revision, &admin.actor)
+        .await?;
+    Ok(ok(StatusCode::OK, &wire::Binding::from(record)))
 }
 
+/// Evaluate a plugin version on an input; writes nothing.
+///
+/// Without `version`: the version a binding of the plugin runs (the newest
+/// upload only when none is bound), so a dry run shows what production does.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/dry-run",
+    tag = "Decision log",
+    operation_id = "dry_run",
+    request_body(content = wire::DryRunRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The output or the error, and the costs.", body = wire::DryRun),
+        (status = 404, description = "No such plugin or version.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn dry_run(
     State(state): State<AppState>,
     admin: Admin,
     Body(body): Body,
 ) -> Result<Response> {
-    let request: DryRunRequest = json_body(&body, "dry-run request")?;
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.dry_run(&admin.tenant, request).await?,
-    ))
+    let request: wire::DryRunRequest = json_body(&body, "dry-run request")?;
+    let result = state.app.dry_run(&admin.tenant, request.into()).await?;
+    Ok(ok(StatusCode::OK, &wire::DryRun::from(result)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct InvocationQuery {
+    /// Only shadow runs (`true`) or only deciding runs (`false`).
     shadow: Option<bool>,
+    #[param(value_type = Option<Hook>)]
     hook: Option<String>,
+    /// The binding's name.
     binding: Option<String>,
+    /// `accept`, `reject`, `limits`, `no-limits`, `plan`, `plan-error`, `error`.
     outcome: Option<String>,
+    /// A plugin failure's kind (`trap`, `fuel-exhausted`…).
     error_kind: Option<String>,
     track_id: Option<String>,
+    /// At or after (milliseconds since the Unix epoch).
     since: Option<i64>,
+    /// Before (milliseconds since the Unix epoch).
     before: Option<i64>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
 }
 
+/// The decision log, newest first.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/invocations",
+    tag = "Decision log",
+    operation_id = "list_invocations",
+    params(InvocationQuery),
+    responses((status = 200, description = "Invocations, newest first.", body = Vec<wire::Invocation>))
+)]
 async fn invocations(
     State(state): State<AppState>,
     admin: Admin,
@@ -486,48 +664,103 @@ async fn invocations(
         before: q.before,
         limit: q.limit.unwrap_or(100).clamp(1, 1000),
     };
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.invocations(&admin.tenant, &filter).await?,
-    ))
+    let list: Vec<wire::Invocation> = state
+        .app
+        .invocations(&admin.tenant, &filter)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(ok(StatusCode::OK, &list))
 }
 
+/// One logged invocation, with its fixture form.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/invocations/{id}",
+    tag = "Decision log",
+    operation_id = "get_invocation",
+    params(("id" = String, Path, description = "The invocation's id.")),
+    responses(
+        (status = 200, description = "The invocation.", body = wire::Invocation),
+        (status = 404, description = "No such invocation.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn invocation(
     State(state): State<AppState>,
     admin: Admin,
     P(id): P<String>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.invocation(&admin.tenant, &id).await?,
-    ))
+    let invocation = state.app.invocation(&admin.tenant, &id).await?;
+    Ok(ok(StatusCode::OK, &wire::Invocation::from(invocation)))
 }
 
+/// Replay a logged invocation against any version (or config).
+#[utoipa::path(
+    post,
+    path = "/admin/v1/invocations/{id}/replay",
+    tag = "Decision log",
+    operation_id = "replay_invocation",
+    params(("id" = String, Path, description = "The invocation's id.")),
+    request_body(content = Option<wire::ReplayRequest>, description = "Optional.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Both outcomes and whether they differ.", body = wire::Replay),
+        (status = 404, description = "No such invocation, plugin or version.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn replay(
     State(state): State<AppState>,
     admin: Admin,
     P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
-    let body: ReplayRequest = optional_json_body(&body, "replay request")?;
-    let result = state.app.replay(&admin.tenant, &id, body).await?;
-    Ok(ok(StatusCode::OK, &result))
+    let body: wire::ReplayRequest = optional_json_body(&body, "replay request")?;
+    let result = state.app.replay(&admin.tenant, &id, body.into()).await?;
+    Ok(ok(StatusCode::OK, &wire::Replay::from(result)))
 }
 
+/// How a binding's shadow fares.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/bindings/{hook}/{binding}/shadow",
+    tag = "Bindings",
+    operation_id = "get_shadow",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name."),
+    ),
+    responses(
+        (status = 200, description = "Runs, agreements, disagreements and failures since it started.", body = wire::ShadowReport),
+        (status = 404, description = "No such binding, or it has no shadow.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn get_shadow(
     State(state): State<AppState>,
     admin: Admin,
     P((h, name)): P<(String, String)>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .shadow_report(&admin.tenant, hook(&h)?, &name)
-            .await?,
-    ))
+    let report = state
+        .app
+        .shadow_report(&admin.tenant, hook(&h)?, &name)
+        .await?;
+    Ok(ok(StatusCode::OK, &wire::ShadowReport::from(report)))
 }
 
+/// End a binding's shadow.
+#[utoipa::path(
+    delete,
+    path = "/admin/v1/bindings/{hook}/{binding}/shadow",
+    tag = "Bindings",
+    operation_id = "delete_shadow",
+    params(
+        ("hook" = Hook, Path, description = "The hook."),
+        ("binding" = String, Path, description = "The binding's name."),
+    ),
+    responses(
+        (status = 204, description = "Ended."),
+        (status = 404, description = "No such binding, or it has no shadow.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn delete_shadow(
     State(state): State<AppState>,
     admin: Admin,
@@ -540,116 +773,185 @@ async fn delete_shadow(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct OverviewQuery {
+    /// Seconds (default 3600; 300 to 86400).
     window: Option<i64>,
 }
 
+/// Calls, refusals, plugin failures and limit hits over a window.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/overview",
+    tag = "Decision log",
+    operation_id = "overview",
+    params(OverviewQuery),
+    responses((status = 200, description = "The overview, in 5-minute buckets.", body = wire::Overview))
+)]
 async fn overview(
     State(state): State<AppState>,
     admin: Admin,
     Q(q): Q<OverviewQuery>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .overview(&admin.tenant, q.window.unwrap_or(3600))
-            .await?,
-    ))
+    let overview = state
+        .app
+        .overview(&admin.tenant, q.window.unwrap_or(3600))
+        .await?;
+    Ok(ok(StatusCode::OK, &wire::Overview::from(overview)))
 }
 
 fn utf8(body: &[u8]) -> Result<&str> {
     std::str::from_utf8(body).map_err(|_| AdminError::BadRequest("the body is not UTF-8".into()))
 }
 
+/// The catalogue.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/catalog",
+    tag = "Documents",
+    operation_id = "get_catalog",
+    responses((status = 200, description = "The catalogue (a `ProductTypeCollection`).", body = CatalogDoc))
+)]
 async fn get_catalog(State(state): State<AppState>, admin: Admin) -> Result<Response> {
     let doc: CatalogDoc = state.app.service_definition(&admin.tenant).await?;
     Ok(ok(StatusCode::OK, &doc))
 }
 
+/// Replace the catalogue (a `ProductTypeCollection`).
+#[utoipa::path(
+    put,
+    path = "/admin/v1/catalog",
+    tag = "Documents",
+    operation_id = "put_catalog",
+    request_body(content = CatalogDoc, content_type = "application/json", example = json!({"ProductTypes": [{"ID": "cloudbackup", "Name": "Cloud Backup", "ProductsCollection": {"Products": [{"ID": "cb_basic", "Code": "cb_basic", "Name": "Cloud Backup Basic"}]}}]})),
+    responses((status = 200, description = "The catalogue as stored: normalized, every key present.", body = CatalogDoc))
+)]
 async fn put_catalog(
     State(state): State<AppState>,
     admin: Admin,
     Body(body): Body,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state.app.put_catalog(&admin.tenant, utf8(&body)?).await?,
-    ))
+    let doc = state.app.put_catalog(&admin.tenant, utf8(&body)?).await?;
+    Ok(ok(StatusCode::OK, &doc))
 }
 
+/// The setup fields and sync options.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/setup-fields",
+    tag = "Documents",
+    operation_id = "get_setup_fields",
+    responses((status = 200, description = "The setup fields and sync options.", body = SetupDoc))
+)]
 async fn get_setup(State(state): State<AppState>, admin: Admin) -> Result<Response> {
     let doc: SetupDoc = state.app.setup_document(&admin.tenant).await?;
     Ok(ok(StatusCode::OK, &doc))
 }
 
+/// Replace the setup fields and sync options.
+#[utoipa::path(
+    put,
+    path = "/admin/v1/setup-fields",
+    tag = "Documents",
+    operation_id = "put_setup_fields",
+    request_body(content = SetupDoc, content_type = "application/json", example = json!({"Fields": [{"ID": "FieldUsername", "Name": "Username", "Kind": "Text", "MaxLength": 100, "IsRequired": true}], "SyncOptions": [{"ID": "username", "Name": "Username"}]})),
+    responses((status = 200, description = "The document as stored: normalized, every key present.", body = SetupDoc))
+)]
 async fn put_setup(
     State(state): State<AppState>,
     admin: Admin,
     Body(body): Body,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .put_setup_fields(&admin.tenant, utf8(&body)?)
-            .await?,
-    ))
+    let doc = state
+        .app
+        .put_setup_fields(&admin.tenant, utf8(&body)?)
+        .await?;
+    Ok(ok(StatusCode::OK, &doc))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// The cursor after which to read (default 0: from the start).
     after: Option<i64>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
 }
 
+/// The provisioning event feed after a cursor.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/events",
+    tag = "Provisioning",
+    operation_id = "list_events",
+    params(EventsQuery),
+    responses((status = 200, description = "Events in cursor order and the next cursor.", body = wire::Events))
+)]
 async fn events(
     State(state): State<AppState>,
     admin: Admin,
     Q(q): Q<EventsQuery>,
 ) -> Result<Response> {
-    let events = state
+    let after = q.after.unwrap_or(0);
+    let events: Vec<wire::Event> = state
         .app
-        .events(&admin.tenant, q.after.unwrap_or(0), q.limit.unwrap_or(100))
-        .await?;
-    let next = events
-        .last()
-        .map(|e| e.cursor)
-        .unwrap_or(q.after.unwrap_or(0));
-    Ok(ok(StatusCode::OK, &json!({"events": events, "next": next})))
+        .events(&admin.tenant, after, q.limit.unwrap_or(100))
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let next = events.last().map(|e| e.cursor).unwrap_or(after);
+    Ok(ok(StatusCode::OK, &wire::Events { events, next }))
 }
 
+/// A subscription with its add-ons, resource plans and history.
+#[utoipa::path(
+    get,
+    path = "/admin/v1/subscriptions/{external_id}",
+    tag = "Provisioning",
+    operation_id = "get_subscription",
+    params(
+        ("external_id" = String, Path, description = "The external subscription id (Tollgate's)."),
+        HistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "The subscription.", body = wire::Subscription),
+        (status = 404, description = "No such subscription.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn subscription(
     State(state): State<AppState>,
     admin: Admin,
     P(id): P<String>,
     Q(q): Q<HistoryQuery>,
 ) -> Result<Response> {
-    Ok(ok(
-        StatusCode::OK,
-        &state
-            .app
-            .subscription_view(&admin.tenant, &id, q.page())
-            .await?,
-    ))
+    let details = state
+        .app
+        .subscription_details(&admin.tenant, &id, q.page())
+        .await?;
+    Ok(ok(StatusCode::OK, &wire::Subscription::from(details)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewTenantBody {
-    name: String,
-    application_id: Option<String>,
-    api_key: Option<String>,
-}
-
+/// Create a tenant; its secrets are answered once.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants",
+    tag = "Operator",
+    operation_id = "create_tenant",
+    request_body(content = wire::NewTenant, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created: the secrets, shown this once.", body = wire::TenantSecrets),
+        (status = 409, description = "A tenant with this application id exists.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn create_tenant(
     State(state): State<AppState>,
     _: Operator,
     Body(body): Body,
 ) -> Result<Response> {
-    let b: NewTenantBody = json_body(&body, "tenant")?;
+    let b: wire::NewTenant = json_body(&body, "tenant")?;
     let secrets = state
         .app
         .create_tenant(&NewTenantRequest {
@@ -658,34 +960,55 @@ async fn create_tenant(
             api_key: b.api_key,
         })
         .await?;
-    Ok(ok(StatusCode::CREATED, &secrets))
+    Ok(ok(StatusCode::CREATED, &wire::TenantSecrets::from(secrets)))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RotateKeyBody {
-    api_key: Option<String>,
-    #[serde(default)]
-    keep_previous: bool,
-}
-
+/// Rotate a tenant's API key.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{id}/api-key",
+    tag = "Operator",
+    operation_id = "rotate_api_key",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    request_body(content = Option<wire::ApiKeyRotation>, description = "Optional.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new key.", body = wire::RotatedApiKey),
+        (status = 404, description = "No such tenant.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn rotate_api_key(
     State(state): State<AppState>,
     _: Operator,
     P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
-    let b: RotateKeyBody = optional_json_body(&body, "rotation request")?;
+    let b: wire::ApiKeyRotation = optional_json_body(&body, "rotation request")?;
     let key = state
         .app
         .rotate_api_key(&id, b.api_key.as_deref(), b.keep_previous)
         .await?;
     Ok(ok(
         StatusCode::OK,
-        &json!({"tenant_id": id, "api_key": key, "previous_key_valid": b.keep_previous}),
+        &wire::RotatedApiKey {
+            tenant_id: id,
+            api_key: key,
+            previous_key_valid: b.keep_previous,
+        },
     ))
 }
 
+/// Rotate a tenant's admin token.
+#[utoipa::path(
+    post,
+    path = "/admin/v1/tenants/{id}/admin-token",
+    tag = "Operator",
+    operation_id = "rotate_admin_token",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    responses(
+        (status = 200, description = "The new token.", body = wire::RotatedAdminToken),
+        (status = 404, description = "No such tenant.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn rotate_admin_token(
     State(state): State<AppState>,
     _: Operator,
@@ -694,24 +1017,46 @@ async fn rotate_admin_token(
     let token = state.app.rotate_admin_token(&id).await?;
     Ok(ok(
         StatusCode::OK,
-        &json!({"tenant_id": id, "admin_token": token}),
+        &wire::RotatedAdminToken {
+            tenant_id: id,
+            admin_token: token,
+        },
     ))
 }
 
+/// Set a tenant's per-call limits and quotas (an empty body: the defaults).
+#[utoipa::path(
+    put,
+    path = "/admin/v1/tenants/{id}/limits",
+    tag = "Operator",
+    operation_id = "set_tenant_limits",
+    params(("id" = String, Path, description = "The tenant's id.")),
+    request_body(content = Option<wire::TenantLimits>, description = "Optional: absent or `null` restores the defaults.", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The limits now in force.", body = wire::TenantLimitsSet),
+        (status = 404, description = "No such tenant.", body = wire::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn set_limits(
     State(state): State<AppState>,
     _: Operator,
     P(id): P<String>,
     Body(body): Body,
 ) -> Result<Response> {
-    let limits: Option<TenantLimits> = if body.iter().all(u8::is_ascii_whitespace) {
+    let limits: Option<wire::TenantLimits> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
         json_body(&body, "limits")?
     };
-    state.app.set_tenant_limits(&id, limits).await?;
+    state
+        .app
+        .set_tenant_limits(&id, limits.map(Into::into))
+        .await?;
     Ok(ok(
         StatusCode::OK,
-        &json!({"tenant_id": id, "limits": limits}),
+        &wire::TenantLimitsSet {
+            tenant_id: id,
+            limits,
+        },
     ))
 }

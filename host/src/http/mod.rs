@@ -8,6 +8,8 @@ mod console;
 mod envelope;
 pub mod lenient;
 mod openapi;
+mod sm_docs;
+pub mod wire;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub fn openapi_spec() -> serde_json::Value {
@@ -190,19 +192,7 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
         app,
         config: config.clone(),
     };
-    let api = sm::routes().layer(middleware::from_fn(track_id));
-    let admin = admin::routes(&state);
-    let inner = Router::new()
-        .merge(api)
-        .merge(admin)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi::document))
-        .route("/docs", get(openapi::docs))
-        .route("/console", get(console::file))
-        .route("/console/", get(console::file))
-        .route("/console/{*path}", get(console::file))
+    let inner = routes(admin::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(errors_in_body))
         .layer(middleware::from_fn_with_state(
@@ -218,6 +208,48 @@ pub fn router(app: Arc<App>, config: HttpConfig) -> Router {
     Router::new().fallback_service(
         tower::util::MapRequestLayer::new(move |req| normalize(req, &base)).layer(inner),
     )
+}
+
+/// Every route the server has (the admin API's from `admin`, with its
+/// layers); `router` adds the fallback and the layers around them all.
+fn routes(admin: Router<AppState>) -> Router<AppState> {
+    Router::new()
+        .merge(sm::routes().layer(middleware::from_fn(track_id)))
+        .merge(admin)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::docs))
+        .route("/console", get(console::file))
+        .route("/console/", get(console::file))
+        .route("/console/{*path}", get(console::file))
+}
+
+/// The path templates of every route `router` serves, as axum holds them
+/// (the `contract` test checks each against the OpenAPI document). axum
+/// has no API that lists routes; its `Debug` of a router names each
+/// route's path, which is what this reads (the test fails loudly if that
+/// format changes).
+#[doc(hidden)]
+pub fn routed_paths() -> Vec<String> {
+    let (admin, _) = admin::openapi_router(0).split_for_parts();
+    let text = format!("{:?}", routes(admin));
+    // `Router { path_router: …, fallback_router: …, … }`: the routes are
+    // the first part's (the fallback router's are axum's own).
+    let routes = text.split("fallback_router:").next().unwrap_or_default();
+    let mut paths: Vec<String> = routes
+        .split("RouteId(")
+        .skip(1)
+        .filter_map(|part| {
+            let rest = part.trim_start_matches(|c: char| c.is_ascii_digit());
+            let path = rest.strip_prefix("): \"")?;
+            Some(path.split('"').next()?.to_string())
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths
 }
 
 async fn set_body_limits(

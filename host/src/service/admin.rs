@@ -13,8 +13,8 @@ use crate::domain::hook::{Hook, HookInput};
 use crate::runtime::{ConfigCheck, LoadError, PluginError};
 use crate::store::{
     BindingHistoryRecord, BindingRecord, BindingWrite, DeleteVersionOutcome, EventRecord,
-    InsertOutcome, InvocationFilter, InvocationRecord, PluginMeta, PluginRecord, PluginSummary,
-    ShadowChange, StoreError, UploadQuota,
+    HistoryRecord, InsertOutcome, InvocationFilter, InvocationRecord, PlanRecord, PluginMeta,
+    PluginRecord, PluginSummary, ShadowChange, StoreError, UploadQuota,
 };
 use std::sync::Arc;
 
@@ -23,7 +23,6 @@ enum UploadError {
     Load(LoadError),
     Busy,
 }
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -78,7 +77,8 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A stored upload: what `upload_plugin` did.
+#[derive(Debug, Clone)]
 pub struct UploadResult {
     pub name: String,
     /// SHA-256 of the bytes, hex.
@@ -89,100 +89,40 @@ pub struct UploadResult {
     pub created: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginVersionView {
-    pub name: String,
-    pub version: String,
-    pub hook: String,
-    pub size: i64,
-    pub uploaded_by: String,
-    pub uploaded_at: i64,
-    /// `rust`, `javascript`, `python` or `unknown`.
-    pub language: String,
-    /// The contract version it implements (`1.0.0`, `2.0.0`).
-    pub contract: String,
-    /// The bindings (`hook/name`) using it, active or as their shadow.
+/// A stored plugin version and the bindings (`hook/name`) using it, active
+/// or as their shadow.
+#[derive(Debug, Clone)]
+pub struct PluginVersion {
+    pub record: PluginRecord,
     pub bound_by: Vec<String>,
 }
 
-impl From<PluginRecord> for PluginVersionView {
-    fn from(r: PluginRecord) -> Self {
-        PluginVersionView {
-            name: r.name,
-            version: r.version,
-            hook: r.hook,
-            size: r.size,
-            uploaded_by: r.uploaded_by,
-            uploaded_at: r.uploaded_at,
-            language: r.language,
-            contract: r.contract,
-            bound_by: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PluginView {
-    pub name: String,
-    pub hook: String,
-    pub versions: i64,
-    pub latest_version: String,
-    pub latest_uploaded_at: i64,
-}
-
-impl From<PluginSummary> for PluginView {
-    fn from(s: PluginSummary) -> Self {
-        PluginView {
-            name: s.name,
-            hook: s.hook,
-            versions: s.versions,
-            latest_version: s.latest_version,
-            latest_uploaded_at: s.latest_at,
-        }
-    }
-}
-
-/// The body of `PUT /admin/v1/bindings/{hook}/{binding}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What a binding activation asks for.
+#[derive(Debug, Clone)]
 pub struct BindingSpec {
     pub plugin: String,
-    /// Defaults to the plugin's newest version.
-    #[serde(default)]
+    /// Defaults to the binding's current version (a new binding: the
+    /// plugin's newest).
     pub version: Option<String>,
-    #[serde(default)]
     pub scope: Scope,
-    #[serde(default)]
     pub priority: i64,
-    #[serde(default = "empty_object")]
     pub config: Value,
-    #[serde(default = "reject")]
+    /// `reject` or `allow`.
     pub on_failure: String,
     /// A candidate version (of the same plugin) to run beside the active
     /// one without deciding; its config defaults to the binding's.
-    #[serde(default)]
     pub shadow: Option<ShadowSpec>,
 }
 
-/// The shadow of a binding body.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The shadow a binding activation asks for.
+#[derive(Debug, Clone)]
 pub struct ShadowSpec {
     pub version: String,
-    #[serde(default)]
     pub config: Option<Value>,
 }
 
-/// A binding's shadow as the admin API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShadowView {
-    pub version: String,
-    pub config: Value,
-    pub since: i64,
-}
-
-/// How a shadow fared since it started (`GET …/shadow`).
-#[derive(Debug, Clone, Serialize)]
+/// How a shadow fared since it started.
+#[derive(Debug, Clone)]
 pub struct ShadowReport {
     pub version: String,
     pub config: Value,
@@ -195,116 +135,27 @@ pub struct ShadowReport {
     pub samples: Vec<String>,
 }
 
-fn empty_object() -> Value {
-    Value::Object(Default::default())
-}
-
-fn reject() -> String {
-    "reject".into()
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BindingHistoryView {
-    pub revision: i64,
-    pub action: String,
-    pub plugin: String,
-    pub version: String,
-    pub scope: Value,
-    pub priority: i64,
-    pub config: Value,
-    pub on_failure: String,
-    pub actor: String,
-    pub at: i64,
-}
-
-impl From<BindingHistoryRecord> for BindingHistoryView {
-    fn from(h: BindingHistoryRecord) -> Self {
-        BindingHistoryView {
-            revision: h.revision,
-            action: h.action,
-            plugin: h.plugin_name,
-            version: h.plugin_version,
-            scope: serde_json::to_value(&h.scope).unwrap_or(Value::Null),
-            priority: h.priority,
-            config: serde_json::from_str(&h.config).unwrap_or(Value::Null),
-            on_failure: h.on_failure.as_str().to_string(),
-            actor: h.actor,
-            at: h.at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct BindingView {
-    pub hook: String,
-    pub name: String,
-    pub plugin: String,
-    pub version: String,
-    pub scope: Value,
-    pub priority: i64,
-    pub config: Value,
-    pub on_failure: String,
-    pub revision: i64,
-    /// The history revision whose content is active.
-    pub active_revision: i64,
-    pub updated_by: String,
-    pub updated_at: i64,
-    pub shadow: Option<ShadowView>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub history: Option<Vec<BindingHistoryView>>,
-}
-
-impl From<BindingRecord> for BindingView {
-    fn from(r: BindingRecord) -> Self {
-        BindingView {
-            hook: r.hook.as_str().to_string(),
-            name: r.name,
-            plugin: r.plugin_name,
-            version: r.plugin_version,
-            scope: serde_json::to_value(&r.scope).unwrap_or(Value::Null),
-            priority: r.priority,
-            config: serde_json::from_str(&r.config).unwrap_or(Value::Null),
-            on_failure: r.on_failure.as_str().to_string(),
-            revision: r.revision,
-            active_revision: r.based_on,
-            updated_by: r.updated_by,
-            updated_at: r.updated_at,
-            shadow: r.shadow.map(|s| ShadowView {
-                version: s.version,
-                config: serde_json::from_str(&s.config).unwrap_or(Value::Null),
-                since: s.since,
-            }),
-            history: None,
-        }
-    }
-}
-
-/// The body of `POST /admin/v1/invocations/{id}/replay`: another plugin,
-/// version or config than the logged ones.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Another plugin, version or config than the logged ones, for a replay.
+#[derive(Debug, Clone, Default)]
 pub struct ReplayRequest {
-    #[serde(default)]
     pub plugin: Option<String>,
-    #[serde(default)]
     pub version: Option<String>,
-    #[serde(default)]
     pub config: Option<Value>,
 }
 
-/// The overview of a tenant's last hour (the console's first page).
-#[derive(Debug, Clone, Serialize)]
-pub struct OverviewView {
+/// A tenant's calls and plugin failures over a window.
+#[derive(Debug, Clone)]
+pub struct Overview {
     pub window_seconds: i64,
     pub since: i64,
     pub bucket_seconds: i64,
     pub buckets: Vec<OverviewBucket>,
     pub calls: Vec<EndpointCount>,
-    pub plugin_failures: Vec<FailureView>,
-    pub limit_hits: Vec<FailureView>,
+    pub plugin_failures: Vec<FailureCount>,
+    pub limit_hits: Vec<FailureCount>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct OverviewBucket {
     pub at: i64,
     pub calls: i64,
@@ -316,15 +167,15 @@ pub struct OverviewBucket {
     pub limit_hits: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EndpointCount {
     pub endpoint: String,
     pub code: i64,
     pub count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct FailureView {
+#[derive(Debug, Clone)]
+pub struct FailureCount {
     pub binding: String,
     pub hook: String,
     pub kind: String,
@@ -342,33 +193,29 @@ const LIMIT_KINDS: &[&str] = &[
     "call-budget",
 ];
 
-/// The body of `POST /admin/v1/dry-run`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A dry run: a plugin version (default: the bound one) on an input.
+#[derive(Debug, Clone)]
 pub struct DryRunRequest {
     pub plugin: String,
-    #[serde(default)]
     pub version: Option<String>,
     pub input: InputDoc,
     /// Overrides `input.config`.
-    #[serde(default)]
     pub config: Option<Value>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// A plugin failure: its kind and its text.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunError {
     pub kind: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct DryRunResult {
     pub plugin: String,
     pub version: String,
     pub hook: Hook,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputDoc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<RunError>,
     pub logs: String,
     pub fuel: u64,
@@ -377,8 +224,9 @@ pub struct DryRunResult {
     pub read_subscriptions: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct InvocationView {
+/// One decision-log entry, its input and output decoded.
+#[derive(Debug, Clone)]
+pub struct LoggedInvocation {
     pub id: String,
     pub hook: String,
     pub binding: String,
@@ -396,16 +244,12 @@ pub struct InvocationView {
     pub at: i64,
     /// The same case as a fixture file for `tollgate plugin test`.
     pub fixture: Value,
-    /// A shadow run (never decided anything).
-    pub shadow: bool,
-    /// For a shadow run: the active invocation it ran beside.
-    pub shadow_of: Option<String>,
-    /// For a shadow run: whether it decided as the active one did (`null`
-    /// when it failed).
-    pub agreed: Option<bool>,
+    /// For a shadow run: the active invocation it ran beside, and whether
+    /// it decided as that one did (`None` when it failed).
+    pub shadow: Option<(String, Option<bool>)>,
 }
 
-impl From<InvocationRecord> for InvocationView {
+impl From<InvocationRecord> for LoggedInvocation {
     fn from(r: InvocationRecord) -> Self {
         let input: Value = serde_json::from_str(&r.input).unwrap_or(Value::Null);
         // Through the codec, so an output logged in an older form (a plan's
@@ -432,7 +276,7 @@ impl From<InvocationRecord> for InvocationView {
             "input": input,
             "expect": expect,
         });
-        InvocationView {
+        LoggedInvocation {
             id: r.id,
             hook: r.hook,
             binding: r.binding,
@@ -449,21 +293,19 @@ impl From<InvocationRecord> for InvocationView {
             logs: r.logs,
             at: r.at,
             fixture,
-            shadow: r.shadow.is_some(),
-            shadow_of: r.shadow.as_ref().map(|s| s.invocation.clone()),
-            agreed: r.shadow.as_ref().and_then(|s| s.agreed),
+            shadow: r.shadow.map(|s| (s.invocation, s.agreed)),
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReplayOutcome {
     pub outcome: String,
     pub output: Option<Value>,
     pub error: Option<RunError>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ReplayResult {
     pub invocation: String,
     pub plugin: String,
@@ -477,77 +319,13 @@ pub struct ReplayResult {
     pub duration_us: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct EventView {
-    pub cursor: i64,
-    pub kind: String,
-    pub subscription_id: Option<String>,
-    pub account_id: Option<String>,
-    pub payload: Value,
-    pub track_id: String,
-    pub at: i64,
-}
-
-impl From<EventRecord> for EventView {
-    fn from(e: EventRecord) -> Self {
-        EventView {
-            cursor: e.cursor,
-            kind: e.kind,
-            subscription_id: e.subscription_id,
-            account_id: e.account_id,
-            payload: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
-            track_id: e.track_id,
-            at: e.at,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AddonView {
-    pub product_id: String,
-    pub name: String,
-    pub quantity: i64,
-    pub active: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanView {
-    pub version: i64,
-    pub source: String,
-    pub resources: Value,
-    pub track_id: String,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryView {
-    pub version: i64,
-    pub operation: String,
-    pub status: String,
-    pub quantity: i64,
-    pub product_id: String,
-    pub track_id: String,
-    pub at: i64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SubscriptionView {
-    pub external_id: String,
-    pub platform_subscription_id: String,
-    pub account_id: String,
-    pub product_id: String,
-    pub service_type: String,
-    pub name: String,
-    pub quantity: i64,
-    pub status: String,
-    pub is_trial: bool,
-    pub created_at: i64,
-    pub attributes: Value,
-    pub addons: Vec<AddonView>,
-    /// The current resource plan (absolute totals), if any was computed.
-    pub resources: Option<PlanView>,
-    pub plans: Vec<PlanView>,
-    pub history: Vec<HistoryView>,
+/// A subscription with its add-ons, its latest resource plans and a page
+/// of its history.
+#[derive(Debug, Clone)]
+pub struct SubscriptionDetails {
+    pub subscription: crate::domain::rules::StoredSubscription,
+    pub plans: Vec<PlanRecord>,
+    pub history: Vec<HistoryRecord>,
 }
 
 fn run_error(e: &PluginError) -> RunError {
@@ -748,21 +526,11 @@ impl App {
         }
     }
 
-    pub async fn plugins(&self, tenant: &Tenant) -> Result<Vec<PluginView>> {
-        Ok(self
-            .store
-            .plugins(&tenant.id)
-            .await?
-            .into_iter()
-            .map(PluginView::from)
-            .collect())
+    pub async fn plugins(&self, tenant: &Tenant) -> Result<Vec<PluginSummary>> {
+        Ok(self.store.plugins(&tenant.id).await?)
     }
 
-    pub async fn plugin_versions(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-    ) -> Result<Vec<PluginVersionView>> {
+    pub async fn plugin_versions(&self, tenant: &Tenant, name: &str) -> Result<Vec<PluginVersion>> {
         let versions = self.store.plugin_versions(&tenant.id, name).await?;
         if versions.is_empty() {
             return Err(ServiceError::NotFound(format!("no plugin named {name}")));
@@ -770,12 +538,9 @@ impl App {
         let mut users = self.store.version_users(&tenant.id, name).await?;
         Ok(versions
             .into_iter()
-            .map(|r| {
-                let bound_by = users.remove(&r.version).unwrap_or_default();
-                PluginVersionView {
-                    bound_by,
-                    ..PluginVersionView::from(r)
-                }
+            .map(|record| PluginVersion {
+                bound_by: users.remove(&record.version).unwrap_or_default(),
+                record,
             })
             .collect())
     }
@@ -816,7 +581,7 @@ impl App {
         name: &str,
         spec: &BindingSpec,
         actor: &str,
-    ) -> Result<BindingView> {
+    ) -> Result<BindingRecord> {
         check_name("binding", name)?;
         let current = self.store.binding(&tenant.id, hook.as_str(), name).await?;
         let version = match (&spec.version, &current) {
@@ -858,10 +623,8 @@ impl App {
             },
         };
         let action = if promotes { "promote" } else { "activate" };
-        let record = self
-            .put_binding_retrying(tenant, hook, name, &write, action, None, actor)
-            .await?;
-        Ok(record.into())
+        self.put_binding_retrying(tenant, hook, name, &write, action, None, actor)
+            .await
     }
 
     fn check_plugin_hook(&self, plugin: &PluginRecord, hook: Hook) -> Result<()> {
@@ -1102,32 +865,21 @@ impl App {
         hook: Hook,
         name: &str,
         page: HistoryPage,
-    ) -> Result<BindingView> {
+    ) -> Result<(BindingRecord, Vec<BindingHistoryRecord>)> {
         let record = self
             .store
             .binding(&tenant.id, hook.as_str(), name)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no binding {hook}/{name}")))?;
-        let mut view = BindingView::from(record);
-        view.history = Some(
-            self.store
-                .binding_history(&tenant.id, hook.as_str(), name, page.before, page.limit())
-                .await?
-                .into_iter()
-                .map(BindingHistoryView::from)
-                .collect(),
-        );
-        Ok(view)
+        let history = self
+            .store
+            .binding_history(&tenant.id, hook.as_str(), name, page.before, page.limit())
+            .await?;
+        Ok((record, history))
     }
 
-    pub async fn bindings(&self, tenant: &Tenant) -> Result<Vec<BindingView>> {
-        Ok(self
-            .store
-            .bindings(&tenant.id)
-            .await?
-            .into_iter()
-            .map(BindingView::from)
-            .collect())
+    pub async fn bindings(&self, tenant: &Tenant) -> Result<Vec<BindingRecord>> {
+        Ok(self.store.bindings(&tenant.id).await?)
     }
 
     pub async fn delete_binding(
@@ -1157,7 +909,7 @@ impl App {
         name: &str,
         to: Option<i64>,
         actor: &str,
-    ) -> Result<BindingView> {
+    ) -> Result<BindingRecord> {
         let current = self
             .store
             .binding(&tenant.id, hook.as_str(), name)
@@ -1203,18 +955,16 @@ impl App {
             on_failure: target.on_failure,
             shadow: ShadowChange::Keep,
         };
-        let record = self
-            .put_binding_retrying(
-                tenant,
-                hook,
-                name,
-                &write,
-                "rollback",
-                Some(target.revision),
-                actor,
-            )
-            .await?;
-        Ok(record.into())
+        self.put_binding_retrying(
+            tenant,
+            hook,
+            name,
+            &write,
+            "rollback",
+            Some(target.revision),
+            actor,
+        )
+        .await
     }
 
     async fn run_version(
@@ -1286,18 +1036,18 @@ impl App {
         &self,
         tenant: &Tenant,
         filter: &InvocationFilter,
-    ) -> Result<Vec<InvocationView>> {
+    ) -> Result<Vec<LoggedInvocation>> {
         self.flush_decisions().await;
         Ok(self
             .store
             .invocations(&tenant.id, filter)
             .await?
             .into_iter()
-            .map(InvocationView::from)
+            .map(LoggedInvocation::from)
             .collect())
     }
 
-    pub async fn invocation(&self, tenant: &Tenant, id: &str) -> Result<InvocationView> {
+    pub async fn invocation(&self, tenant: &Tenant, id: &str) -> Result<LoggedInvocation> {
         self.flush_decisions().await;
         Ok(self
             .store
@@ -1383,7 +1133,7 @@ impl App {
     /// A tenant's calls and plugin failures over the last `window_seconds`
     /// (at most a day), in 5-minute buckets, from the decision log (so every
     /// instance's calls count).
-    pub async fn overview(&self, tenant: &Tenant, window_seconds: i64) -> Result<OverviewView> {
+    pub async fn overview(&self, tenant: &Tenant, window_seconds: i64) -> Result<Overview> {
         self.flush_decisions().await;
         let window = window_seconds.clamp(300, 86_400);
         let bucket_seconds = 300;
@@ -1422,13 +1172,13 @@ impl App {
                 .entry((f.binding.clone(), f.hook.clone(), f.kind.clone()))
                 .or_default() += f.count;
         }
-        let failure_views = |limits: bool| -> Vec<FailureView> {
+        let failure_views = |limits: bool| -> Vec<FailureCount> {
             failures
                 .iter()
                 .filter(|((_, _, kind), _)| {
                     LIMIT_KINDS.contains(&kind.as_str()) == limits || !limits
                 })
-                .map(|((binding, hook, kind), count)| FailureView {
+                .map(|((binding, hook, kind), count)| FailureCount {
                     binding: binding.clone(),
                     hook: hook.clone(),
                     kind: kind.clone(),
@@ -1436,7 +1186,7 @@ impl App {
                 })
                 .collect()
         };
-        Ok(OverviewView {
+        Ok(Overview {
             window_seconds: window,
             since,
             bucket_seconds,
@@ -1470,80 +1220,38 @@ impl App {
         Ok(doc)
     }
 
-    pub async fn events(&self, tenant: &Tenant, after: i64, limit: i64) -> Result<Vec<EventView>> {
+    pub async fn events(
+        &self,
+        tenant: &Tenant,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>> {
         Ok(self
             .store
             .events(&tenant.id, after, limit.clamp(1, 1000))
-            .await?
-            .into_iter()
-            .map(EventView::from)
-            .collect())
+            .await?)
     }
 
     /// A subscription with its add-ons, its latest plans and a page of its
     /// history.
-    pub async fn subscription_view(
+    pub async fn subscription_details(
         &self,
         tenant: &Tenant,
         external_id: &str,
         page: HistoryPage,
-    ) -> Result<SubscriptionView> {
-        let (s, _) = self
+    ) -> Result<SubscriptionDetails> {
+        let (subscription, _) = self
             .store
             .subscription(&tenant.id, external_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("no subscription {external_id}")))?;
-        let plans: Vec<PlanView> = self
-            .store
-            .plans(&tenant.id, external_id, 50)
-            .await?
-            .into_iter()
-            .map(|p| PlanView {
-                version: p.version,
-                source: p.source,
-                resources: serde_json::from_str(&p.plan).unwrap_or(Value::Null),
-                track_id: p.track_id,
-                at: p.at,
-            })
-            .collect();
+        let plans = self.store.plans(&tenant.id, external_id, 50).await?;
         let history = self
             .store
             .subscription_history(&tenant.id, external_id, page.before, page.limit())
-            .await?
-            .into_iter()
-            .map(|h| HistoryView {
-                version: h.version,
-                operation: h.operation,
-                status: h.status,
-                quantity: h.quantity,
-                product_id: h.product_id,
-                track_id: h.track_id,
-                at: h.at,
-            })
-            .collect();
-        Ok(SubscriptionView {
-            external_id: s.external_id,
-            platform_subscription_id: s.platform_subscription_id,
-            account_id: s.account_id,
-            product_id: s.product_id,
-            service_type: s.service_type,
-            name: s.name,
-            quantity: s.quantity,
-            status: s.status.as_str().to_string(),
-            is_trial: s.is_trial,
-            created_at: s.created_at,
-            attributes: serde_json::to_value(&s.attributes).unwrap_or(Value::Null),
-            addons: s
-                .addons
-                .into_iter()
-                .map(|a| AddonView {
-                    product_id: a.product_id,
-                    name: a.name,
-                    quantity: a.quantity,
-                    active: a.active,
-                })
-                .collect(),
-            resources: plans.first().cloned(),
+            .await?;
+        Ok(SubscriptionDetails {
+            subscription,
             plans,
             history,
         })

@@ -12,9 +12,9 @@ mod platform;
 mod tenants;
 
 pub use admin::{
-    BindingSpec, BindingView, DryRunRequest, DryRunResult, HistoryPage, InvocationView,
-    OverviewView, ReplayRequest, ReplayResult, ShadowReport, ShadowSpec, SubscriptionView,
-    UploadResult,
+    BindingSpec, DryRunRequest, DryRunResult, EndpointCount, FailureCount, HistoryPage,
+    LoggedInvocation, Overview, OverviewBucket, PluginVersion, ReplayOutcome, ReplayRequest,
+    ReplayResult, RunError, ShadowReport, ShadowSpec, SubscriptionDetails, UploadResult,
 };
 pub use budgets::{Budget, Quotas, TenantLimits};
 pub use compile::{Compiler, WorkerError as CompileWorkerError, WorkerLimits};
