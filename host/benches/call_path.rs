@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tollgate::domain::hook::*;
 use tollgate::domain::interworks::{Account, ServiceDefinition};
 use tollgate::runtime::{EngineConfig, Limits as RunLimits, Runtime};
-use tollgate::service::{App, AppConfig, CallContext, Claim, NewTenantRequest};
+use tollgate::service::{App, AppConfig, BindingSpec, CallContext, Claim, NewTenantRequest};
 
 const CONFIG: &str = r#"{"products": {"cb_basic": {"min": 3, "max": 50}}}"#;
 
@@ -230,11 +230,15 @@ async fn tenant(app: &Arc<App>, name: &str, bind: bool) -> Claim {
         )
         .await
         .expect("upload");
-        let spec = serde_json::from_value(serde_json::json!({
-            "plugin": "min-max",
-            "config": serde_json::from_str::<serde_json::Value>(CONFIG).expect("config"),
-        }))
-        .expect("binding spec");
+        let spec = BindingSpec {
+            plugin: "min-max".into(),
+            version: None,
+            scope: Default::default(),
+            priority: 0,
+            config: serde_json::from_str(CONFIG).expect("config"),
+            on_failure: "reject".into(),
+            shadow: None,
+        };
         app.put_binding(&admin, Hook::QuantityLimits, "min-max", &spec, "bench")
             .await
             .expect("binding");
