@@ -9,7 +9,8 @@ wrk.body = f:read("*a")
 f:close()
 
 done = function(summary, latency, requests)
-  io.write(string.format("RESULT requests=%d p50_us=%d p99_us=%d max_us=%d non2xx=%d errors=%d\n",
-    summary.requests, latency:percentile(50), latency:percentile(99), latency.max,
+  io.write(string.format("RESULT requests=%d rps=%.1f p50_us=%d p99_us=%d max_us=%d non2xx=%d errors=%d\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(99), latency.max,
     summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

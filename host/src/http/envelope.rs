@@ -109,6 +109,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Unavailable(m) => ApiError::Unavailable(m),
+            ServiceError::Unauthorized(_) => ApiError::Unauthorized,
             other => ApiError::Internal(other.to_string()),
         }
     }

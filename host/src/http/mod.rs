@@ -543,7 +543,7 @@ mod tests {
             .await
             .unwrap();
         let tenant = app
-            .authenticate(
+            .claim(
                 Some(&secrets.application_id),
                 Some(&base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,
@@ -554,7 +554,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let call = |n: usize| {
-            let (app, tenant) = (app.clone(), tenant.clone());
+            let (app, tenant) = (app.clone(), &tenant);
             async move {
                 let def = ServiceDefinition {
                     platform_subscription_id: format!("p-{n}"),
@@ -567,8 +567,8 @@ mod tests {
                     },
                     ..Default::default()
                 };
-                app.service_call(
-                    &tenant,
+                app.answer_call(
+                    tenant,
                     Operation::SubscriptionCreate,
                     def,
                     &CallContext::default(),

@@ -7,7 +7,7 @@ use super::{AppState, Body, TrackId};
 use crate::domain::codes;
 use crate::domain::hook::Operation;
 use crate::http::lenient::{self, FieldError};
-use crate::service::{Answer, CallContext, Tenant};
+use crate::service::{Answer, CallContext, Claim, Tenant};
 use axum::Router;
 use axum::extract::{Extension, FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
@@ -66,7 +66,7 @@ pub fn routes() -> Router<AppState> {
                       track: Extension<TrackId>,
                       headers: HeaderMap,
                       query: RawQuery,
-                      caller: Caller,
+                      caller: ServiceCaller,
                       body: Body| {
                     service_call(state, track, headers, query, caller, body, op)
                 },
@@ -98,6 +98,36 @@ impl FromRequestParts<AppState> for Caller {
             )
             .await?;
         result.map(Caller).map_err(|cause| {
+            let track = parts
+                .extensions
+                .get::<TrackId>()
+                .map_or("", |t| t.0.as_str());
+            tracing::warn!(track_id = %track, %cause, "platform call refused");
+            ApiError::Unauthorized
+        })
+    }
+}
+
+/// The caller of a Subscriptions/* or Addons/* call, checked before any
+/// body byte is read against the tenant as this process last read it (no
+/// database round trip when cached); the call's state read confirms it
+/// against the current row before anything is decided
+/// (`App::service_call`). Same 401 for every cause.
+pub struct ServiceCaller(pub Claim);
+
+impl FromRequestParts<AppState> for ServiceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let headers = &parts.headers;
+        let result = state
+            .app
+            .claim(
+                header(headers, "x-cloudplatform-applicationid"),
+                header(headers, "x-cloudplatform-apikey"),
+            )
+            .await?;
+        result.map(ServiceCaller).map_err(|cause| {
             let track = parts
                 .extensions
                 .get::<TrackId>()
@@ -167,7 +197,7 @@ async fn service_call(
     Extension(track): Extension<TrackId>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    Caller(tenant): Caller,
+    ServiceCaller(claim): ServiceCaller,
     Body(body): Body,
     operation: Operation,
 ) -> Result<Response, ApiError> {
@@ -179,12 +209,17 @@ async fn service_call(
     };
     let ctx = context(&headers, query.as_deref(), &track);
     // Run to completion even if the platform hangs up: a real call is
-    // never cut off halfway, and its decision records are written.
+    // never cut off halfway, and its decision records are written. The
+    // answer comes back as soon as it is decided; the call's bookkeeping
+    // goes on in its task.
     let app = state.app.clone();
-    let answer = finish(tokio::spawn(async move {
-        app.service_call(&tenant, operation, def, &ctx).await
-    }))
-    .await?;
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        app.service_call(&claim, operation, def, &ctx, reply).await;
+    });
+    let answer = answer
+        .await
+        .map_err(|_| ApiError::Internal("a call's task failed".into()))??;
     Ok(envelope::answer(Kind::Service, &answer))
 }
 

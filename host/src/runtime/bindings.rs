@@ -168,6 +168,7 @@ pub mod v1 {
         wasmtime::component::bindgen!({
             path: "../wit/v1",
             world: "precheck",
+            exports: { default: async },
         });
     }
 
@@ -175,6 +176,7 @@ pub mod v1 {
         wasmtime::component::bindgen!({
             path: "../wit/v1",
             world: "quantity-limits",
+            exports: { default: async },
             with: {
                 "tollgate:plugin/types@1.0.0": super::precheck::tollgate::plugin::types,
                 "tollgate:plugin/host@1.0.0": super::precheck::tollgate::plugin::host,
@@ -186,6 +188,7 @@ pub mod v1 {
         wasmtime::component::bindgen!({
             path: "../wit/v1",
             world: "resources",
+            exports: { default: async },
             with: {
                 "tollgate:plugin/types@1.0.0": super::precheck::tollgate::plugin::types,
                 "tollgate:plugin/host@1.0.0": super::precheck::tollgate::plugin::host,
@@ -277,6 +280,7 @@ pub mod v2 {
         wasmtime::component::bindgen!({
             path: "../wit/v2",
             world: "precheck",
+            exports: { default: async },
         });
     }
 
@@ -284,6 +288,7 @@ pub mod v2 {
         wasmtime::component::bindgen!({
             path: "../wit/v2",
             world: "quantity-limits",
+            exports: { default: async },
             with: {
                 "tollgate:plugin/types@2.0.0": super::precheck::tollgate::plugin::types,
                 "tollgate:plugin/host@2.0.0": super::precheck::tollgate::plugin::host,
@@ -295,6 +300,7 @@ pub mod v2 {
         wasmtime::component::bindgen!({
             path: "../wit/v2",
             world: "resources",
+            exports: { default: async },
             with: {
                 "tollgate:plugin/types@2.0.0": super::precheck::tollgate::plugin::types,
                 "tollgate:plugin/host@2.0.0": super::precheck::tollgate::plugin::host,

@@ -472,8 +472,8 @@ impl Runtime {
         })
     }
 
-    /// Run one hook call in a fresh instance under `limits`. Blocking: call
-    /// it from a blocking thread, never from an async executor's worker.
+    /// Run one hook call in a fresh instance under `limits`, on this
+    /// thread (see [`Runtime::invoke_async`]; nothing here waits on I/O).
     pub fn invoke(
         &self,
         plugin: &CompiledPlugin,
@@ -483,12 +483,27 @@ impl Runtime {
         self.invoke_deferred(plugin, input, limits).0
     }
 
-    /// Like [`Runtime::invoke`], but hands back the finished instance as a
-    /// [`Spent`] instead of dropping it. Dropping a store returns its slot to
-    /// the pool and resets the guest memory (a few µs of memset): work that
-    /// must happen, but after the decision has been answered. The server
-    /// drops the `Spent` once the result is on its way.
+    /// [`Runtime::invoke_async`] run to completion on this thread.
     pub fn invoke_deferred(
+        &self,
+        plugin: &CompiledPlugin,
+        input: &HookInput,
+        limits: &Limits,
+    ) -> (Invocation, Spent) {
+        block_on(self.invoke_async(plugin, input, limits))
+    }
+
+    /// Run one hook call in a fresh instance under `limits`, as a future:
+    /// the server awaits it on the request's own task, so a short call
+    /// costs no thread hand-off. The guest runs on its own (pooled) stack
+    /// and hands the thread back every epoch tick (1 ms): a long call
+    /// shares its thread like any task and is stopped at its deadline.
+    ///
+    /// Hands back the finished instance as a [`Spent`] instead of dropping
+    /// it. Dropping a store returns its slot to the pool and resets the
+    /// guest memory (a few µs of memset): work that must happen, but after
+    /// the decision has been answered.
+    pub async fn invoke_async(
         &self,
         plugin: &CompiledPlugin,
         input: &HookInput,
@@ -514,7 +529,7 @@ impl Runtime {
                 limit: limits.input_bytes,
             })
         } else {
-            self.run(plugin, &mut store, input, limits)
+            self.run(plugin, &mut store, input, limits, started).await
         };
         let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let state = store.data();
@@ -545,6 +560,16 @@ impl Runtime {
         config_json: &str,
         limits: &Limits,
     ) -> ConfigCheck {
+        block_on(self.validate_config_async(plugin, config_json, limits))
+    }
+
+    /// [`Runtime::validate_config`] as a future (see [`Runtime::invoke_async`]).
+    pub async fn validate_config_async(
+        &self,
+        plugin: &CompiledPlugin,
+        config_json: &str,
+        limits: &Limits,
+    ) -> ConfigCheck {
         if plugin.contract == Contract::V1 {
             return ConfigCheck::NotSupported;
         }
@@ -564,7 +589,9 @@ impl Runtime {
             h.finish()
         };
         let mut store = self.store(0, seed, limits, Vec::new());
-        let answer = self.run_validate(plugin, &mut store, config_json, limits);
+        let answer = self
+            .run_validate(plugin, &mut store, config_json, limits, Instant::now())
+            .await;
         let (_, raw_tail) = store.data().log.take();
         match answer {
             Ok(Ok(())) => ConfigCheck::Valid,
@@ -594,14 +621,27 @@ impl Runtime {
         Store::new(&self.engine, state)
     }
 
-    fn arm(&self, store: &mut Store<PluginState>, limits: &Limits) -> Result<(), PluginError> {
+    fn arm(
+        &self,
+        store: &mut Store<PluginState>,
+        limits: &Limits,
+        started: Instant,
+    ) -> Result<(), PluginError> {
         store.limiter(|s| &mut s.memory);
         store
             .set_fuel(limits.fuel)
             .map_err(|e| PluginError::Instantiate(format!("{e:#}")))?;
-        let tick = self.config.epoch_tick_ms.max(1);
-        store.set_epoch_deadline(limits.deadline_ms.div_ceil(tick).max(1));
-        store.epoch_deadline_trap();
+        // Every epoch tick the guest hands its thread back (a short call
+        // never sees a tick); past the wall-clock deadline it traps.
+        let deadline = started + Duration::from_millis(limits.deadline_ms.max(1));
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
         // Data a guest hands the host in one call (a log line, its answer)
         // is bounded by what the call may keep, not by wasmtime's default
         // of 128 MiB of copying.
@@ -609,34 +649,38 @@ impl Runtime {
         Ok(())
     }
 
-    fn run_validate(
+    async fn run_validate(
         &self,
         plugin: &CompiledPlugin,
         store: &mut Store<PluginState>,
         config: &str,
         limits: &Limits,
+        started: Instant,
     ) -> Result<Result<(), v2::wit::ConfigError>, PluginError> {
-        self.arm(store, limits)?;
+        self.arm(store, limits, started)?;
         let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
         let instantiate = |store: &Store<PluginState>, e| instantiate_error(store, e, limits);
         let answer = match &plugin.pre {
             Pre::V2Precheck(pre) => {
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
-                instance.call_validate_config(&mut *store, config)
+                instance.call_validate_config(&mut *store, config).await
             }
             Pre::V2QuantityLimits(pre) => {
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
-                instance.call_validate_config(&mut *store, config)
+                instance.call_validate_config(&mut *store, config).await
             }
             Pre::V2Resources(pre) => {
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
-                instance.call_validate_config(&mut *store, config)
+                instance.call_validate_config(&mut *store, config).await
             }
             Pre::V1Precheck(_) | Pre::V1QuantityLimits(_) | Pre::V1Resources(_) => {
                 return Ok(Ok(()));
@@ -649,14 +693,15 @@ impl Runtime {
         Ok(answer)
     }
 
-    fn run(
+    async fn run(
         &self,
         plugin: &CompiledPlugin,
         store: &mut Store<PluginState>,
         input: &HookInput,
         limits: &Limits,
+        started: Instant,
     ) -> Result<HookOutput, PluginError> {
-        self.arm(store, limits)?;
+        self.arm(store, limits, started)?;
         let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
         let instantiate = |store: &Store<PluginState>, e| instantiate_error(store, e, limits);
         let invalid = |reason| PluginError::InvalidOutput { reason };
@@ -669,10 +714,12 @@ impl Runtime {
             Pre::V1Precheck(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let verdict = instance
                     .call_check(&mut *store, &request, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 check_size(v1::verdict_size(&verdict), limits)?;
                 HookOutput::Verdict(v1::verdict(verdict).map_err(invalid)?)
@@ -681,20 +728,24 @@ impl Runtime {
                 let target = v1::target(needs_target()?);
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let answer = instance
                     .call_limits(&mut *store, &request, &target, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 HookOutput::Limits(v1::limits(answer).map_err(invalid)?)
             }
             Pre::V1Resources(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let plan = instance
                     .call_plan(&mut *store, &request, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 check_size(v1::plan_size(&plan), limits)?;
                 HookOutput::Plan(v1::plan(plan).map_err(invalid)?)
@@ -702,10 +753,12 @@ impl Runtime {
             Pre::V2Precheck(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let answer = instance
                     .call_check(&mut *store, &request, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 let verdict = v2_answer(answer, limits)?;
                 check_size(v2::verdict_size(&verdict), limits)?;
@@ -715,20 +768,24 @@ impl Runtime {
                 let target = v2::target(needs_target()?);
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let answer = instance
                     .call_limits(&mut *store, &request, &target, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 HookOutput::Limits(v2::limits(v2_answer(answer, limits)?).map_err(invalid)?)
             }
             Pre::V2Resources(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
                 let instance = pre
-                    .instantiate(&mut *store)
+                    .instantiate_async(&mut *store)
+                    .await
                     .map_err(|e| instantiate(store, e))?;
                 let answer = instance
                     .call_plan(&mut *store, &request, &context)
+                    .await
                     .map_err(|e| classify(store, e))?;
                 let plan = v2_answer(answer, limits)?;
                 check_size(v2::plan_size(&plan), limits)?;
@@ -736,6 +793,31 @@ impl Runtime {
             }
         };
         Ok(output)
+    }
+}
+
+/// Drive a future to completion on this thread. The sandbox's futures never
+/// wait on I/O (every stream and pollable is ready at once); they return
+/// `Pending` only when the guest yields at an epoch tick, waking themselves
+/// first.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(output) => return output,
+            std::task::Poll::Pending => std::thread::park(),
+        }
     }
 }
 
@@ -977,41 +1059,49 @@ fn check_size(size: u64, limits: &Limits) -> Result<(), PluginError> {
     Ok(())
 }
 
-/// Approximate serialized size of the input (strings and scalars).
-fn input_size(input: &HookInput) -> u64 {
-    fn attrs(list: &[crate::domain::hook::Attribute]) -> u64 {
+/// Approximate serialized size of a request (strings and scalars), in bytes.
+pub fn request_size(r: &crate::domain::hook::HookRequest) -> usize {
+    fn attrs(list: &[crate::domain::hook::Attribute]) -> usize {
         list.iter()
-            .map(|a| (a.id.len() + a.name.len() + a.value.len() + a.code.len() + 1) as u64)
+            .map(|a| a.id.len() + a.name.len() + a.value.len() + a.code.len() + 1)
             .sum()
     }
-    fn pairs(list: &[(String, String)]) -> u64 {
-        list.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
+    fn pairs(list: &[(String, String)]) -> usize {
+        list.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
-    let r = &input.request;
     let a = &r.account;
-    let mut size = (r.subscription_id.len()
+    let mut size = r.subscription_id.len()
         + r.platform_subscription_id.len()
         + r.product_id.len()
         + r.service_type.len()
-        + 32) as u64;
+        + 32;
     size += attrs(&r.attributes);
     size += r
         .addons
         .iter()
-        .map(|x| (x.product_id.len() + x.name.len() + 24) as u64 + attrs(&x.attributes))
-        .sum::<u64>();
-    size +=
-        (a.id.len() + a.name.len() + a.code.len() + a.email.len() + a.country_code.len()) as u64;
+        .map(|x| x.product_id.len() + x.name.len() + 24 + attrs(&x.attributes))
+        .sum::<usize>();
+    size += a.id.len() + a.name.len() + a.code.len() + a.email.len() + a.country_code.len();
     size += [&a.external_id, &a.reseller_id, &a.reseller_external_id]
         .iter()
-        .map(|o| o.as_deref().map_or(0, str::len) as u64)
-        .sum::<u64>();
-    size += pairs(&a.sync_options) + pairs(&r.settings) + pairs(&r.custom_fields);
+        .map(|o| o.as_deref().map_or(0, str::len))
+        .sum::<usize>();
+    size + pairs(&a.sync_options) + pairs(&r.settings) + pairs(&r.custom_fields)
+}
+
+/// Approximate serialized size of the input (strings and scalars).
+fn input_size(input: &HookInput) -> u64 {
+    let mut size = request_size(&input.request) as u64;
     size += (input.context.config.len()
         + input.context.binding.len()
         + input.context.track_id.len()) as u64;
     if let Some(t) = &input.target {
-        size += t.product_id.len() as u64 + 16 + attrs(&t.attributes);
+        size += (t.product_id.len()
+            + 16
+            + t.attributes
+                .iter()
+                .map(|a| a.id.len() + a.name.len() + a.value.len() + a.code.len() + 1)
+                .sum::<usize>()) as u64;
     }
     size += input
         .subscriptions

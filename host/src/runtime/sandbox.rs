@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use wasmtime::component::{HasData, HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{ResourceLimiter, Result};
-use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets, sync};
+use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
 use wasmtime_wasi::p2::{DynPollable, OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -101,7 +101,7 @@ impl v2::wit_host::Host for PluginState {
 }
 
 /// Link everything a plugin may import. Mirrors
-/// `wasmtime_wasi::p2::add_to_linker_sync` except the monotonic clock, whose
+/// `wasmtime_wasi::p2::add_to_linker_async` except the monotonic clock, whose
 /// timers would really sleep: here time is frozen and every timer is ready
 /// at once, so no plugin can block a thread.
 pub fn link(linker: &mut Linker<PluginState>) -> Result<()> {
@@ -142,13 +142,17 @@ pub fn link(linker: &mut Linker<PluginState>) -> Result<()> {
     sockets::instance_network::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
     sockets::network::add_to_linker::<S, WasiSockets>(l, &Default::default(), S::sockets)?;
     sockets::ip_name_lookup::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
-    wasmtime_wasi::p2::bindings::io::error::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
-    sync::io::poll::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
-    sync::io::streams::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
-    sync::filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
-    sync::sockets::tcp::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
-    sync::sockets::udp::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
-    sync::sockets::udp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
+    // The asynchronous variants (calls run as futures on the server's
+    // threads): none of them ever waits here, every stream and pollable
+    // of the sandbox is ready at once.
+    use wasmtime_wasi::p2::bindings::io;
+    io::error::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
+    io::poll::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
+    io::streams::add_to_linker::<S, HasTable>(l, |s| &mut s.table)?;
+    filesystem::types::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
+    sockets::tcp::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
+    sockets::udp::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<S, WasiSockets>(l, S::sockets)?;
     Ok(())
 }
 

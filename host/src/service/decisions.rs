@@ -1,16 +1,18 @@
 //! The decision log's write side. Every platform call collects its records
 //! in a [`CallLog`]: the call, the input its plugins shared (stored once),
-//! and one record per plugin invocation. At the end of the call they are
-//! handed over in one piece, within the call's byte budget, to a writer
-//! that stores them in batches (one transaction per batch) off the request
-//! path. The writer's queue is bounded in bytes. Provisioning state is never
+//! and one record per plugin invocation, all as typed values. At the end of
+//! the call (after its answer) the log is handed over as it is to a writer
+//! task, which serializes it (JSON text for the decision log's readers),
+//! cuts it to the call's byte budget and stores it in batches (one
+//! transaction and a few multi-row inserts per batch) off the request path.
+//! The writer's queue is bounded in bytes. Provisioning state is never
 //! written here: it commits synchronously with its call.
 
 use super::DecisionBounds;
 use super::budgets::Budget;
 use super::metrics::Metrics;
 use crate::codec;
-use crate::domain::hook::{HookRequest, QuantityTarget, SubscriptionInfo};
+use crate::domain::hook::{HookOutput, HookRequest, QuantityTarget, SubscriptionInfo};
 use crate::store::{CallInputRecord, CallRecord, DecisionBatch, InvocationRecord, Store};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +21,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 enum Message {
-    Batch { batch: DecisionBatch, bytes: usize },
+    Call {
+        call: Box<FinishedCall>,
+        bytes: usize,
+    },
     Flush(oneshot::Sender<()>),
 }
 
@@ -32,7 +37,7 @@ pub const CUT_MARKER: &str = "…[cut: decision record budget]";
 
 pub(crate) struct DecisionLog {
     queue: mpsc::UnboundedSender<Message>,
-    /// Bytes handed over and not yet written.
+    /// Bytes handed over and not yet written (estimated at hand-over).
     pending: Arc<AtomicUsize>,
     bounds: DecisionBounds,
     metrics: Arc<Metrics>,
@@ -45,6 +50,7 @@ impl DecisionLog {
         tokio::spawn(write_loop(
             store,
             metrics.clone(),
+            bounds,
             incoming,
             pending.clone(),
         ));
@@ -56,31 +62,25 @@ impl DecisionLog {
         }
     }
 
-    pub(crate) fn bounds(&self) -> DecisionBounds {
-        self.bounds
-    }
-
-    /// Hand records over without waiting; past the queue's byte bound they
-    /// are dropped (and counted) rather than slowing calls down.
-    fn submit(&self, batch: DecisionBatch) {
-        if batch.is_empty() {
-            return;
-        }
-        let bytes = batch_bytes(&batch);
-        let before = self.pending.fetch_add(bytes, Ordering::SeqCst);
+    /// Hand a finished call over without waiting; past the queue's byte
+    /// bound it is dropped (and counted) rather than slowing calls down.
+    fn submit(&self, call: FinishedCall) {
+        let records = call.records();
+        let bytes = call.estimated_bytes();
+        let before = self.pending.fetch_add(bytes, Ordering::Relaxed);
         if before + bytes > self.bounds.queue_bytes {
-            self.pending.fetch_sub(bytes, Ordering::SeqCst);
-            self.metrics
-                .decisions_dropped("queue-full", batch.len() as u64);
+            self.pending.fetch_sub(bytes, Ordering::Relaxed);
+            self.metrics.decisions_dropped("queue-full", records);
             self.metrics.budget_refused(Budget::DecisionQueueBytes);
             return;
         }
-        if let Err(mpsc::error::SendError(Message::Batch { batch, bytes })) =
-            self.queue.send(Message::Batch { batch, bytes })
-        {
-            self.pending.fetch_sub(bytes, Ordering::SeqCst);
-            self.metrics
-                .decisions_dropped("write-failed", batch.len() as u64);
+        let message = Message::Call {
+            call: Box::new(call),
+            bytes,
+        };
+        if self.queue.send(message).is_err() {
+            self.pending.fetch_sub(bytes, Ordering::Relaxed);
+            self.metrics.decisions_dropped("write-failed", records);
         }
     }
 
@@ -93,20 +93,10 @@ impl DecisionLog {
     }
 }
 
-fn batch_bytes(batch: &DecisionBatch) -> usize {
-    let sum = batch.calls.iter().map(CallRecord::bytes).sum::<i64>()
-        + batch.inputs.iter().map(CallInputRecord::bytes).sum::<i64>()
-        + batch
-            .invocations
-            .iter()
-            .map(InvocationRecord::bytes)
-            .sum::<i64>();
-    usize::try_from(sum).unwrap_or(usize::MAX)
-}
-
 async fn write_loop(
     store: Arc<Store>,
     metrics: Arc<Metrics>,
+    bounds: DecisionBounds,
     mut incoming: mpsc::UnboundedReceiver<Message>,
     pending: Arc<AtomicUsize>,
 ) {
@@ -120,10 +110,8 @@ async fn write_loop(
                 let mut next = Some(first);
                 while let Some(message) = next.take() {
                     match message {
-                        Message::Batch { batch: b, bytes: n } => {
-                            batch.calls.extend(b.calls);
-                            batch.inputs.extend(b.inputs);
-                            batch.invocations.extend(b.invocations);
+                        Message::Call { call, bytes: n } => {
+                            call.into_records(bounds, &metrics, &mut batch);
                             bytes += n;
                         }
                         Message::Flush(done) => waiting.push(done),
@@ -139,10 +127,10 @@ async fn write_loop(
         }
         if !batch.is_empty() {
             write(&store, &metrics, &batch).await;
-            pending.fetch_sub(bytes, Ordering::SeqCst);
             batch.clear();
-            bytes = 0;
         }
+        pending.fetch_sub(bytes, Ordering::Relaxed);
+        bytes = 0;
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
@@ -184,8 +172,8 @@ pub(crate) fn cut(text: &mut String, max: usize) -> bool {
     true
 }
 
-/// What the plugins of one call attempt shared; serialized once, when the
-/// call's records are handed over.
+/// What the plugins of one call attempt shared; serialized once, by the
+/// writer.
 struct SharedInput {
     id: String,
     request: HookRequest,
@@ -196,16 +184,80 @@ struct SharedInput {
     used: bool,
 }
 
+/// The shared input's stored form (`call_inputs.body`).
+#[derive(serde::Serialize)]
+struct SharedDoc<'a> {
+    request: &'a HookRequest,
+    now: i64,
+    track_id: &'a str,
+    subscriptions: &'a [SubscriptionInfo],
+    configs: BTreeMap<&'a str, serde_json::Value>,
+}
+
+/// An invocation's record as the call collected it: everything but its
+/// JSON parts (its own input part and its output), which the writer
+/// serializes.
+pub(crate) struct PendingInvocation {
+    /// `input` and `output` are filled in by the writer.
+    pub record: InvocationRecord,
+    pub output: Option<HookOutput>,
+    pub own: OwnPart,
+}
+
+/// An invocation's own part of its input (see [`codec::OwnInputDoc`]).
+pub(crate) struct OwnPart {
+    target: Option<QuantityTarget>,
+    binding: String,
+    seed: u64,
+    /// The config, when it differs from the one stored for its binding in
+    /// the shared part (a shadow's).
+    config: Option<String>,
+}
+
+impl PendingInvocation {
+    fn estimated_bytes(&self) -> usize {
+        let own = &self.own;
+        usize::try_from(self.record.bytes()).unwrap_or(usize::MAX)
+            + own.config.as_ref().map_or(0, String::len)
+            + own.target.as_ref().map_or(0, |t| {
+                t.product_id.len()
+                    + 64
+                    + t.attributes
+                        .iter()
+                        .map(|a| a.id.len() + a.name.len() + a.value.len() + a.code.len() + 64)
+                        .sum::<usize>()
+            })
+            + self.output.as_ref().map_or(0, |_| 128)
+            + 64
+    }
+
+    fn into_record(self) -> InvocationRecord {
+        let mut record = self.record;
+        let own = self.own;
+        let doc = codec::OwnInputDoc {
+            target: own.target.as_ref(),
+            binding: &own.binding,
+            seed: own.seed,
+            config: own.config.as_deref().map(codec::config_value),
+        };
+        record.input = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());
+        record.output = self.output.as_ref().map(codec::output_to_json);
+        record
+    }
+}
+
 /// The decision records of one platform call, collected while it runs and
-/// handed over at its end within the call's byte budget.
+/// handed over (typed) at its end.
 pub(crate) struct CallLog {
     pub id: String,
     tenant_id: String,
     track_id: String,
     inner: Mutex<Vec<SharedInput>>,
-    invocations: Mutex<Vec<InvocationRecord>>,
+    invocations: Mutex<Vec<PendingInvocation>>,
     /// Shadow runs to do once the call is answered.
     shadows: Mutex<Vec<super::hooks::ShadowJob>>,
+    /// Plugin instances to release once the call is answered.
+    spent: Mutex<Vec<super::hooks::SpentInstance>>,
 }
 
 /// An invocation's own part of its input, with the shared part it refers to.
@@ -226,7 +278,25 @@ impl CallLog {
             inner: Mutex::new(Vec::new()),
             invocations: Mutex::new(Vec::new()),
             shadows: Mutex::new(Vec::new()),
+            spent: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Keep a finished instance until the call's end (see
+    /// [`CallLog::finish`]).
+    pub(crate) fn release_later(&self, spent: super::hooks::SpentInstance) {
+        self.spent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(spent);
+    }
+
+    /// The finished instances kept so far (dropping them releases them and
+    /// their pool slots). A call releases its earlier instances before it
+    /// waits for another slot, so it never holds a slot it does not use
+    /// while waiting.
+    pub(crate) fn take_spent(&self) -> Vec<super::hooks::SpentInstance> {
+        std::mem::take(&mut *self.spent.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub(crate) fn add_shadow(&self, job: super::hooks::ShadowJob) {
@@ -249,19 +319,20 @@ impl CallLog {
         std::mem::take(&mut *self.shadows.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Register the input one attempt's plugins share; answers its index
-    /// for [`OwnInput::shared`].
+    /// Register the input one attempt's plugins share (taken by value: the
+    /// call does not need it back); answers its index for
+    /// [`OwnInput::shared`].
     pub(crate) fn share(
         &self,
-        request: &HookRequest,
-        subscriptions: &[SubscriptionInfo],
+        request: HookRequest,
+        subscriptions: Vec<SubscriptionInfo>,
         now: i64,
     ) -> usize {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inner.push(SharedInput {
             id: uuid::Uuid::now_v7().simple().to_string(),
-            request: request.clone(),
-            subscriptions: subscriptions.to_vec(),
+            request,
+            subscriptions,
             now,
             configs: BTreeMap::new(),
             used: false,
@@ -269,63 +340,123 @@ impl CallLog {
         inner.len() - 1
     }
 
-    /// The invocation's own input part (JSON) and the shared input's id.
-    /// A config that differs from the one stored for its binding (a
-    /// shadow's) stays in the own part.
-    pub(crate) fn own_input(&self, own: &OwnInput<'_>) -> (String, Option<String>) {
+    /// The invocation's own input part (serialized later) and the shared
+    /// input's id. A config that differs from the one stored for its
+    /// binding (a shadow's) stays in the own part.
+    pub(crate) fn own_input(&self, own: &OwnInput<'_>) -> (OwnPart, Option<String>) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut part = OwnPart {
+            target: own.target.cloned(),
+            binding: own.binding.to_string(),
+            seed: own.seed,
+            config: None,
+        };
         let Some(shared) = inner.get_mut(own.shared) else {
-            return (String::from("{}"), None);
+            return (part, None);
         };
         shared.used = true;
         let stored = shared
             .configs
             .entry(own.binding.to_string())
             .or_insert_with(|| own.config.to_string());
-        let config = (stored != own.config).then(|| codec::config_value(own.config));
-        let doc = codec::OwnInputDoc {
-            target: own.target,
-            binding: own.binding,
-            seed: own.seed,
-            config,
-        };
-        (
-            serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into()),
-            Some(shared.id.clone()),
-        )
+        if stored != own.config {
+            part.config = Some(own.config.to_string());
+        }
+        (part, Some(shared.id.clone()))
     }
 
-    pub(crate) fn push(&self, record: InvocationRecord) {
+    pub(crate) fn push(&self, invocation: PendingInvocation) {
         self.invocations
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(record);
+            .push(invocation);
     }
 
-    /// Hand the call's records over: the call first, then the shared
-    /// inputs, then the invocations, each cut to the record bound, until the
-    /// call's byte bound; what does not fit is dropped and counted.
+    /// Hand the call's records over to the writer (which serializes them
+    /// and applies the call's byte budget). Instances still kept are
+    /// released here.
     pub(crate) fn finish(self, log: &DecisionLog, call: CallRecord) {
-        let bounds = log.bounds();
-        let mut budget = Budgeted::new(bounds, &log.metrics);
-        let mut batch = DecisionBatch::default();
+        drop(self.spent);
         let shared = self
             .inner
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner);
+        let invocations = self
+            .invocations
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        log.submit(FinishedCall {
+            call,
+            tenant_id: self.tenant_id,
+            track_id: self.track_id,
+            shared,
+            invocations,
+        });
+    }
+}
+
+/// A call's records as handed to the writer.
+struct FinishedCall {
+    call: CallRecord,
+    tenant_id: String,
+    track_id: String,
+    shared: Vec<SharedInput>,
+    invocations: Vec<PendingInvocation>,
+}
+
+impl FinishedCall {
+    fn records(&self) -> u64 {
+        (1 + self.shared.iter().filter(|s| s.used).count() + self.invocations.len()) as u64
+    }
+
+    /// What the records will take once serialized, roughly (the queue's
+    /// byte bound).
+    fn estimated_bytes(&self) -> usize {
+        let call = usize::try_from(self.call.bytes()).unwrap_or(usize::MAX);
+        let shared: usize = self
+            .shared
+            .iter()
+            .filter(|s| s.used)
+            .map(|s| {
+                crate::runtime::request_size(&s.request)
+                    + s.configs.values().map(String::len).sum::<usize>()
+                    + s.subscriptions.len() * 160
+                    + 256
+            })
+            .sum();
+        let invocations: usize = self
+            .invocations
+            .iter()
+            .map(PendingInvocation::estimated_bytes)
+            .sum();
+        call.saturating_add(shared).saturating_add(invocations)
+    }
+
+    /// Serialize the call's records into `batch`: the call first, then the
+    /// shared inputs, then the invocations, each cut to the record bound,
+    /// until the call's byte bound; what does not fit is dropped and
+    /// counted.
+    fn into_records(self, bounds: DecisionBounds, metrics: &Metrics, batch: &mut DecisionBatch) {
+        let mut budget = Budgeted::new(bounds, metrics);
+        let call = self.call;
         let mut lost = Vec::new();
-        for input in shared.into_iter().filter(|s| s.used) {
+        for input in self.shared.into_iter().filter(|s| s.used) {
+            let doc = SharedDoc {
+                request: &input.request,
+                now: input.now,
+                track_id: &self.track_id,
+                subscriptions: &input.subscriptions,
+                configs: input
+                    .configs
+                    .iter()
+                    .map(|(binding, config)| (binding.as_str(), codec::config_value(config)))
+                    .collect(),
+            };
             let mut record = CallInputRecord {
                 id: input.id.clone(),
                 tenant_id: self.tenant_id.clone(),
-                call_id: self.id.clone(),
-                body: codec::shared_input_json(
-                    &input.request,
-                    input.now,
-                    &self.track_id,
-                    &input.subscriptions,
-                    &input.configs,
-                ),
+                call_id: call.id.clone(),
+                body: serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into()),
                 at: call.at,
             };
             // Too big to keep whole: the invocations are kept without a
@@ -333,7 +464,7 @@ impl CallLog {
             if record.body.len() > bounds.call_bytes / 2 {
                 record.body =
                     serde_json::json!({"cut": true, "bytes": record.body.len()}).to_string();
-                log.metrics.budget_refused(Budget::DecisionRecordBytes);
+                metrics.budget_refused(Budget::DecisionRecordBytes);
             }
             if budget.take(record.bytes()) {
                 batch.inputs.push(record);
@@ -342,11 +473,8 @@ impl CallLog {
             }
         }
         let mut dropped = 0;
-        let invocations = self
-            .invocations
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        for mut record in invocations {
+        for pending in self.invocations {
+            let mut record = pending.into_record();
             if record.input_id.as_ref().is_some_and(|id| lost.contains(id)) {
                 record.input = serde_json::json!({"cut": true}).to_string();
                 record.input_id = None;
@@ -359,14 +487,13 @@ impl CallLog {
             }
         }
         if dropped > 0 {
-            log.metrics.decisions_dropped("call-budget", dropped);
-            log.metrics.budget_refused(Budget::DecisionCallBytes);
+            metrics.decisions_dropped("call-budget", dropped);
+            metrics.budget_refused(Budget::DecisionCallBytes);
         }
         batch.calls.push(CallRecord {
             records_dropped: i64::try_from(dropped).unwrap_or(i64::MAX),
             ..call
         });
-        log.submit(batch);
     }
 }
 

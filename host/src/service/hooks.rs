@@ -3,17 +3,18 @@
 //! policy). Every invocation is recorded in the decision log.
 
 use super::budgets::Budget;
-use super::decisions::{CallLog, OwnInput};
+use super::decisions::{CallLog, OwnInput, PendingInvocation};
+use super::tenants::TenantEntry;
 use super::{App, Result, ServiceError, Tenant};
 use crate::codec::{self, ScopeSubject};
 pub use crate::domain::hook::FailurePolicy;
 use crate::domain::hook::{Hook, HookInput, HookOutput};
-use crate::runtime::{CompiledPlugin, Invocation, Limits};
+use crate::runtime::{CompiledPlugin, Invocation, Limits, Spent};
 use crate::store::{BindingRecord, InvocationRecord, ShadowOf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, SemaphorePermit};
 
 /// A binding that applies to the call at hand, with its plugin loaded.
 pub(crate) struct ActiveBinding {
@@ -73,14 +74,6 @@ impl Failure {
 }
 
 impl App {
-    fn gate(&self, tenant_id: &str) -> Arc<Semaphore> {
-        let mut gates = self.gates.lock().unwrap_or_else(PoisonError::into_inner);
-        gates
-            .entry(tenant_id.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.config.tenant_concurrency.max(1))))
-            .clone()
-    }
-
     /// The tenant's bindings whose scope covers `subject`, in evaluation
     /// order: by hook, then priority, then name. A binding scoped to
     /// operations the call is not is never instantiated.
@@ -134,8 +127,8 @@ impl App {
     }
 
     /// Run a compiled plugin under the tenant's gate and the process's slot
-    /// limit, on a blocking thread. The instance is released after the
-    /// answer is handed back.
+    /// limit (dry-run, replay: the instance is released at once). See
+    /// [`App::run_plugin`].
     pub(crate) async fn execute(
         &self,
         tenant_id: &str,
@@ -143,12 +136,40 @@ impl App {
         input: HookInput,
         limits: Limits,
     ) -> Result<(Invocation, HookInput)> {
-        self.on_plugin_thread(tenant_id, move |runtime, done| {
-            let (invocation, spent) = runtime.invoke_deferred(&plugin, &input, &limits);
-            done((invocation, input));
-            drop(spent);
+        let (invocation, spent, input) = self.run_plugin(tenant_id, &plugin, input, limits).await?;
+        drop(spent);
+        Ok((invocation, input))
+    }
+
+    /// Run a compiled plugin under the tenant's gate and the process's slot
+    /// limit. A short call runs on the calling task (no thread hand-off);
+    /// one still running at the first epoch tick (≤ 1 ms) finishes on a
+    /// blocking thread, so a long plugin never holds an async worker (nor
+    /// delays the I/O of other calls). Answers the spent instance too: the
+    /// caller releases it once the call is answered.
+    pub(crate) async fn run_plugin(
+        &self,
+        tenant_id: &str,
+        plugin: &Arc<CompiledPlugin>,
+        input: HookInput,
+        limits: Limits,
+    ) -> Result<(Invocation, SpentInstance, HookInput)> {
+        let entry = self.tenants.entry(tenant_id);
+        let (_tenant, slot) = self.plugin_permits(&entry).await?;
+        let (runtime, plugin) = (self.runtime.clone(), plugin.clone());
+        let (invocation, spent, input) = inline_then_blocking(async move {
+            let (invocation, spent) = runtime.invoke_async(&plugin, &input, &limits).await;
+            (invocation, spent, input)
         })
-        .await
+        .await?;
+        Ok((
+            invocation,
+            SpentInstance {
+                _spent: spent,
+                _slot: slot,
+            },
+            input,
+        ))
     }
 
     /// Check a binding config with a v2 plugin's `validate-config`, under
@@ -160,50 +181,45 @@ impl App {
         config: String,
         limits: Limits,
     ) -> Result<crate::runtime::ConfigCheck> {
-        self.on_plugin_thread(tenant_id, move |runtime, done| {
-            done(runtime.validate_config(&plugin, &config, &limits));
+        let entry = self.tenants.entry(tenant_id);
+        let _permits = self.plugin_permits(&entry).await?;
+        let runtime = self.runtime.clone();
+        inline_then_blocking(async move {
+            runtime
+                .validate_config_async(&plugin, &config, &limits)
+                .await
         })
         .await
     }
 
-    /// Run `work` on a blocking thread once the tenant's gate and a pool
-    /// slot are free (each waited for at most the queue timeout). `work`
-    /// hands its answer to `done` and may go on (releasing an instance)
-    /// after the caller has it.
-    async fn on_plugin_thread<T: Send + 'static>(
-        &self,
-        tenant_id: &str,
-        work: impl FnOnce(&crate::runtime::Runtime, &mut dyn FnMut(T)) + Send + 'static,
-    ) -> Result<T> {
-        let wait = self.config.queue_timeout;
+    /// The tenant's gate and a pool slot, each waited for at most the
+    /// queue timeout. Uncontended, both are one atomic operation.
+    async fn plugin_permits<'a>(
+        &'a self,
+        entry: &'a TenantEntry,
+    ) -> Result<(SemaphorePermit<'a>, OwnedSemaphorePermit)> {
         let busy = || {
             self.metrics.budget_refused(Budget::PluginQueue);
             ServiceError::Unavailable(
                 "Too many rule evaluations are waiting for this installation; please retry shortly.".into(),
             )
         };
-        let tenant_permit = tokio::time::timeout(wait, self.gate(tenant_id).acquire_owned())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
-        let slot = tokio::time::timeout(wait, self.slots.clone().acquire_owned())
-            .await
-            .map_err(|_| busy())?
-            .map_err(|_| busy())?;
-        let runtime = self.runtime.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            let mut tx = Some(tx);
-            work(&runtime, &mut |answer| {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(answer);
-                }
-            });
-            drop(slot);
-            drop(tenant_permit);
-        });
-        rx.await
-            .map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
+        let wait = self.config.queue_timeout;
+        let tenant = match entry.gate.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(wait, entry.gate.acquire())
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?,
+        };
+        let slot = match self.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(wait, self.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?,
+        };
+        Ok((tenant, slot))
     }
 
     /// Run a binding on `input` within the call's plugin-time budget and
@@ -245,7 +261,12 @@ impl App {
         if !plugin.reads_subscriptions() {
             input.subscriptions.clear();
         }
-        let (invocation, input) = self.execute(&tenant.id, plugin, input, limits).await?;
+        // The call's earlier instance (if any) goes back to the pool before
+        // this run waits for a slot.
+        drop(call.log.take_spent());
+        let (invocation, spent, input) =
+            self.run_plugin(&tenant.id, &plugin, input, limits).await?;
+        call.log.release_later(spent);
         call.spend(invocation.duration);
         let active_id = self.record_invocation(tenant, call, binding, &input, &invocation, None);
         if let (Some(shadow), Some(candidate)) = (&binding.shadow, &binding.record.shadow) {
@@ -316,7 +337,9 @@ impl App {
             let limits = tenant
                 .limits
                 .for_language(plugin.language(), &self.config.engine);
-            let Ok((invocation, input)) = self.execute(&tenant.id, plugin, job.input, limits).await
+            let Ok((invocation, _spent, input)) = self
+                .run_plugin(&tenant.id, &plugin, job.input, limits)
+                .await
             else {
                 // Busy: a shadow never waits long nor retries.
                 self.metrics.shadow_run(
@@ -376,7 +399,7 @@ impl App {
         let (outcome, output, error_kind, error_message, is_limit) = match &invocation.outcome {
             Ok(output) => (
                 codec::outcome_label(output),
-                Some(codec::output_to_json(output)),
+                Some(output.clone()),
                 None,
                 None,
                 false,
@@ -398,19 +421,17 @@ impl App {
             invocation.fuel_used,
         );
         let duration_us = invocation.duration.as_micros() as u64;
-        if tracing::enabled!(tracing::Level::INFO) {
-            match &invocation.outcome {
-                Ok(_) => {
-                    tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
-                    binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
-                    outcome, fuel = invocation.fuel_used, duration_us, "hook invoked")
-                }
-                Err(e) => {
-                    tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
-                    binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
-                    outcome, error_kind = e.kind(), error = %e, fuel = invocation.fuel_used, duration_us,
-                    "plugin failed")
-                }
+        match &invocation.outcome {
+            Ok(_) => {
+                tracing::info!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
+                binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
+                outcome, fuel = invocation.fuel_used, duration_us, "hook invoked")
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %hook,
+                binding = %record.name, plugin = %record.plugin_name, version = %record.plugin_version,
+                outcome, error_kind = e.kind(), error = %e, fuel = invocation.fuel_used, duration_us,
+                "plugin failed")
             }
         }
         let (own, input_id) = call.log.own_input(&OwnInput {
@@ -422,30 +443,63 @@ impl App {
         });
         // Time-ordered, so "newest first" holds within one millisecond.
         let id = uuid::Uuid::now_v7().simple().to_string();
-        call.log.push(InvocationRecord {
-            id: id.clone(),
-            tenant_id: tenant.id.clone(),
-            call_id: Some(call.log.id.clone()),
-            hook: hook.as_str().to_string(),
-            binding: record.name.clone(),
-            plugin_name: record.plugin_name.clone(),
-            plugin_version: record.plugin_version.clone(),
-            track_id: input.context.track_id.clone(),
-            outcome: outcome.to_string(),
-            input: own,
-            input_id,
+        call.log.push(PendingInvocation {
+            record: InvocationRecord {
+                id: id.clone(),
+                tenant_id: tenant.id.clone(),
+                call_id: Some(call.log.id.clone()),
+                hook: hook.as_str().to_string(),
+                binding: record.name.clone(),
+                plugin_name: record.plugin_name.clone(),
+                plugin_version: record.plugin_version.clone(),
+                track_id: input.context.track_id.clone(),
+                outcome: outcome.to_string(),
+                input: String::new(),
+                input_id,
+                output: None,
+                error_kind: error_kind.map(str::to_string),
+                error_message,
+                fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
+                peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
+                duration_us: i64::try_from(duration_us).unwrap_or(i64::MAX),
+                logs: invocation.logs.clone(),
+                at: self.now(),
+                shadow,
+            },
             output,
-            error_kind: error_kind.map(str::to_string),
-            error_message,
-            fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
-            peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
-            duration_us: i64::try_from(duration_us).unwrap_or(i64::MAX),
-            logs: invocation.logs.clone(),
-            at: self.now(),
-            shadow,
+            own,
         });
         id
     }
+}
+
+/// Poll a plugin call once on this task: a short call (most are a few µs)
+/// is done there. One that yielded at an epoch tick is past a millisecond
+/// of work: it is finished on a blocking thread (the suspended guest moves
+/// with its future), so long plugins never occupy the async workers.
+async fn inline_then_blocking<F>(future: F) -> Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let mut future = Box::pin(future);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await;
+    match first {
+        std::task::Poll::Ready(output) => Ok(output),
+        std::task::Poll::Pending => {
+            tokio::task::spawn_blocking(move || crate::runtime::block_on(future))
+                .await
+                .map_err(|_| ServiceError::Internal("a plugin worker thread died".into()))
+        }
+    }
+}
+
+/// A finished plugin instance and its pool slot, given back together (the
+/// instance first) once the call is answered: dropping the instance resets
+/// its memory, work the answer need not wait for.
+pub(crate) struct SpentInstance {
+    _spent: Spent,
+    _slot: OwnedSemaphorePermit,
 }
 
 /// A shadow run waiting for its call to be answered.

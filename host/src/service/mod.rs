@@ -20,7 +20,7 @@ pub use budgets::{Budget, Quotas, TenantLimits};
 pub use compile::{Compiler, WorkerError as CompileWorkerError, WorkerLimits};
 pub use metrics::Metrics;
 pub use platform::{Answer, CallContext};
-pub use tenants::{AuthError, NewTenantRequest, Tenant, TenantSecrets};
+pub use tenants::{AuthError, Claim, NewTenantRequest, Tenant, TenantSecrets};
 
 use crate::codec::documents::{CatalogDoc, SetupDoc};
 use crate::domain::catalog::Catalog;
@@ -154,6 +154,10 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
+    /// A platform call whose credentials the tenant's current row no longer
+    /// accepts (a key rotated since this process cached it): HTTP 401.
+    #[error("unauthorized: {0}")]
+    Unauthorized(AuthError),
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -182,11 +186,9 @@ pub struct App {
     compile_gates: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Shadow runs still going after their calls were answered.
     pub(crate) shadows_running: Arc<InFlight>,
-    /// Each tenant's bindings and documents, tagged with the config revision
-    /// they were read at.
-    configs: Mutex<HashMap<String, Arc<TenantConfig>>>,
-    /// Per-tenant plugin slots.
-    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Per tenant: the last row read (authentication), the plugin gate and
+    /// the bindings and documents tagged with their config revision.
+    pub(crate) tenants: tenants::Directory,
     /// Process-wide plugin slots: never more calls than the pool holds.
     slots: Arc<Semaphore>,
     /// One real call per subscription at a time in this process (others
@@ -287,6 +289,7 @@ impl App {
         let slots = Arc::new(Semaphore::new(config.engine.pool_instances.max(1) as usize));
         let compiled = compile::CompiledCache::new(config.compiled_cache_bytes);
         let compiling = Arc::new(Semaphore::new(config.compile_concurrency.max(1)));
+        let tenants = tenants::Directory::new(config.tenant_concurrency);
         Ok(Arc::new(App {
             store,
             runtime,
@@ -298,8 +301,7 @@ impl App {
             compiling,
             compile_gates: Mutex::new(HashMap::new()),
             shadows_running: Arc::new(InFlight::default()),
-            configs: Mutex::new(HashMap::new()),
-            gates: Mutex::new(HashMap::new()),
+            tenants,
             slots,
             subscription_locks: Mutex::new(HashMap::new()),
         }))
@@ -364,14 +366,11 @@ impl App {
     /// when the tenant's config revision (read with the tenant on every
     /// call) moved, so every instance sees a change on its next call.
     pub(crate) async fn tenant_config(&self, tenant: &Tenant) -> Result<Arc<TenantConfig>> {
-        if let Some(cached) = self
-            .configs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&tenant.id)
+        let entry = self.tenants.entry(&tenant.id);
+        if let Some(cached) = entry.config.load_full()
             && cached.revision == tenant.config_revision
         {
-            return Ok(cached.clone());
+            return Ok(cached);
         }
         let bindings = self.store.bindings(&tenant.id).await?;
         let catalog = match self.store.document(&tenant.id, "catalog").await? {
@@ -399,10 +398,7 @@ impl App {
             catalog,
             setup,
         });
-        self.configs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(tenant.id.clone(), config.clone());
+        entry.config.store(Some(config.clone()));
         Ok(config)
     }
 

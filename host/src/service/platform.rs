@@ -10,7 +10,8 @@
 use super::budgets::Budget;
 use super::decisions::CallLog;
 use super::hooks::{ActiveBinding, CallRun, Failure, FailurePolicy, Ran};
-use super::{App, Result, ServiceError, Tenant, TenantConfig};
+use super::tenants::{Claim, Snapshot};
+use super::{App, AuthError, Result, ServiceError, Tenant, TenantConfig};
 use crate::codec::documents::{CatalogDoc, CustomFieldDefinitionDoc, SetupDoc};
 use crate::codec::{self, ScopeSubject};
 use crate::domain::catalog::Catalog;
@@ -23,7 +24,7 @@ use crate::domain::interworks::{Account, ServiceDefinition};
 use crate::domain::rules::{self, Decision, NewState, StoredSubscription};
 use crate::domain::{quantity, resources};
 use crate::store::{
-    AccountWrite, CallRecord, CreateOutcome, DeleteOutcome, EventWrite, StoreError,
+    AccountWrite, CallRecord, CallState, CreateOutcome, DeleteOutcome, EventWrite, StoreError,
     SubscriptionWrite, SyncOutcome,
 };
 use std::collections::BTreeMap;
@@ -193,57 +194,93 @@ impl App {
         log.finish(&self.decisions, record);
     }
 
-    /// A Subscriptions/* or Addons/* call. Shadow runs, if any, start once
-    /// the answer is decided and never delay it.
+    /// A Subscriptions/* or Addons/* call. The outcome goes to `reply` as
+    /// soon as it is decided; the call's bookkeeping follows it on this
+    /// task: its plugin instances are released, its decision records are
+    /// handed to the writer, and its shadow runs (if any) run — none of it
+    /// delays the answer.
     pub async fn service_call(
         self: &Arc<Self>,
-        tenant: &Tenant,
+        claim: &Claim,
+        operation: Operation,
+        def: ServiceDefinition,
+        ctx: &CallContext,
+        reply: tokio::sync::oneshot::Sender<Result<Answer>>,
+    ) {
+        let started = Instant::now();
+        let check_only = ctx.check_only || def.check_only;
+        let log = CallLog::new(&claim.tenant().id, &ctx.track_id);
+        let mut verified = None;
+        let outcome = self
+            .serve(
+                claim,
+                &mut verified,
+                operation,
+                &def,
+                ctx,
+                check_only,
+                &log,
+                started,
+            )
+            .await;
+        if let Err(ServiceError::Unauthorized(cause)) = &outcome {
+            // Like a refusal at the door: no record, the same 401.
+            tracing::warn!(track_id = %ctx.track_id, %cause, "platform call refused");
+            let _ = reply.send(outcome);
+            return;
+        }
+        let snapshot = verified.unwrap_or_else(|| claim.snapshot.clone());
+        let tenant = &snapshot.tenant;
+        let served = Served {
+            endpoint: operation.endpoint(),
+            ctx,
+            check_only,
+            started,
+        };
+        let record = self.answered(tenant, &log, served, &outcome);
+        // The instances are released after the answer; the records are
+        // handed over before it (cheap: they are serialized by the writer),
+        // so whoever has the answer can flush them.
+        let spent = log.take_spent();
+        if !log.has_shadows() {
+            log.finish(&self.decisions, record);
+            let _ = reply.send(outcome);
+            // Let the answer go out first: the woken handler runs before
+            // the rest of this task.
+            tokio::task::yield_now().await;
+            drop(spent);
+            return;
+        }
+        // Shadow runs count as running from before the answer.
+        let _running = self.shadows_running.enter();
+        let _ = reply.send(outcome);
+        tokio::task::yield_now().await;
+        drop(spent);
+        self.run_shadows(tenant, &log).await;
+        log.finish(&self.decisions, record);
+    }
+
+    /// [`App::service_call`], awaited to its end (bookkeeping included):
+    /// for tools and tests that want the answer as a value.
+    pub async fn answer_call(
+        self: &Arc<Self>,
+        claim: &Claim,
         operation: Operation,
         def: ServiceDefinition,
         ctx: &CallContext,
     ) -> Result<Answer> {
-        let started = Instant::now();
-        let check_only = ctx.check_only || def.check_only;
-        let log = CallLog::new(&tenant.id, &ctx.track_id);
-        let outcome = self
-            .serve(tenant, operation, &def, ctx, check_only, &log, started)
-            .await;
-        if log.has_shadows() {
-            let served = Served {
-                endpoint: operation.endpoint(),
-                ctx,
-                check_only,
-                started,
-            };
-            let record = self.answered(tenant, &log, served, &outcome);
-            let app = self.clone();
-            let tenant = tenant.clone();
-            let running = self.shadows_running.enter();
-            tokio::spawn(async move {
-                let _running = running;
-                app.run_shadows(&tenant, &log).await;
-                log.finish(&app.decisions, record);
-            });
-            return outcome;
-        }
-        self.finish_call(
-            tenant,
-            log,
-            Served {
-                endpoint: operation.endpoint(),
-                ctx,
-                check_only,
-                started,
-            },
-            &outcome,
-        );
-        outcome
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.service_call(claim, operation, def, ctx, reply).await;
+        answer
+            .await
+            .map_err(|_| ServiceError::Internal("a call ended without an answer".into()))?
     }
 
     #[allow(clippy::too_many_arguments)]
     async fn serve(
         &self,
-        tenant: &Tenant,
+        claim: &Claim,
+        verified: &mut Option<Arc<Snapshot>>,
         operation: Operation,
         def: &ServiceDefinition,
         ctx: &CallContext,
@@ -251,6 +288,39 @@ impl App {
         log: &CallLog,
         started: Instant,
     ) -> Result<Answer> {
+        let tenant_id = &claim.tenant().id;
+        let by_platform_id = operation == Operation::SubscriptionCreate;
+        // Real calls about one subscription take turns in this process.
+        let _turn = match check_only {
+            true => None,
+            false => Some(
+                self.lock_subscription(subscription_key(tenant_id, by_platform_id, def))
+                    .await,
+            ),
+        };
+        let deadline = started + self.config.answer_deadline;
+        // The call's one read: the tenant's row (secrets, config revision)
+        // and the subscription. A key rotated since this process cached the
+        // tenant is refused here, before anything is decided.
+        let state = self
+            .call_state(tenant_id, by_platform_id, def, deadline)
+            .await?;
+        let Some(state) = state else {
+            return Err(ServiceError::Unauthorized(AuthError::UnknownApplication));
+        };
+        let snapshot = self
+            .verify(claim, state.tenant)?
+            .map_err(ServiceError::Unauthorized)?;
+        *verified = Some(snapshot.clone());
+        let tenant = &snapshot.tenant;
+        // Only a caller the current row accepts learns anything of the call.
+        if let Err(e) = def.check_addon_count() {
+            self.metrics.budget_refused(Budget::CallAddons);
+            return Ok(Answer::fail(codes::INVALID, e.0));
+        }
+        if let Err(e) = def.validate(operation) {
+            return Ok(Answer::fail(codes::INVALID, e.0));
+        }
         let call = match self
             .prepare(tenant, operation, def, ctx, check_only, log, started)
             .await?
@@ -258,22 +328,13 @@ impl App {
             Ok(call) => call,
             Err(refused) => return Ok(refused),
         };
-        // Real calls about one subscription take turns in this process.
-        let _turn = match check_only {
-            true => None,
-            false => Some(self.lock_subscription(subscription_key(&call)).await),
-        };
+        let mut first = Some(state.subscription);
         for _ in 0..RETRIES {
             let evaluated =
-                tokio::time::timeout_at(call.deadline.into(), self.evaluate(&call)).await;
+                tokio::time::timeout_at(call.deadline.into(), self.evaluate(&call, first.take()))
+                    .await;
             let planned = match evaluated {
-                Err(_) => {
-                    self.metrics.budget_refused(Budget::AnswerDeadline);
-                    return Err(ServiceError::Unavailable(format!(
-                        "The request could not be decided within {} ms; please retry.",
-                        self.config.answer_deadline.as_millis()
-                    )));
-                }
+                Err(_) => return Err(self.too_late()),
                 Ok(step) => match step? {
                     Step::Answer(answer) => return Ok(answer),
                     Step::Commit(planned) => planned,
@@ -292,8 +353,39 @@ impl App {
         ))
     }
 
-    /// Validate and gather what the call decides on; `Err` is an answer
-    /// refusing the call before any rule runs.
+    fn too_late(&self) -> ServiceError {
+        self.metrics.budget_refused(Budget::AnswerDeadline);
+        ServiceError::Unavailable(format!(
+            "The request could not be decided within {} ms; please retry.",
+            self.config.answer_deadline.as_millis()
+        ))
+    }
+
+    /// The tenant's row and the subscription, under the answer deadline.
+    async fn call_state(
+        &self,
+        tenant_id: &str,
+        by_platform_id: bool,
+        def: &ServiceDefinition,
+        deadline: Instant,
+    ) -> Result<Option<CallState>> {
+        let id = match by_platform_id {
+            true => &def.platform_subscription_id,
+            false => &def.external_id,
+        };
+        match tokio::time::timeout_at(
+            deadline.into(),
+            self.store.call_state(tenant_id, by_platform_id, id),
+        )
+        .await
+        {
+            Ok(state) => Ok(state?),
+            Err(_) => Err(self.too_late()),
+        }
+    }
+
+    /// Gather what the call decides on; `Err` is an answer refusing the
+    /// call before any rule runs.
     #[allow(clippy::too_many_arguments)]
     async fn prepare<'a>(
         &self,
@@ -305,13 +397,6 @@ impl App {
         log: &'a CallLog,
         started: Instant,
     ) -> Result<std::result::Result<ServiceCall<'a>, Answer>> {
-        if let Err(e) = def.check_addon_count() {
-            self.metrics.budget_refused(Budget::CallAddons);
-            return Ok(Err(Answer::fail(codes::INVALID, e.0)));
-        }
-        if let Err(e) = def.validate(operation) {
-            return Ok(Err(Answer::fail(codes::INVALID, e.0)));
-        }
         let config = self.tenant_config(tenant).await?;
         let settings = match self.plugin_settings(&config, ctx) {
             Ok(settings) => settings,
@@ -389,8 +474,16 @@ impl App {
 
     /// State rules, quantity limits, pre-checks and the plan: everything
     /// but the commit. Writes nothing but decision records.
-    async fn evaluate(&self, c: &ServiceCall<'_>) -> Result<Step> {
-        let (existing, version) = self.load(c).await?;
+    async fn evaluate(
+        &self,
+        c: &ServiceCall<'_>,
+        read: Option<Option<(StoredSubscription, i64)>>,
+    ) -> Result<Step> {
+        let (existing, version) = match read {
+            Some(Some((s, v))) => (Some(s), v),
+            Some(None) => (None, 0),
+            None => self.load(c).await?,
+        };
         match rules::decide(c.operation, c.def, existing.as_ref()) {
             Err(rejection) => {
                 return Ok(Step::Answer(Answer::fail(
@@ -432,9 +525,14 @@ impl App {
             .await?;
         let subscriptions = self.subscriptions_for(c, &bindings).await?;
         let now = self.now();
+        // Only an attempt that runs a plugin has an input to record.
+        let shared = match bindings.is_empty() {
+            true => usize::MAX,
+            false => c.log.share(request.clone(), subscriptions.clone(), now),
+        };
         let run = CallRun {
             log: c.log,
-            shared: c.log.share(&request, &subscriptions, now),
+            shared,
             budget_ms: c.tenant.quotas.call_budget_ms,
             left_us: &c.plugin_time_us,
             deadline: c.deadline,
@@ -1023,11 +1121,11 @@ struct Served<'a> {
 }
 
 /// Real calls about one subscription take turns under this key.
-fn subscription_key(c: &ServiceCall<'_>) -> String {
-    if c.operation == Operation::SubscriptionCreate {
-        format!("{}/p/{}", c.tenant.id, c.def.platform_subscription_id)
+fn subscription_key(tenant_id: &str, by_platform_id: bool, def: &ServiceDefinition) -> String {
+    if by_platform_id {
+        format!("{tenant_id}/p/{}", def.platform_subscription_id)
     } else {
-        format!("{}/s/{}", c.tenant.id, c.def.external_id)
+        format!("{tenant_id}/s/{}", def.external_id)
     }
 }
 

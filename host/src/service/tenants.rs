@@ -3,12 +3,16 @@
 //! compared in constant time.
 
 use super::budgets::{Quotas, TenantLimits};
-use super::{App, Result, ServiceError};
+use super::{App, Result, ServiceError, TenantConfig};
 use crate::runtime::Limits;
 use crate::store::{NewTenant, StoreError, TenantRecord};
+use arc_swap::{ArcSwap, ArcSwapOption};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 
 /// An authenticated tenant, as a request sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +26,135 @@ pub struct Tenant {
     pub quotas: Quotas,
     /// Moves whenever bindings or documents change (cache key).
     pub config_revision: i64,
+}
+
+/// A tenant as this process last read it: its row and what follows from it.
+pub(crate) struct Snapshot {
+    pub record: TenantRecord,
+    pub tenant: Tenant,
+}
+
+/// What the process keeps per tenant: the last row it read (platform
+/// authentication checks cached secrets against it), the plugin gate and
+/// the cached configuration. Readers never lock: the snapshot and the
+/// config are swapped atomically (`arc-swap`).
+pub(crate) struct TenantEntry {
+    snapshot: ArcSwapOption<Snapshot>,
+    /// Plugin calls of this tenant running at once (`--tenant-concurrency`).
+    pub gate: Semaphore,
+    /// Bindings and documents, tagged with the config revision they were
+    /// read at.
+    pub config: ArcSwapOption<TenantConfig>,
+}
+
+#[derive(Default, Clone)]
+struct Maps {
+    by_id: HashMap<String, Arc<TenantEntry>>,
+    /// Application id → tenant id, for the tenants seen at authentication.
+    by_application: HashMap<String, String>,
+}
+
+/// Every tenant entry of the process, behind one atomically swapped map:
+/// a lookup is a lock-free load; adding a tenant (once per tenant and
+/// process) copies the map.
+pub(crate) struct Directory {
+    maps: ArcSwap<Maps>,
+    tenant_concurrency: usize,
+}
+
+impl Directory {
+    pub(crate) fn new(tenant_concurrency: usize) -> Self {
+        Directory {
+            maps: ArcSwap::from_pointee(Maps::default()),
+            tenant_concurrency: tenant_concurrency.max(1),
+        }
+    }
+
+    /// The tenant's entry, created on first use.
+    pub(crate) fn entry(&self, tenant_id: &str) -> Arc<TenantEntry> {
+        if let Some(entry) = self.maps.load().by_id.get(tenant_id) {
+            return entry.clone();
+        }
+        let fresh = Arc::new(TenantEntry {
+            snapshot: ArcSwapOption::empty(),
+            gate: Semaphore::new(self.tenant_concurrency),
+            config: ArcSwapOption::empty(),
+        });
+        let mut found = None;
+        self.maps.rcu(|maps| {
+            let mut maps = Maps::clone(maps);
+            found = Some(
+                maps.by_id
+                    .entry(tenant_id.to_string())
+                    .or_insert_with(|| fresh.clone())
+                    .clone(),
+            );
+            maps
+        });
+        found.unwrap_or(fresh)
+    }
+
+    /// The last snapshot of the tenant with this (normalized) application id.
+    fn by_application(&self, application_id: &str) -> Option<Arc<Snapshot>> {
+        let maps = self.maps.load();
+        let entry = maps.by_id.get(maps.by_application.get(application_id)?)?;
+        entry.snapshot.load_full()
+    }
+
+    /// Remember a row just read; answers the snapshot to use (the stored
+    /// one when nothing changed).
+    fn remember(
+        &self,
+        record: TenantRecord,
+        tenant: impl FnOnce(&TenantRecord) -> Result<Tenant>,
+    ) -> Result<Arc<Snapshot>> {
+        let entry = self.entry(&record.id);
+        if let Some(current) = entry.snapshot.load_full()
+            && current.record == record
+        {
+            return Ok(current);
+        }
+        let snapshot = Arc::new(Snapshot {
+            tenant: tenant(&record)?,
+            record,
+        });
+        entry.snapshot.store(Some(snapshot.clone()));
+        let known = self
+            .maps
+            .load()
+            .by_application
+            .get(&snapshot.record.application_id)
+            .is_some_and(|id| *id == snapshot.record.id);
+        if !known {
+            self.maps.rcu(|maps| {
+                let mut maps = Maps::clone(maps);
+                maps.by_application.insert(
+                    snapshot.record.application_id.clone(),
+                    snapshot.record.id.clone(),
+                );
+                maps
+            });
+        }
+        Ok(snapshot)
+    }
+}
+
+/// A platform caller whose credentials matched the tenant as this process
+/// last read it, before any body byte is read. Cheap: no database round
+/// trip when the tenant is cached. The call's one state read re-checks the
+/// secrets against the current row ([`App::verify`]) before anything is
+/// decided, so a rotated key is refused by the first call that reads after
+/// the rotation committed.
+pub struct Claim {
+    pub(crate) snapshot: Arc<Snapshot>,
+    /// SHA-256 (hex) of the presented API key.
+    digest: String,
+}
+
+impl Claim {
+    pub fn tenant(&self) -> &Tenant {
+        &self.snapshot.tenant
+    }
 }
 
 /// Why authentication failed. Logged with the TrackId; the platform only
@@ -75,6 +208,44 @@ fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// The credentials a platform call presents: the normalized application
+/// id and the SHA-256 (hex) of the API key.
+struct Presented {
+    application_id: String,
+    digest: String,
+}
+
+/// Spec §2.5's checks of the headers themselves (no database).
+fn presented(application_id: Option<&str>, api_key: Option<&str>) -> Result<Presented, AuthError> {
+    let application_id = application_id
+        .filter(|a| !a.trim().is_empty())
+        .ok_or(AuthError::MissingApplicationId)?;
+    let application_id = normalize_guid(application_id).ok_or(AuthError::MalformedApplicationId)?;
+    let header = api_key
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(AuthError::MissingApiKey)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(header)
+        .map_err(|_| AuthError::MalformedApiKey)?;
+    let key = String::from_utf8(bytes).map_err(|_| AuthError::ApiKeyNotUtf8)?;
+    Ok(Presented {
+        application_id,
+        digest: sha256_hex(&key),
+    })
+}
+
+/// Whether the row accepts a key with this digest: the current key, or the
+/// previous one during a rotation. Constant time in the digest.
+fn accepts(record: &TenantRecord, digest: &str) -> bool {
+    let current = same(digest, &record.api_key_hash);
+    let previous = record
+        .previous_api_key_hash
+        .as_deref()
+        .is_some_and(|p| same(digest, p));
+    current | previous
+}
+
 /// Parse a GUID: 32 hex digits, hyphenated 8-4-4-4-12 or plain, optionally
 /// in braces, any case. The all-zero GUID is refused. Answers the canonical
 /// lower-case hyphenated form.
@@ -125,7 +296,7 @@ fn new_admin_token() -> Result<String> {
 }
 
 impl App {
-    fn tenant_from(&self, record: TenantRecord) -> Result<Tenant> {
+    fn tenant_from(&self, record: &TenantRecord) -> Result<Tenant> {
         let own: TenantLimits = match &record.limits {
             Some(json) => serde_json::from_str(json).map_err(|e| {
                 ServiceError::Internal(format!("tenant {} has unreadable limits: {e}", record.id))
@@ -133,49 +304,97 @@ impl App {
             None => TenantLimits::default(),
         };
         Ok(Tenant {
-            id: record.id,
-            name: record.name,
-            application_id: record.application_id,
+            id: record.id.clone(),
+            name: record.name.clone(),
+            application_id: record.application_id.clone(),
             limits: own.call(&self.config.limits),
             quotas: own.quotas(&self.config.quotas),
             config_revision: record.config_revision,
         })
     }
 
-    /// Spec §2.5 steps 1–8.
+    /// Spec §2.5 steps 1–8, with the tenant read from the database.
     pub async fn authenticate(
         &self,
         application_id: Option<&str>,
         api_key: Option<&str>,
     ) -> Result<Result<Tenant, AuthError>> {
+        Ok(self
+            .authenticate_read(application_id, api_key)
+            .await?
+            .map(|claim| claim.snapshot.tenant.clone()))
+    }
+
+    /// Spec §2.5 for a Subscriptions/* or Addons/* call: against the
+    /// tenant as this process last read it when it is cached (no round
+    /// trip), else read. The call's state read verifies the claim
+    /// ([`App::verify`]) before anything is decided.
+    pub async fn claim(
+        &self,
+        application_id: Option<&str>,
+        api_key: Option<&str>,
+    ) -> Result<Result<Claim, AuthError>> {
+        let Ok(presented) = presented(application_id, api_key) else {
+            // Refused either way; the read names the cause in spec order.
+            return self.authenticate_read(application_id, api_key).await;
+        };
+        if let Some(snapshot) = self.tenants.by_application(&presented.application_id)
+            && accepts(&snapshot.record, &presented.digest)
+        {
+            return Ok(Ok(Claim {
+                snapshot,
+                digest: presented.digest,
+            }));
+        }
+        self.authenticate_read(application_id, api_key).await
+    }
+
+    async fn authenticate_read(
+        &self,
+        application_id: Option<&str>,
+        api_key: Option<&str>,
+    ) -> Result<Result<Claim, AuthError>> {
+        // The application id is checked before the key (spec §2.5 order).
         let Some(application_id) = application_id.filter(|a| !a.trim().is_empty()) else {
             return Ok(Err(AuthError::MissingApplicationId));
         };
-        let Some(application_id) = normalize_guid(application_id) else {
+        let Some(normalized) = normalize_guid(application_id) else {
             return Ok(Err(AuthError::MalformedApplicationId));
         };
-        let Some(record) = self.store.tenant_by_application_id(&application_id).await? else {
+        let Some(record) = self.store.tenant_by_application_id(&normalized).await? else {
             return Ok(Err(AuthError::UnknownApplication));
         };
-        let Some(header) = api_key.map(str::trim).filter(|k| !k.is_empty()) else {
-            return Ok(Err(AuthError::MissingApiKey));
+        let presented = match presented(Some(application_id), api_key) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
         };
-        let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(header) else {
-            return Ok(Err(AuthError::MalformedApiKey));
-        };
-        let Ok(key) = String::from_utf8(bytes) else {
-            return Ok(Err(AuthError::ApiKeyNotUtf8));
-        };
-        let digest = sha256_hex(&key);
-        let current = same(&digest, &record.api_key_hash);
-        let previous = record
-            .previous_api_key_hash
-            .as_deref()
-            .is_some_and(|p| same(&digest, p));
-        if !(current | previous) {
+        let ok = accepts(&record, &presented.digest);
+        let snapshot = self.tenants.remember(record, |r| self.tenant_from(r))?;
+        if !ok {
             return Ok(Err(AuthError::WrongApiKey));
         }
-        Ok(Ok(self.tenant_from(record)?))
+        Ok(Ok(Claim {
+            snapshot,
+            digest: presented.digest,
+        }))
+    }
+
+    /// Check a claim against the tenant's row as the call's state read
+    /// found it: the presented key must still be accepted. Answers the
+    /// tenant to decide with (refreshed when the row changed: limits,
+    /// quotas, config revision).
+    pub(crate) fn verify(
+        &self,
+        claim: &Claim,
+        record: TenantRecord,
+    ) -> Result<Result<Arc<Snapshot>, AuthError>> {
+        let ok = accepts(&record, &claim.digest);
+        let snapshot = self.tenants.remember(record, |r| self.tenant_from(r))?;
+        Ok(if ok {
+            Ok(snapshot)
+        } else {
+            Err(AuthError::WrongApiKey)
+        })
     }
 
     /// The tenant owning an admin bearer token.
@@ -189,7 +408,7 @@ impl App {
         let digest = sha256_hex(token);
         match self.store.tenant_by_admin_token_hash(&digest).await? {
             Some(record) if same(&record.admin_token_hash, &digest) => {
-                Ok(Ok(self.tenant_from(record)?))
+                Ok(Ok(self.tenant_from(&record)?))
             }
             _ => Ok(Err(AuthError::BadAdminToken)),
         }

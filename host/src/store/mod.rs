@@ -29,7 +29,7 @@ pub use plugins::{
     DeleteVersionOutcome, InsertOutcome, PluginMeta, PluginRecord, PluginSummary, UploadQuota,
 };
 pub use subscriptions::{
-    CreateOutcome, EventRecord, EventWrite, HistoryRecord, PlanRecord, SubscriptionWrite,
+    CallState, CreateOutcome, EventRecord, EventWrite, HistoryRecord, PlanRecord, SubscriptionWrite,
 };
 pub use tenants::{NewTenant, TenantRecord};
 

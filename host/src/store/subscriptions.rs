@@ -7,6 +7,15 @@ use crate::domain::rules::{NewState, StoredAddon, StoredSubscription};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+/// The tenant and the subscription one call is about (see
+/// [`Store::call_state`]).
+#[derive(Debug, Clone)]
+pub struct CallState {
+    pub tenant: super::TenantRecord,
+    /// The subscription with its add-ons, and its version.
+    pub subscription: Option<(StoredSubscription, i64)>,
+}
+
 /// One event to append to the tenant's feed.
 #[derive(Debug, Clone)]
 pub struct EventWrite {
@@ -182,6 +191,72 @@ impl Store {
         let (mut sub, version) = subscription(&row)?;
         sub.addons = self.load_addons(tenant_id, &sub.external_id).await?;
         Ok(Some((sub, version)))
+    }
+
+    /// What a Subscriptions/* or Addons/* call reads, in one query: the
+    /// tenant's row (its secrets and config revision, so that a call checks
+    /// its authentication and its cached bindings against the database in
+    /// the same round trip) and the subscription the call is about, by
+    /// platform id (`by_platform_id`) or external id, with its add-ons and
+    /// version. `None` when the tenant no longer exists.
+    pub async fn call_state(
+        &self,
+        tenant_id: &str,
+        by_platform_id: bool,
+        id: &str,
+    ) -> Result<Option<CallState>> {
+        let column = if by_platform_id {
+            "platform_subscription_id"
+        } else {
+            "external_id"
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT t.id AS t_id, t.name AS t_name, t.application_id AS t_application_id,
+                    t.api_key_hash AS t_api_key_hash, t.previous_api_key_hash AS t_previous_api_key_hash,
+                    t.admin_token_hash AS t_admin_token_hash, t.limits AS t_limits,
+                    t.config_revision AS t_config_revision, t.created_at AS t_created_at,
+                    s.external_id, s.platform_subscription_id, s.account_id, s.product_id,
+                    s.service_type, s.name, s.quantity, s.status, s.is_trial, s.attributes,
+                    s.version, s.created_at,
+                    a.product_id AS a_product_id, a.name AS a_name, a.quantity AS a_quantity,
+                    a.active AS a_active, a.attributes AS a_attributes
+             FROM tenants t
+             LEFT JOIN subscriptions s ON s.tenant_id = t.id AND s.{column} = $2
+             LEFT JOIN addons a ON a.tenant_id = t.id AND a.subscription_id = s.external_id
+             WHERE t.id = $1
+             ORDER BY a.product_id"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let tenant = super::tenants::prefixed_record(first, "t_")?;
+        let subscription = match first.try_get::<Option<String>, _>("external_id")? {
+            None => None,
+            Some(_) => {
+                let (mut sub, version) = subscription(first)?;
+                for row in &rows {
+                    let Some(product_id) = row.try_get::<Option<String>, _>("a_product_id")? else {
+                        continue;
+                    };
+                    sub.addons.push(StoredAddon {
+                        product_id,
+                        name: row.try_get("a_name")?,
+                        quantity: row.try_get("a_quantity")?,
+                        active: row.try_get::<i64, _>("a_active")? != 0,
+                        attributes: parse_attributes(&row.try_get::<String, _>("a_attributes")?)?,
+                    });
+                }
+                Some((sub, version))
+            }
+        };
+        Ok(Some(CallState {
+            tenant,
+            subscription,
+        }))
     }
 
     /// A subscription by Tollgate's external id, with its add-ons and its

@@ -34,16 +34,22 @@ pub struct NewTenant {
 const COLUMNS: &str = "id, name, application_id, api_key_hash, previous_api_key_hash, admin_token_hash, limits, config_revision, created_at";
 
 fn record(row: &AnyRow) -> Result<TenantRecord> {
+    prefixed_record(row, "")
+}
+
+/// A tenant row whose columns are named `{prefix}{column}`.
+pub(super) fn prefixed_record(row: &AnyRow, prefix: &str) -> Result<TenantRecord> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(TenantRecord {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        application_id: row.try_get("application_id")?,
-        api_key_hash: row.try_get("api_key_hash")?,
-        previous_api_key_hash: row.try_get("previous_api_key_hash")?,
-        admin_token_hash: row.try_get("admin_token_hash")?,
-        limits: row.try_get("limits")?,
-        config_revision: row.try_get("config_revision")?,
-        created_at: row.try_get("created_at")?,
+        id: row.try_get(column("id").as_str())?,
+        name: row.try_get(column("name").as_str())?,
+        application_id: row.try_get(column("application_id").as_str())?,
+        api_key_hash: row.try_get(column("api_key_hash").as_str())?,
+        previous_api_key_hash: row.try_get(column("previous_api_key_hash").as_str())?,
+        admin_token_hash: row.try_get(column("admin_token_hash").as_str())?,
+        limits: row.try_get(column("limits").as_str())?,
+        config_revision: row.try_get(column("config_revision").as_str())?,
+        created_at: row.try_get(column("created_at").as_str())?,
     })
 }
 
