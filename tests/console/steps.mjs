@@ -165,9 +165,13 @@ export const STEPS = [
         `the 401 message does not say why: ${text}`);
       assert(await page.evaluate(() => sessionStorage.getItem('tollgate.adminToken')) === null, 'a 401 left the token in sessionStorage');
 
+      // Wait for the form's own 401: the alert of the first one says the same.
       await page.getByLabel('Admin token').fill('tga_still-wrong');
+      const refused = page.waitForResponse((r) => r.url().endsWith('/admin/v1/bindings') && r.status() === 401);
       await page.getByRole('button', { name: 'Sign in' }).click();
+      await refused;
       await page.getByRole('alert').filter({ hasText: 'refused the admin token' }).waitFor();
+      assert(await page.evaluate(() => sessionStorage.getItem('tollgate.adminToken')) === null, 'a refused form token stayed in sessionStorage');
 
       await page.goto(`${s.consoleUrl}/console/#token=${encodeURIComponent(s.t.admin_token)}`);
       await page.locator('main .page[data-page="rules"][data-ready="true"]').waitFor();

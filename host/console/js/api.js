@@ -46,7 +46,8 @@ export async function api(method, path, { json, body, type, query } = {}) {
   const qs = params.toString();
   const url = `${basePath}/admin/v1${path}${qs ? `?${qs}` : ''}`;
   // The token travels in a header only, never in a URL.
-  const headers = { Authorization: `Bearer ${getToken() || ''}`, 'X-Tollgate-Actor': 'console' };
+  const token = getToken() || '';
+  const headers = { Authorization: `Bearer ${token}`, 'X-Tollgate-Actor': 'console' };
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(json);
@@ -70,7 +71,9 @@ export async function api(method, path, { json, body, type, query } = {}) {
   if (!response.ok) {
     const problem = data && typeof data === 'object' ? data : { title: `HTTP ${response.status}`, detail: text.slice(0, 300) };
     const error = new ApiError(response.status, problem);
-    if (response.status === 401) onUnauthorized(error);
+    // Only a refusal of the token still in use signs out: a late 401 for a
+    // token already replaced (a new sign-in meanwhile) must not undo it.
+    if (response.status === 401 && token === (getToken() || '')) onUnauthorized(error);
     throw error;
   }
   if (data === null && text) throw new ApiError(response.status, { title: 'Unreadable answer', detail: 'The server answered with something that is not JSON.' });
