@@ -153,11 +153,27 @@ async fn a_calls_plugin_time_is_bounded_whatever_its_bindings() {
     server.app.flush_decisions().await;
     let (_, log) = tenant.admin_get("/invocations?hook=precheck").await;
     let log = log.as_array().unwrap();
+    // Every binding is in the decision log: those past the budget as not
+    // run (kind `call-budget`, no fuel spent), so the tenant sees why.
+    assert_eq!(log.len(), 5, "{log:?}");
+    let (refused, log): (Vec<&Value>, Vec<&Value>) = log
+        .iter()
+        .partition(|i| i["error"]["kind"] == "call-budget");
     assert!(
-        log.len() < 5,
+        !refused.is_empty(),
         "runs past the budget must not happen: {} ran",
         log.len()
     );
+    for record in &refused {
+        assert_eq!(record["fuel"], 0, "{record}");
+        assert!(
+            record["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not run: the call's plugin time budget of 250 ms"),
+            "{record}"
+        );
+    }
     // Each run was given what was left of the budget as its deadline, so
     // the deadlines given add up to the budget, however slowly the machine
     // ran them (a wall-clock sum would depend on its load); a deadline can

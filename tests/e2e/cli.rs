@@ -354,18 +354,12 @@ async fn limits_scenario(via: Via) {
         .call("/api/Subscriptions/Create", &create("p-1", "1", 5, true))
         .await;
     let message = refusal(&answer);
-    // Refused its run (nothing ran, so nothing is in the decision log; the
-    // server log names the budget), or run cut to what was left.
-    let track = message.rsplit("TrackId ").next().unwrap_or_default();
-    let (_, logged) = budget
-        .admin_get(&format!(
-            "/invocations?track_id={}&binding=loop-3",
-            track.trim_end_matches('.')
-        ))
-        .await;
-    let cut_to = logged[0]["error"]["message"]
-        .as_str()
-        .and_then(|m| m.split("missed its deadline of ").nth(1))
+    // Refused its run (recorded as not run, naming the budget), or run cut
+    // to what was left; the decision log says which under the TrackId.
+    let logged = budget.logged_error(&answer, "loop-3").await;
+    let cut_to = logged
+        .split("missed its deadline of ")
+        .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .and_then(|ms| ms.parse::<u64>().ok());
     let (_, loop_1) = budget.admin_get("/invocations?binding=loop-1").await;
@@ -374,7 +368,9 @@ async fn limits_scenario(via: Via) {
             && message
                 .starts_with("The request could not be checked: rule \"loop-3\" took too long")
             && loop_1[0]["error"]["kind"] == "deadline-exceeded"
-            && (logged == json!([]) || cut_to.is_some_and(|ms| ms <= 2)),
+            && (logged.starts_with(
+                "not run: the call's plugin time budget of 100 ms (or its answer deadline) is used up"
+            ) || cut_to.is_some_and(|ms| ms <= 2)),
         "{answer} {logged}"
     );
     let (status, body) = budget

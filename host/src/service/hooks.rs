@@ -241,7 +241,7 @@ impl App {
                     kind: "unavailable",
                     detail: format!("its plugin version cannot be loaded ({reason})"),
                 };
-                return Ok(self.not_run(tenant, binding, &input, failure, false));
+                return Ok(self.not_run(tenant, call, binding, &input, failure, false));
             }
         };
         let limits = tenant
@@ -256,7 +256,7 @@ impl App {
                     call.budget_ms
                 ),
             };
-            return Ok(self.not_run(tenant, binding, &input, failure, true));
+            return Ok(self.not_run(tenant, call, binding, &input, failure, true));
         };
         if !plugin.reads_subscriptions() {
             input.subscriptions.clear();
@@ -295,10 +295,13 @@ impl App {
         })
     }
 
-    /// A binding that could not run at all: counted and logged once.
+    /// A binding that could not run at all: counted, logged once and
+    /// recorded (so the tenant's decision log says why the call failed, as
+    /// the platform's user was told to quote the TrackId).
     fn not_run(
         &self,
         tenant: &Tenant,
+        call: &CallRun<'_>,
         binding: &ActiveBinding,
         input: &HookInput,
         failure: Failure,
@@ -315,6 +318,24 @@ impl App {
         tracing::warn!(tenant = %tenant.id, track_id = %input.context.track_id, hook = %binding.hook,
             binding = %binding.record.name, error_kind = failure.kind, error = %failure.detail,
             policy = binding.policy.as_str(), "plugin failed");
+        self.push_record(
+            tenant,
+            call,
+            binding,
+            input,
+            Recorded {
+                outcome: "error",
+                output: None,
+                error_kind: Some(failure.kind),
+                error_message: Some(format!("not run: {}", failure.detail)),
+                fuel: 0,
+                peak_memory: 0,
+                duration_us: 0,
+                logs: String::new(),
+                seed: input.effective_seed(),
+                shadow: None,
+            },
+        );
         Ran::Failed(failure)
     }
 
@@ -434,12 +455,42 @@ impl App {
                 "plugin failed")
             }
         }
+        self.push_record(
+            tenant,
+            call,
+            binding,
+            input,
+            Recorded {
+                outcome,
+                output,
+                error_kind,
+                error_message,
+                fuel: invocation.fuel_used,
+                peak_memory: invocation.peak_memory,
+                duration_us,
+                logs: invocation.logs.clone(),
+                seed: invocation.seed,
+                shadow,
+            },
+        )
+    }
+
+    /// Queue one decision record in the call's log; answers its id.
+    fn push_record(
+        &self,
+        tenant: &Tenant,
+        call: &CallRun<'_>,
+        binding: &ActiveBinding,
+        input: &HookInput,
+        run: Recorded,
+    ) -> String {
+        let record = &binding.record;
         let (own, input_id) = call.log.own_input(&OwnInput {
             shared: call.shared,
             binding: &record.name,
             config: &input.context.config,
             target: input.target.as_ref(),
-            seed: invocation.seed,
+            seed: run.seed,
         });
         // Time-ordered, so "newest first" holds within one millisecond.
         let id = uuid::Uuid::now_v7().simple().to_string();
@@ -448,29 +499,43 @@ impl App {
                 id: id.clone(),
                 tenant_id: tenant.id.clone(),
                 call_id: Some(call.log.id.clone()),
-                hook: hook.as_str().to_string(),
+                hook: binding.hook.as_str().to_string(),
                 binding: record.name.clone(),
                 plugin_name: record.plugin_name.clone(),
                 plugin_version: record.plugin_version.clone(),
                 track_id: input.context.track_id.clone(),
-                outcome: outcome.to_string(),
+                outcome: run.outcome.to_string(),
                 input: String::new(),
                 input_id,
                 output: None,
-                error_kind: error_kind.map(str::to_string),
-                error_message,
-                fuel: i64::try_from(invocation.fuel_used).unwrap_or(i64::MAX),
-                peak_memory: i64::try_from(invocation.peak_memory).unwrap_or(i64::MAX),
-                duration_us: i64::try_from(duration_us).unwrap_or(i64::MAX),
-                logs: invocation.logs.clone(),
+                error_kind: run.error_kind.map(str::to_string),
+                error_message: run.error_message,
+                fuel: i64::try_from(run.fuel).unwrap_or(i64::MAX),
+                peak_memory: i64::try_from(run.peak_memory).unwrap_or(i64::MAX),
+                duration_us: i64::try_from(run.duration_us).unwrap_or(i64::MAX),
+                logs: run.logs,
                 at: self.now(),
-                shadow,
+                shadow: run.shadow,
             },
-            output,
+            output: run.output,
             own,
         });
         id
     }
+}
+
+/// What one binding's run (or refusal to run) leaves in the decision log.
+struct Recorded {
+    outcome: &'static str,
+    output: Option<HookOutput>,
+    error_kind: Option<&'static str>,
+    error_message: Option<String>,
+    fuel: u64,
+    peak_memory: u64,
+    duration_us: u64,
+    logs: String,
+    seed: u64,
+    shadow: Option<ShadowOf>,
 }
 
 /// Poll a plugin call once on this task: a short call (most are a few µs)
