@@ -536,7 +536,13 @@ export const STEPS = [
         const r = await s.platform.create({ Quantity: 2 }, `console-shadow-${i}-${randomUUID()}`);
         assert(r.Code === -105, `with a shadow, the active config must still decide (Code ${r.Code})`);
       }
-      const stats = (await s.admin('GET', `/bindings/${MIN_MAX}/shadow`)).body;
+      // Shadows run after the call is answered: their counts follow within
+      // moments (polled, bounded), never before the answer.
+      let stats;
+      for (const started = Date.now(); ; await new Promise((r) => setTimeout(r, 50))) {
+        stats = (await s.admin('GET', `/bindings/${MIN_MAX}/shadow`)).body;
+        if (stats.disagreed >= 3 || Date.now() - started > 10000) break;
+      }
       assert(stats.disagreed >= 3, `the server counts ${stats.disagreed} disagreements after 3 differing calls`);
       await nav(s.page, '#/shadow');
       const card = s.page.locator(`section[data-binding="${MIN_MAX}"]`);
