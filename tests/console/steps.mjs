@@ -178,6 +178,46 @@ export const STEPS = [
     },
   },
   {
+    name: 'late-401',
+    title: 'a 401 that arrives after signing in again with a good token does not sign out',
+    deps: ['unauthorized'],
+    async run(s) {
+      const page = s.page;
+      // Hold the wrong token's request until the good token is in use.
+      let release;
+      const held = new Promise((r) => { release = r; });
+      let holding = true;
+      await page.route('**/admin/v1/bindings', async (route) => {
+        const auth = route.request().headers()['authorization'] || '';
+        if (holding && auth.endsWith('tga_late-wrong')) {
+          holding = false;
+          await held;
+        }
+        await route.continue();
+      });
+      try {
+        await page.evaluate(() => sessionStorage.removeItem('tollgate.adminToken'));
+        await page.reload();
+        await signInPage(page);
+        await page.getByLabel('Admin token').fill('tga_late-wrong');
+        const refused = page.waitForResponse((r) => r.url().endsWith('/admin/v1/bindings') && r.status() === 401);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.goto(`${s.consoleUrl}/console/#token=${encodeURIComponent(s.t.admin_token)}`);
+        await page.locator('main .page[data-page="rules"][data-ready="true"]').waitFor();
+        release();
+        await refused;
+        // Let the late answer's handlers run, then check nothing signed out.
+        await page.evaluate(() => new Promise((r) => setTimeout(r, 0)));
+        assert(await page.evaluate(() => sessionStorage.getItem('tollgate.adminToken')) === s.t.admin_token,
+          'a late 401 for the replaced token signed the new session out');
+        assert(await page.locator('main .page[data-page="rules"]').isVisible(), 'the Rules page is gone after a late 401');
+      } finally {
+        release();
+        await page.unroute('**/admin/v1/bindings');
+      }
+    },
+  },
+  {
     name: 'rules',
     title: "Rules lists the demo's bindings with hook, plugin, short version and policy",
     deps: ['sign-in'],
