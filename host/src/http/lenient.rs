@@ -383,35 +383,7 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
             .list("Addons")?
             .iter()
             .enumerate()
-            .map(|(i, v)| {
-                let path = format!("{}[{i}]", o.child_path("Addons"));
-                let Value::Object(map) = v else {
-                    return Err(FieldError::Type {
-                        path,
-                        expected: "an add-on object",
-                        found: describe(v),
-                    });
-                };
-                let a = Obj {
-                    map: Some(map),
-                    path: &path,
-                };
-                let (action, action_text) = a.action("ActionType")?;
-                let item = AddonItem {
-                    id: a.string("ID")?,
-                    parent_id: a.string("ParentID")?,
-                    name: a.string("Name")?,
-                    product_id: a.string("ProductID")?,
-                    action,
-                    action_text,
-                    quantity: a.int("Quantity")?,
-                    attributes: attributes(a, "AttributeList")?,
-                    extra_details: a.map("ExtraDetails")?,
-                };
-                a.require("ProductID")?;
-                a.require("Quantity")?;
-                Ok(item)
-            })
+            .map(|(i, v)| addon_item(&format!("{}[{i}]", o.child_path("Addons")), v))
             .collect::<Result<Vec<_>>>()?,
         allow_multiple_subscriptions: o.bool("AllowMultipleSubscriptions")?,
         is_trial: o.bool("IsTrial")?,
@@ -437,6 +409,37 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
         o.require("ID")?;
     }
     Ok(def)
+}
+
+/// One entry of `Addons` at `path`, with its own presence rules
+/// (`ProductID`, `Quantity`).
+fn addon_item(path: &str, v: &Value) -> Result<AddonItem> {
+    let Value::Object(map) = v else {
+        return Err(FieldError::Type {
+            path: path.to_string(),
+            expected: "an add-on object",
+            found: describe(v),
+        });
+    };
+    let a = Obj {
+        map: Some(map),
+        path,
+    };
+    let (action, action_text) = a.action("ActionType")?;
+    let item = AddonItem {
+        id: a.string("ID")?,
+        parent_id: a.string("ParentID")?,
+        name: a.string("Name")?,
+        product_id: a.string("ProductID")?,
+        action,
+        action_text,
+        quantity: a.int("Quantity")?,
+        attributes: attributes(a, "AttributeList")?,
+        extra_details: a.map("ExtraDetails")?,
+    };
+    a.require("ProductID")?;
+    a.require("Quantity")?;
+    Ok(item)
 }
 
 /// `Fields/Validate`: `{"Fields": [{"ID", "Value"}]}` → values by id.
