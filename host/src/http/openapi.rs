@@ -230,6 +230,22 @@ fn has_params(op: &Operation) -> bool {
 
 /// What every operation of an API shares: security, the standard error
 /// answers; and binary uploads described as such.
+/// `X-CloudPlatform-TrackId`, optional on every Service Manager call.
+fn track_id_header() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    utoipa::openapi::path::ParameterBuilder::new()
+        .name("X-CloudPlatform-TrackId")
+        .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+        .required(utoipa::openapi::Required::False)
+        .description(Some(
+            "A GUID identifying the call; echoed back, generated when absent.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])),
+        ))
+        .build()
+}
+
 fn finish(doc: &mut utoipa::openapi::OpenApi) {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -273,6 +289,10 @@ fn finish(doc: &mut utoipa::openapi::OpenApi) {
         ];
         for op in ops.into_iter().flatten() {
             if path.starts_with("/api/") {
+                // Every platform call may carry a TrackId (echoed back).
+                op.parameters
+                    .get_or_insert_with(Vec::new)
+                    .insert(0, track_id_header());
                 op.security = Some(vec![
                     SecurityRequirement::new("applicationId", Vec::<String>::new())
                         .add("apiKey", Vec::<String>::new()),

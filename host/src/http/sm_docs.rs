@@ -18,9 +18,6 @@ use crate::codec::documents::CatalogDoc;
     operation_id = "fields_get",
     summary = "Setting fields",
     description = "The partner settings this service declares (the tenant's setup fields).",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     responses((status = 200, description = "The answer.", body = FieldCollection, content_type = "application/json"))
 )]
 pub fn fields_get() {}
@@ -32,9 +29,6 @@ pub fn fields_get() {}
     operation_id = "fields_validate",
     summary = "Validate settings",
     description = "Checks required fields, MaxLength, URL syntax and choices. Answers a bare array of problems; `[]` means valid.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = FieldValues, content_type = "application/json"),
     responses((status = 200, description = "The answer.", body = Vec<String>, content_type = "application/json"))
 )]
@@ -47,9 +41,6 @@ pub fn fields_validate() {}
     operation_id = "fields_service_definition",
     summary = "Catalogue",
     description = "The tenant's `ProductTypeCollection` (deterministic).",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     responses((status = 200, description = "The answer.", body = CatalogDoc, content_type = "application/json"))
 )]
 pub fn fields_service_definition() {}
@@ -61,9 +52,6 @@ pub fn fields_service_definition() {}
     operation_id = "fields_additional_info",
     summary = "Additional info",
     description = "Always `{}`.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     responses((status = 200, description = "The answer.", body = Object, content_type = "application/json"))
 )]
 pub fn fields_additional_info() {}
@@ -75,9 +63,6 @@ pub fn fields_additional_info() {}
     operation_id = "accounts_sync_options",
     summary = "Sync options",
     description = "Per-customer options (the tenant's setup fields' SyncOptions).",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     responses((status = 200, description = "The answer.", body = SyncOptionCollection, content_type = "application/json"))
 )]
 pub fn accounts_sync_options() {}
@@ -90,7 +75,6 @@ pub fn accounts_sync_options() {}
     summary = "Create or update an account",
     description = "Idempotent per account `ID`: the same ID always answers the same external id. Check mode changes nothing.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
@@ -105,9 +89,6 @@ pub fn accounts_synchronize() {}
     operation_id = "accounts_exists",
     summary = "Does the account exist",
     description = "Code 1 with the external id in `Result` when it exists, else Code 0.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = AccountDefinition, content_type = "application/json"),
     responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ResultDefinition, content_type = "application/json"))
 )]
@@ -121,7 +102,6 @@ pub fn accounts_exists() {}
     summary = "Delete an account",
     description = "By `ExternalID` (or `ID`). A retried delete succeeds; an unknown account is Code -3; an account whose subscriptions are not all cancelled is Code -6 (nothing changes).",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = AccountDefinition, content_type = "application/json"),
@@ -136,9 +116,6 @@ pub fn accounts_delete() {}
     operation_id = "accounts_is_reseller",
     summary = "Is the account a reseller",
     description = "Bare `true`/`false`: whether any account names it as its reseller.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = AccountDefinition, content_type = "application/json"),
     responses((status = 200, description = "The answer.", body = bool, content_type = "application/json"))
 )]
@@ -152,7 +129,6 @@ pub fn accounts_is_reseller() {}
     summary = "Create a subscription",
     description = "Idempotent per `SubscriptionID`. Quantity limits, pre-check rules, then (real mode) the resource plan and one transaction.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -168,7 +144,6 @@ pub fn subscriptions_create() {}
     summary = "Change quantity or attributes",
     description = "Sets the new absolute totals.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -184,7 +159,6 @@ pub fn subscriptions_update() {}
     summary = "Cancel a subscription",
     description = "Cancels it and every add-on; releases all resources. A retried cancel succeeds.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -200,7 +174,6 @@ pub fn subscriptions_cancel() {}
     summary = "Suspend a subscription",
     description = "Keeps the totals.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -216,7 +189,6 @@ pub fn subscriptions_suspend() {}
     summary = "Lift a suspension",
     description = "Keeps the totals.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -232,7 +204,6 @@ pub fn subscriptions_activate() {}
     summary = "Turn a trial into a paid subscription",
     description = "Keeps the external id.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -248,7 +219,6 @@ pub fn subscriptions_upgrade_to_paid() {}
     summary = "Switch product",
     description = "To the `ProductID` of the body.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -264,7 +234,6 @@ pub fn subscriptions_upgrade_downgrade() {}
     summary = "Add an add-on",
     description = "Add-ons with ActionType Provision are created (or converge when they exist). `Result`: the parent's id. Alias: `/api/Addon/Create`.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -280,7 +249,6 @@ pub fn addons_create() {}
     summary = "Change an add-on",
     description = "Add-ons with ActionType Provision must exist. Alias: `/api/Addon/Update`.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -296,7 +264,6 @@ pub fn addons_update() {}
     summary = "Remove an add-on",
     description = "Add-ons with ActionType Cancel are cancelled and excluded from the totals. Alias: `/api/Addon/Cancel`.",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("checkonly" = Option<bool>, Query, description = "Check mode, as an alternative to the body's `CheckOnly` (either one true means check mode).")
     ),
     request_body(content = ServiceDefinition, content_type = "application/json"),
@@ -311,9 +278,6 @@ pub fn addons_cancel() {}
     operation_id = "ppu_usages",
     summary = "Pay-per-use usages",
     description = "Not supported: Code -1 in the PPU answer's shape.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The answer.", body = PpuResult, content_type = "application/json"))
 )]
@@ -326,9 +290,6 @@ pub fn ppu_usages() {}
     operation_id = "ppu_billing_items",
     summary = "Pay-per-use billing items",
     description = "Not supported: Code -1 in the PPU answer's shape.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "The answer.", body = PpuResult, content_type = "application/json"))
 )]
@@ -342,7 +303,6 @@ pub fn ppu_billing_items() {}
     summary = "Users management",
     description = "Not supported: Code -1 (any action).",
     params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent."),
         ("action" = String, Path, description = "Any action.")
     ),
     request_body(content = Object, content_type = "application/json"),
@@ -357,9 +317,6 @@ pub fn users() {}
     operation_id = "assets_create",
     summary = "Create assets",
     description = "Not supported: Code -1.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
@@ -372,9 +329,6 @@ pub fn assets_create() {}
     operation_id = "assets_update",
     summary = "Update assets",
     description = "Not supported: Code -1.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
@@ -387,9 +341,6 @@ pub fn assets_update() {}
     operation_id = "assets_cancel",
     summary = "Cancel assets",
     description = "Not supported: Code -1.",
-    params(
-        ("X-CloudPlatform-TrackId" = Option<String>, Header, description = "A GUID identifying the call; echoed back, generated when absent.")
-    ),
     request_body(content = Object, content_type = "application/json"),
     responses((status = 200, description = "Every business outcome, success or refusal (see the Code table).", body = ServiceResultDefinition, content_type = "application/json"))
 )]
