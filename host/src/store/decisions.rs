@@ -6,6 +6,7 @@
 use super::{Result, Store, StoreError, flag};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
@@ -229,6 +230,83 @@ const fn rows_per_insert(columns: usize) -> usize {
     if rows == 0 { 1 } else { rows }
 }
 
+/// [`Store::insert_decisions`] on SQLite without sqlx: one cached
+/// statement per table, one row per execution (no parameter-name search,
+/// no per-statement thread hand-off).
+fn insert_direct(tx: &rusqlite::Transaction<'_>, batch: &DecisionBatch) -> Result<()> {
+    use rusqlite::params;
+    let mut calls = tx.prepare_cached(
+        "INSERT INTO calls (id, tenant_id, track_id, endpoint, check_only, code, message, result,
+                            duration_us, at, bytes, records_dropped)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for c in &batch.calls {
+        calls.execute(params![
+            c.id,
+            c.tenant_id,
+            c.track_id,
+            c.endpoint,
+            flag(c.check_only),
+            c.code,
+            c.message,
+            c.result,
+            c.duration_us,
+            c.at,
+            c.bytes(),
+            c.records_dropped,
+        ])?;
+    }
+    let mut inputs = tx.prepare_cached(
+        "INSERT INTO call_inputs (id, tenant_id, call_id, body, bytes, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for i in &batch.inputs {
+        inputs.execute(params![
+            i.id,
+            i.tenant_id,
+            i.call_id,
+            i.body,
+            i.bytes(),
+            i.at
+        ])?;
+    }
+    let mut invocations = tx.prepare_cached(
+        "INSERT INTO invocations (id, tenant_id, call_id, hook, binding, plugin_name, plugin_version,
+                track_id, outcome, input, input_id, output, error_kind, error_message, fuel,
+                peak_memory, duration_us, logs, at, bytes, shadow, shadow_of, agreed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23)",
+    )?;
+    for i in &batch.invocations {
+        invocations.execute(params![
+            i.id,
+            i.tenant_id,
+            i.call_id,
+            i.hook,
+            i.binding,
+            i.plugin_name,
+            i.plugin_version,
+            i.track_id,
+            i.outcome,
+            i.input,
+            i.input_id,
+            i.output,
+            i.error_kind,
+            i.error_message,
+            i.fuel,
+            i.peak_memory,
+            i.duration_us,
+            i.logs,
+            i.at,
+            i.bytes(),
+            flag(i.shadow.is_some()),
+            i.shadow.as_ref().map(|s| s.invocation.as_str()),
+            i.shadow.as_ref().and_then(|s| s.agreed).map(flag),
+        ])?;
+    }
+    Ok(())
+}
+
 /// `INSERT INTO table (columns) VALUES ($1, …), (…)` for `rows` rows.
 fn insert_sql(table_and_columns: &str, columns: usize, rows: usize) -> String {
     use std::fmt::Write as _;
@@ -317,9 +395,21 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
 
 impl Store {
     /// Write a batch of decision records in one transaction.
-    pub async fn insert_decisions(&self, batch: &DecisionBatch) -> Result<()> {
+    pub async fn insert_decisions(&self, batch: Arc<DecisionBatch>) -> Result<()> {
         if batch.is_empty() {
             return Ok(());
+        }
+        if let Some(direct) = &self.direct {
+            // One blocking-pool hop for the whole batch, under the store's
+            // write lock like any other SQLite write.
+            let guard = self.write_lock_owned().await;
+            let direct = direct.clone();
+            return tokio::task::spawn_blocking(move || {
+                let _guard = guard;
+                direct.write_decisions(|tx| insert_direct(tx, &batch))
+            })
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
         }
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;

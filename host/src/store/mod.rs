@@ -11,6 +11,7 @@
 mod accounts;
 mod bindings;
 mod decisions;
+mod direct;
 mod documents;
 mod plugins;
 mod subscriptions;
@@ -37,8 +38,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -48,6 +50,9 @@ pub enum StoreError {
     Migration { version: i64, reason: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// From the statements run without sqlx (see `direct`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// A concurrent change won; the caller may retry from a fresh read.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -56,6 +61,9 @@ pub enum StoreError {
     /// A new binding beyond the tenant's quota of this many.
     #[error("the tenant already has {0} bindings")]
     TooManyBindings(i64),
+    /// A blocking database task panicked or was cancelled.
+    #[error("a database task failed: {0}")]
+    Task(String),
     /// A subscription write for an account that `Accounts/Delete` removed.
     #[error("account {0} was deleted")]
     AccountDeleted(String),
@@ -84,7 +92,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// SQLite only: one write transaction at a time.
-    writer: Option<Mutex<()>>,
+    writer: Option<Arc<Mutex<()>>>,
+    /// SQLite file only: the call path's statements without sqlx.
+    direct: Option<Arc<direct::Direct>>,
 }
 
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -138,12 +148,19 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        let store = Store {
+        let mut store = Store {
             pool,
             backend,
-            writer: (backend == Backend::Sqlite).then(|| Mutex::new(())),
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            direct: None,
         };
         store.migrate().await?;
+        if backend == Backend::Sqlite
+            && let Some(file) = direct::file_of(url)?
+        {
+            let direct = direct::Direct::open(&file).map_err(|e| open_err(e.to_string()))?;
+            store.direct = Some(Arc::new(direct));
+        }
         Ok(store)
     }
 
@@ -165,6 +182,14 @@ impl Store {
     async fn write_lock(&self) -> Option<MutexGuard<'_, ()>> {
         match &self.writer {
             Some(m) => Some(m.lock().await),
+            None => None,
+        }
+    }
+
+    /// The write lock, owned (for work handed to a blocking thread).
+    async fn write_lock_owned(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(m) => Some(m.clone().lock_owned().await),
             None => None,
         }
     }
@@ -309,6 +334,31 @@ pub fn now_ms() -> i64 {
 fn flag(b: bool) -> i64 {
     i64::from(b)
 }
+
+/// A column read by name from either driver's row, so that one decoder
+/// serves both and fails the same way on a missing column or a wrong type.
+trait Field<T> {
+    fn field(&self, name: &str) -> Result<T>;
+}
+
+impl<T> Field<T> for sqlx::any::AnyRow
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    fn field(&self, name: &str) -> Result<T> {
+        Ok(sqlx::Row::try_get(self, name)?)
+    }
+}
+
+impl<T: rusqlite::types::FromSql> Field<T> for rusqlite::Row<'_> {
+    fn field(&self, name: &str) -> Result<T> {
+        Ok(self.get(name)?)
+    }
+}
+
+/// The columns the shared decoders read.
+trait Columns: Field<String> + Field<Option<String>> + Field<i64> + Field<Option<i64>> {}
+impl<R: Field<String> + Field<Option<String>> + Field<i64> + Field<Option<i64>>> Columns for R {}
 
 #[cfg(test)]
 mod tests {

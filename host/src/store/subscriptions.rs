@@ -1,10 +1,9 @@
 //! Subscriptions, add-ons, their history, resource plans and the per-tenant
 //! provisioning event feed. A real call's changes commit in one transaction.
 
-use super::{Result, Store, StoreError, flag};
+use super::{Columns, Field, Result, Store, StoreError, flag};
 use crate::domain::hook::{Attribute, SubscriptionInfo, SubscriptionStatus};
 use crate::domain::rules::{NewState, StoredAddon, StoredSubscription};
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 /// The tenant and the subscription one call is about (see
@@ -98,24 +97,83 @@ fn status(text: &str) -> Result<SubscriptionStatus> {
 
 const COLUMNS: &str = "external_id, platform_subscription_id, account_id, product_id, service_type, name, quantity, status, is_trial, attributes, version, created_at";
 
-fn subscription(row: &AnyRow) -> Result<(StoredSubscription, i64)> {
+fn subscription<R: Columns>(row: &R) -> Result<(StoredSubscription, i64)> {
     Ok((
         StoredSubscription {
-            external_id: row.try_get("external_id")?,
-            platform_subscription_id: row.try_get("platform_subscription_id")?,
-            account_id: row.try_get("account_id")?,
-            product_id: row.try_get("product_id")?,
-            service_type: row.try_get("service_type")?,
-            name: row.try_get("name")?,
-            quantity: row.try_get("quantity")?,
-            status: status(&row.try_get::<String, _>("status")?)?,
-            is_trial: row.try_get::<i64, _>("is_trial")? != 0,
-            attributes: parse_attributes(&row.try_get::<String, _>("attributes")?)?,
+            external_id: row.field("external_id")?,
+            platform_subscription_id: row.field("platform_subscription_id")?,
+            account_id: row.field("account_id")?,
+            product_id: row.field("product_id")?,
+            service_type: row.field("service_type")?,
+            name: row.field("name")?,
+            quantity: row.field("quantity")?,
+            status: status(&Field::<String>::field(row, "status")?)?,
+            is_trial: Field::<i64>::field(row, "is_trial")? != 0,
+            attributes: parse_attributes(&Field::<String>::field(row, "attributes")?)?,
             addons: Vec::new(),
-            created_at: row.try_get("created_at")?,
+            created_at: row.field("created_at")?,
         },
-        row.try_get("version")?,
+        row.field("version")?,
     ))
+}
+
+/// [`Store::call_state`]'s query: one row per add-on (at least one row
+/// while the tenant exists).
+fn call_state_sql(by_platform_id: bool) -> String {
+    let column = if by_platform_id {
+        "platform_subscription_id"
+    } else {
+        "external_id"
+    };
+    format!(
+        "SELECT t.id AS t_id, t.name AS t_name, t.application_id AS t_application_id,
+                t.api_key_hash AS t_api_key_hash, t.previous_api_key_hash AS t_previous_api_key_hash,
+                t.admin_token_hash AS t_admin_token_hash, t.limits AS t_limits,
+                t.config_revision AS t_config_revision, t.created_at AS t_created_at,
+                s.external_id, s.platform_subscription_id, s.account_id, s.product_id,
+                s.service_type, s.name, s.quantity, s.status, s.is_trial, s.attributes,
+                s.version, s.created_at,
+                a.product_id AS a_product_id, a.name AS a_name, a.quantity AS a_quantity,
+                a.active AS a_active, a.attributes AS a_attributes
+         FROM tenants t
+         LEFT JOIN subscriptions s ON s.tenant_id = t.id AND s.{column} = $2
+         LEFT JOIN addons a ON a.tenant_id = t.id AND a.subscription_id = s.external_id
+         WHERE t.id = $1
+         ORDER BY a.product_id"
+    )
+}
+
+/// Fold one row of [`call_state_sql`] into `state`: the first gives the
+/// tenant and the subscription, every row its add-on (if any).
+fn add_call_state_row<R: Columns>(state: &mut Option<CallState>, row: &R) -> Result<()> {
+    let state = match state {
+        Some(state) => state,
+        None => {
+            let tenant = super::tenants::prefixed_record(row, "t_")?;
+            let subscription = match Field::<Option<String>>::field(row, "external_id")? {
+                None => None,
+                Some(_) => Some(subscription(row)?),
+            };
+            state.insert(CallState {
+                tenant,
+                subscription,
+            })
+        }
+    };
+    let Some((sub, _)) = &mut state.subscription else {
+        return Ok(());
+    };
+    let Some(product_id) = Field::<Option<String>>::field(row, "a_product_id")? else {
+        return Ok(());
+    };
+    sub.addons.push(StoredAddon {
+        product_id,
+        name: row.field("a_name")?,
+        quantity: row.field("a_quantity")?,
+        active: Field::<i64>::field(row, "a_active")? != 0,
+        attributes: parse_attributes(&Field::<String>::field(row, "a_attributes")?)?,
+    });
+    Ok(())
 }
 
 /// Append an event inside `tx`. The cursor comes from the tenant's counter
@@ -205,58 +263,28 @@ impl Store {
         by_platform_id: bool,
         id: &str,
     ) -> Result<Option<CallState>> {
-        let column = if by_platform_id {
-            "platform_subscription_id"
-        } else {
-            "external_id"
-        };
-        let rows = sqlx::query(&format!(
-            "SELECT t.id AS t_id, t.name AS t_name, t.application_id AS t_application_id,
-                    t.api_key_hash AS t_api_key_hash, t.previous_api_key_hash AS t_previous_api_key_hash,
-                    t.admin_token_hash AS t_admin_token_hash, t.limits AS t_limits,
-                    t.config_revision AS t_config_revision, t.created_at AS t_created_at,
-                    s.external_id, s.platform_subscription_id, s.account_id, s.product_id,
-                    s.service_type, s.name, s.quantity, s.status, s.is_trial, s.attributes,
-                    s.version, s.created_at,
-                    a.product_id AS a_product_id, a.name AS a_name, a.quantity AS a_quantity,
-                    a.active AS a_active, a.attributes AS a_attributes
-             FROM tenants t
-             LEFT JOIN subscriptions s ON s.tenant_id = t.id AND s.{column} = $2
-             LEFT JOIN addons a ON a.tenant_id = t.id AND a.subscription_id = s.external_id
-             WHERE t.id = $1
-             ORDER BY a.product_id"
-        ))
-        .bind(tenant_id)
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let tenant = super::tenants::prefixed_record(first, "t_")?;
-        let subscription = match first.try_get::<Option<String>, _>("external_id")? {
-            None => None,
-            Some(_) => {
-                let (mut sub, version) = subscription(first)?;
-                for row in &rows {
-                    let Some(product_id) = row.try_get::<Option<String>, _>("a_product_id")? else {
-                        continue;
-                    };
-                    sub.addons.push(StoredAddon {
-                        product_id,
-                        name: row.try_get("a_name")?,
-                        quantity: row.try_get("a_quantity")?,
-                        active: row.try_get::<i64, _>("a_active")? != 0,
-                        attributes: parse_attributes(&row.try_get::<String, _>("a_attributes")?)?,
-                    });
+        let sql = call_state_sql(by_platform_id);
+        if let Some(direct) = &self.direct {
+            return direct.read(|conn| {
+                let mut statement = conn.prepare_cached(&sql)?;
+                let mut rows = statement.query(&[("$1", tenant_id), ("$2", id)])?;
+                let mut state = None;
+                while let Some(row) = rows.next()? {
+                    add_call_state_row(&mut state, row)?;
                 }
-                Some((sub, version))
-            }
-        };
-        Ok(Some(CallState {
-            tenant,
-            subscription,
-        }))
+                Ok(state)
+            });
+        }
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut state = None;
+        for row in &rows {
+            add_call_state_row(&mut state, row)?;
+        }
+        Ok(state)
     }
 
     /// A subscription by Tollgate's external id, with its add-ons and its

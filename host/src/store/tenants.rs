@@ -1,8 +1,7 @@
 //! Tenants: the allow-list of platform installations and their secrets
 //! (stored as SHA-256 digests, never in clear).
 
-use super::{Result, Store, StoreError};
-use sqlx::Row;
+use super::{Columns, Result, Store, StoreError};
 use sqlx::any::AnyRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,18 +37,18 @@ fn record(row: &AnyRow) -> Result<TenantRecord> {
 }
 
 /// A tenant row whose columns are named `{prefix}{column}`.
-pub(super) fn prefixed_record(row: &AnyRow, prefix: &str) -> Result<TenantRecord> {
+pub(super) fn prefixed_record<R: Columns>(row: &R, prefix: &str) -> Result<TenantRecord> {
     let column = |name: &str| format!("{prefix}{name}");
     Ok(TenantRecord {
-        id: row.try_get(column("id").as_str())?,
-        name: row.try_get(column("name").as_str())?,
-        application_id: row.try_get(column("application_id").as_str())?,
-        api_key_hash: row.try_get(column("api_key_hash").as_str())?,
-        previous_api_key_hash: row.try_get(column("previous_api_key_hash").as_str())?,
-        admin_token_hash: row.try_get(column("admin_token_hash").as_str())?,
-        limits: row.try_get(column("limits").as_str())?,
-        config_revision: row.try_get(column("config_revision").as_str())?,
-        created_at: row.try_get(column("created_at").as_str())?,
+        id: row.field(&column("id"))?,
+        name: row.field(&column("name"))?,
+        application_id: row.field(&column("application_id"))?,
+        api_key_hash: row.field(&column("api_key_hash"))?,
+        previous_api_key_hash: row.field(&column("previous_api_key_hash"))?,
+        admin_token_hash: row.field(&column("admin_token_hash"))?,
+        limits: row.field(&column("limits"))?,
+        config_revision: row.field(&column("config_revision"))?,
+        created_at: row.field(&column("created_at"))?,
     })
 }
 
