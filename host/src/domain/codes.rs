@@ -14,7 +14,8 @@ pub const INVALID: i32 = -2;
 /// A referenced object is unknown (subscription, add-on, account).
 pub const UNKNOWN: i32 = -3;
 /// Temporarily unavailable (a plugin queue bound, the answer deadline, a
-/// subscription changed by many calls at once): retrying later may
+/// subscription changed by many calls at once, the database file locked by
+/// another process): retrying later may
 /// succeed. A server shutting down accepts no new connection instead.
 pub const UNAVAILABLE: i32 = -4;
 /// The subscription is cancelled and cannot be changed any more.
@@ -56,7 +57,7 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (
         UNAVAILABLE,
-        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded — a plugin queue bound, the answer deadline (8 s), or a subscription changed by many calls at once. Nothing was written; retry later.",
+        "Temporarily unavailable (HTTP 503 with Retry-After): overloaded — a plugin queue bound, the answer deadline (8 s), a subscription changed by many calls at once, or the database file locked by another process. Nothing was written; retry later.",
     ),
     (
         CANCELLED,

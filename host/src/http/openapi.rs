@@ -330,7 +330,7 @@ fn finish(doc: &mut utoipa::openapi::OpenApi) {
                     op,
                     "503",
                     envelope(
-                        "Overloaded: a plugin queue bound, the answer deadline, or a subscription changed by many calls at once (Code -4, with Retry-After); nothing was written.",
+                        "Overloaded: a plugin queue bound, the answer deadline, a subscription changed by many calls at once, or the database file locked by another process (Code -4, with Retry-After); nothing was written.",
                     ),
                 );
             } else if path.starts_with("/admin/") {

@@ -379,6 +379,11 @@ impl App {
         )
         .await
         {
+            // A direct SQLite read gives up early rather than hold its
+            // worker thread: the platform retries a -4.
+            Ok(Err(e)) if e.is_busy() => Err(ServiceError::Unavailable(
+                "The database is busy; please retry.".into(),
+            )),
             Ok(state) => Ok(state?),
             Err(_) => Err(self.too_late()),
         }

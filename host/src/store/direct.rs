@@ -19,8 +19,14 @@ use std::time::Duration;
 /// connection per runtime thread is out at a time: beyond this many threads
 /// a read opens (and then closes) its own rather than waiting.
 const IDLE_READERS: usize = 8;
-/// As sqlx's connections: wait this long for another process's lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The decision writer waits for another process's write lock as long as
+/// sqlx's connections do.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A read runs on an async worker thread, so it must not wait long: a WAL
+/// reader waits only while another process holds an exclusive lock (WAL
+/// recovery, a `VACUUM`), never for a writer or a passive checkpoint. Past
+/// this the call fails (`SQLITE_BUSY`) rather than stall the thread's tasks.
+const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Connections of one SQLite database file.
 pub(super) struct Direct {
@@ -48,15 +54,20 @@ impl Direct {
     fn connect(&self, role: Role) -> Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(16);
         match role {
-            Role::Reader => conn.pragma_update(None, "query_only", true)?,
+            Role::Reader => {
+                conn.busy_timeout(READER_BUSY_TIMEOUT)?;
+                conn.pragma_update(None, "query_only", true)?;
+            }
             // Decision records are a log, not provisioning state: a commit
             // is durable at the next checkpoint (or the next provisioning
             // commit's sync) rather than at once; the file stays consistent
             // after a power loss either way (WAL).
-            Role::DecisionWriter => conn.pragma_update(None, "synchronous", "NORMAL")?,
+            Role::DecisionWriter => {
+                conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
+                conn.pragma_update(None, "synchronous", "NORMAL")?;
+            }
         }
         Ok(conn)
     }
@@ -223,6 +234,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_lock_errors_count_as_busy() {
+        let failure = |code| {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(code),
+                None,
+            ))
+        };
+        assert!(failure(rusqlite::ffi::SQLITE_BUSY).is_busy());
+        assert!(failure(rusqlite::ffi::SQLITE_LOCKED).is_busy());
+        assert!(!failure(rusqlite::ffi::SQLITE_CORRUPT).is_busy());
+        assert!(!StoreError::Corrupt("x".into()).is_busy());
     }
 
     #[tokio::test]

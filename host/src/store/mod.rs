@@ -70,6 +70,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Another connection held a lock past the busy timeout: nothing was
+    /// read or written, and the same call may succeed when retried.
+    pub fn is_busy(&self) -> bool {
+        use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                matches!(e.code, DatabaseBusy | DatabaseLocked)
+            }
+            _ => false,
+        }
+    }
+
     /// A unique-key violation (e.g. a duplicate id).
     pub fn is_unique_violation(&self) -> bool {
         match self {
