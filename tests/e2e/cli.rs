@@ -695,6 +695,13 @@ async fn storage_scenario(via: Via) {
         .call("/api/Subscriptions/Create", &create("p-0", "1", 2, true))
         .await;
     assert_eq!(answer["Code"], -105, "{answer}");
+    // Text logs (the default) to a pipe: plain lines, no terminal colours.
+    let logs = server.stderr();
+    assert!(logs.contains("tollgate serving"), "{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in piped logs: {logs}"
+    );
     assert_eq!(
         metric(&scraper, &server.url, "tollgate_compiled_cache_bytes").await,
         0.0

@@ -15,11 +15,14 @@ use tollgate::service::WorkerLimits;
 use tracing_subscriber::EnvFilter;
 
 /// Structured logs on stderr: `RUST_LOG` filters (default `default`),
-/// `format` is `text` or `json`.
+/// `format` is `text` or `json`. Colours only on a terminal: a log file or
+/// collector gets plain text (and a call's lines cost less to write).
 pub fn init_logging(format: &str, default: &str) -> Result<()> {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         "json" => builder
