@@ -69,7 +69,14 @@ fn only_runtime_knows_wasmtime() {
 fn only_store_knows_sql() {
     let found = offenders(
         &["store"],
-        &["sqlx", "SELECT ", "INSERT ", "UPDATE ", "DELETE FROM"],
+        &[
+            "sqlx",
+            "rusqlite",
+            "SELECT ",
+            "INSERT ",
+            "UPDATE ",
+            "DELETE FROM",
+        ],
     );
     assert!(found.is_empty(), "{found:#?}");
 }
@@ -89,6 +96,7 @@ fn the_domain_is_pure() {
             "getrandom",
             "uuid",
             "sqlx",
+            "rusqlite",
             "wasmtime",
             "axum",
             "reqwest",
