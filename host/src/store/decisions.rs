@@ -230,16 +230,21 @@ const fn rows_per_insert(columns: usize) -> usize {
     if rows == 0 { 1 } else { rows }
 }
 
+/// The decision tables and the columns every insert (either driver) fills.
+const CALLS: &str = "calls (id, tenant_id, track_id, endpoint, check_only, code, message, result,
+                    duration_us, at, bytes, records_dropped)";
+const CALL_INPUTS: &str = "call_inputs (id, tenant_id, call_id, body, bytes, at)";
+const INVOCATIONS: &str = "invocations (id, tenant_id, call_id, hook, binding, plugin_name,
+        plugin_version, track_id, outcome, input, input_id, output, error_kind, error_message,
+        fuel, peak_memory, duration_us, logs, at, bytes, shadow, shadow_of, agreed)";
+
 /// [`Store::insert_decisions`] on SQLite without sqlx: one cached
 /// statement per table, one row per execution (no parameter-name search,
 /// no per-statement thread hand-off).
 fn insert_direct(tx: &rusqlite::Transaction<'_>, batch: &DecisionBatch) -> Result<()> {
     use rusqlite::params;
-    let mut calls = tx.prepare_cached(
-        "INSERT INTO calls (id, tenant_id, track_id, endpoint, check_only, code, message, result,
-                            duration_us, at, bytes, records_dropped)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
+    // One row's statement: `$1…$N` in order, so positional binds match.
+    let mut calls = tx.prepare_cached(&insert_sql(CALLS, 12, 1))?;
     for c in &batch.calls {
         calls.execute(params![
             c.id,
@@ -256,10 +261,7 @@ fn insert_direct(tx: &rusqlite::Transaction<'_>, batch: &DecisionBatch) -> Resul
             c.records_dropped,
         ])?;
     }
-    let mut inputs = tx.prepare_cached(
-        "INSERT INTO call_inputs (id, tenant_id, call_id, body, bytes, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
+    let mut inputs = tx.prepare_cached(&insert_sql(CALL_INPUTS, 6, 1))?;
     for i in &batch.inputs {
         inputs.execute(params![
             i.id,
@@ -270,13 +272,7 @@ fn insert_direct(tx: &rusqlite::Transaction<'_>, batch: &DecisionBatch) -> Resul
             i.at
         ])?;
     }
-    let mut invocations = tx.prepare_cached(
-        "INSERT INTO invocations (id, tenant_id, call_id, hook, binding, plugin_name, plugin_version,
-                track_id, outcome, input, input_id, output, error_kind, error_message, fuel,
-                peak_memory, duration_us, logs, at, bytes, shadow, shadow_of, agreed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23)",
-    )?;
+    let mut invocations = tx.prepare_cached(&insert_sql(INVOCATIONS, 23, 1))?;
     for i in &batch.invocations {
         invocations.execute(params![
             i.id,
@@ -417,12 +413,7 @@ impl Store {
         // one per record (each statement is a round trip to the database,
         // on SQLite a hand-off to its connection thread).
         for rows in batch.calls.chunks(rows_per_insert(12)) {
-            let sql = insert_sql(
-                "calls (id, tenant_id, track_id, endpoint, check_only, code, message, result,
-                        duration_us, at, bytes, records_dropped)",
-                12,
-                rows.len(),
-            );
+            let sql = insert_sql(CALLS, 12, rows.len());
             let mut q = sqlx::query(&sql);
             for c in rows {
                 q = q
@@ -442,11 +433,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for rows in batch.inputs.chunks(rows_per_insert(6)) {
-            let sql = insert_sql(
-                "call_inputs (id, tenant_id, call_id, body, bytes, at)",
-                6,
-                rows.len(),
-            );
+            let sql = insert_sql(CALL_INPUTS, 6, rows.len());
             let mut q = sqlx::query(&sql);
             for i in rows {
                 q = q
@@ -460,13 +447,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         for rows in batch.invocations.chunks(rows_per_insert(23)) {
-            let sql = insert_sql(
-                "invocations (id, tenant_id, call_id, hook, binding, plugin_name, plugin_version,
-                        track_id, outcome, input, input_id, output, error_kind, error_message, fuel,
-                        peak_memory, duration_us, logs, at, bytes, shadow, shadow_of, agreed)",
-                23,
-                rows.len(),
-            );
+            let sql = insert_sql(INVOCATIONS, 23, rows.len());
             let mut q = sqlx::query(&sql);
             for i in rows {
                 q = q
