@@ -82,7 +82,6 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = Response;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        use http_body_util::BodyExt;
         let limits = req
             .extensions()
             .get::<BodyLimits>()
@@ -94,72 +93,100 @@ impl<S: Send + Sync> FromRequest<S> for Body {
             .get::<BodyLimit>()
             .map_or(limits.bytes, |l| l.0);
         let admin = req.uri().path().starts_with("/admin");
-        let too_large = || {
-            if admin {
-                admin::problem(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "Too large",
-                    &format!(
-                        "The request body is larger than the {limit}-byte limit of this endpoint."
-                    ),
-                )
-            } else {
-                envelope::ApiError::TooLarge(limit).into_response()
+        match read_body(req, limit, limits.timeout).await {
+            Ok(bytes) => Ok(Body(bytes)),
+            Err(refusal) => {
+                if let (Refusal::Timeout(_), Some(metrics)) = (&refusal, &limits.metrics) {
+                    metrics.budget_refused(crate::service::Budget::BodyTimeout);
+                }
+                Err(refusal.into_response(admin))
             }
-        };
-        let declared = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit.saturating_mul(DRAIN_FACTOR)) {
-            return Err(too_large());
         }
-        let mut body = req.into_body();
-        let mut bytes = Vec::new();
-        let mut seen = 0usize;
-        let timed_out = || {
-            if let Some(metrics) = &limits.metrics {
-                metrics.budget_refused(crate::service::Budget::BodyTimeout);
+    }
+}
+
+/// Why a body was not accepted.
+enum Refusal {
+    /// Over this many bytes.
+    TooLarge(usize),
+    /// Not all there within this long.
+    Timeout(Duration),
+    /// The connection failed while reading it.
+    Unreadable(String),
+}
+
+impl Refusal {
+    /// problem+json under `/admin`, the platform's envelope elsewhere.
+    fn into_response(self, admin: bool) -> Response {
+        match self {
+            Refusal::TooLarge(limit) if admin => admin::problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Too large",
+                &format!(
+                    "The request body is larger than the {limit}-byte limit of this endpoint."
+                ),
+            ),
+            Refusal::TooLarge(limit) => envelope::ApiError::TooLarge(limit).into_response(),
+            Refusal::Timeout(timeout) => {
+                let detail = format!(
+                    "The request body was not received within {} s.",
+                    timeout.as_secs()
+                );
+                if admin {
+                    admin::problem(StatusCode::REQUEST_TIMEOUT, "Request timeout", &detail)
+                } else {
+                    envelope::ApiError::Timeout(detail).into_response()
+                }
             }
-            let detail = format!(
-                "The request body was not received within {} s.",
-                limits.timeout.as_secs()
-            );
-            if admin {
-                admin::problem(StatusCode::REQUEST_TIMEOUT, "Request timeout", &detail)
-            } else {
-                envelope::ApiError::Timeout(detail).into_response()
-            }
-        };
-        let deadline = tokio::time::Instant::now() + limits.timeout;
-        while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
-            .await
-            .map_err(|_| timed_out())?
-        {
-            let frame = frame.map_err(|e| {
+            Refusal::Unreadable(e) => {
                 let detail = format!("The request body could not be read: {e}");
                 if admin {
                     admin::problem(StatusCode::BAD_REQUEST, "Invalid request", &detail)
                 } else {
                     envelope::ApiError::BadRequest(detail).into_response()
                 }
-            })?;
-            if let Ok(data) = frame.into_data() {
-                seen = seen.saturating_add(data.len());
-                if seen > limit.saturating_mul(DRAIN_FACTOR) {
-                    return Err(too_large());
-                }
-                if seen <= limit {
-                    bytes.extend_from_slice(&data);
-                }
             }
         }
-        if seen > limit {
-            return Err(too_large());
-        }
-        Ok(Body(Bytes::from(bytes)))
     }
+}
+
+/// Read at most `limit` bytes within `timeout`. A body a little over the
+/// limit is drained (up to `DRAIN_FACTOR` times it) so the client reads
+/// the refusal instead of a reset connection.
+async fn read_body(req: Request, limit: usize, timeout: Duration) -> Result<Bytes, Refusal> {
+    use http_body_util::BodyExt;
+    let drain_limit = limit.saturating_mul(DRAIN_FACTOR);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > drain_limit) {
+        return Err(Refusal::TooLarge(limit));
+    }
+    let mut body = req.into_body();
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    let deadline = tokio::time::Instant::now() + timeout;
+    while let Some(frame) = tokio::time::timeout_at(deadline, body.frame())
+        .await
+        .map_err(|_| Refusal::Timeout(timeout))?
+    {
+        let frame = frame.map_err(|e| Refusal::Unreadable(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen > drain_limit {
+                return Err(Refusal::TooLarge(limit));
+            }
+            if seen <= limit {
+                bytes.extend_from_slice(&data);
+            }
+        }
+    }
+    if seen > limit {
+        return Err(Refusal::TooLarge(limit));
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// The limits `Body` enforces: set for every route; a route that needs a
