@@ -5,6 +5,11 @@
 //! implements it: `docs/service-manager-api.md` (a copy kept in the
 //! repository, so the code stands alone).
 
+/// Every binary built on the library (server, tests, benchmarks) uses the
+/// same allocator, so benchmarks measure what the server runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod codec;
 pub mod domain;
 pub mod embedded;

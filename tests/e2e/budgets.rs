@@ -88,9 +88,9 @@ async fn the_largest_accepted_call_stores_its_input_once_and_stays_under_a_mebib
         )
         .await;
     let before = decision_bytes(&server, &tenant).await;
-    let (_, answer) = tenant
-        .call("/api/Subscriptions/Create", &with_addons("p-200", 200))
-        .await;
+    let mut body = with_addons("p-200", 200);
+    body["AttributeList"] = json!({"storage_gb": {"Value": "20", "QuantityLinked": true}});
+    let (_, answer) = tenant.call("/api/Subscriptions/Create", &body).await;
     assert_eq!(answer["Code"], 0, "{answer}");
     let grown = decision_bytes(&server, &tenant).await - before;
     assert!(grown < 1024 * 1024, "one call wrote {grown} bytes");
@@ -113,6 +113,28 @@ async fn the_largest_accepted_call_stores_its_input_once_and_stays_under_a_mebib
     assert_eq!(one_addon["input"]["config"], min_max_config());
     let inputs = server.app.store().dump_table("call_inputs").await.unwrap();
     assert_eq!(inputs.len(), 1, "the shared input is stored once");
+    // The subscription target's attributes are the request's: stored once
+    // (in the shared input), read back whole.
+    let subscription = log
+        .iter()
+        .find(|i| i["input"]["target"]["kind"] == "subscription")
+        .unwrap();
+    let input = &subscription["input"];
+    assert_eq!(
+        input["target"]["attributes"][0]["id"], "storage_gb",
+        "{input}"
+    );
+    assert_eq!(
+        input["target"]["attributes"],
+        input["request"]["attributes"]
+    );
+    let rows = server.app.store().dump_table("invocations").await.unwrap();
+    let id = subscription["id"].as_str().unwrap();
+    let row = rows.iter().find(|r| r.contains(id)).unwrap();
+    assert!(
+        row.contains(r#""request_attributes":true"#) && !row.contains("storage_gb"),
+        "{row}"
+    );
     let id = one_addon["id"].as_str().unwrap();
     let (status, replay) = tenant
         .admin_post(&format!("/invocations/{id}/replay"), &json!({}))

@@ -92,11 +92,18 @@ pub fn config_value(config: &str) -> Value {
 pub struct OwnInputDoc<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<&'a QuantityTarget>,
+    /// The target's attributes are the shared request's (stored once):
+    /// merging copies them back; see [`REQUEST_ATTRIBUTES`].
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub request_attributes: bool,
     pub binding: &'a str,
     pub seed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
 }
+
+/// The own part's flag that its target's attributes are the request's.
+pub const REQUEST_ATTRIBUTES: &str = "request_attributes";
 
 /// The part of the inputs that every invocation of one call shares,
 /// stored once: the request, `now`, the TrackId, the customer's

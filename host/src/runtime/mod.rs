@@ -21,7 +21,9 @@ use sandbox::PluginState;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{
+    Component, ComponentExportIndex, ComponentNamedList, Lift, Linker, Lower, TypedFunc,
+};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
 
 /// Why a plugin call failed. Each kind is distinct so that operators,
@@ -213,6 +215,8 @@ pub struct CompiledPlugin {
     contract: Contract,
     language: &'static str,
     pre: Pre,
+    /// The hook's export, found (and type-checked by `pre`) at prepare time.
+    export: ComponentExportIndex,
     component: Component,
     /// The component imports `customer-subscriptions`: the host must fetch
     /// them before the call.
@@ -462,11 +466,17 @@ impl Runtime {
                 v2::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
             ),
         };
+        let export = component
+            .get_export_index(None, export_name(hook))
+            .ok_or_else(|| LoadError::NoHook {
+                exports: exports.clone(),
+            })?;
         Ok(CompiledPlugin {
             hook,
             contract,
             language,
             pre,
+            export,
             component,
             reads_subscriptions,
         })
@@ -710,15 +720,20 @@ impl Runtime {
                 PluginError::BadInput("a quantity-limits call needs a `target`".into())
             })
         };
+        let export = &plugin.export;
         let output = match &plugin.pre {
             Pre::V1Precheck(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let verdict = instance
-                    .call_check(&mut *store, &request, &context)
+                let check = hook_func(
+                    pre.instance_pre(),
+                    export,
+                    store,
+                    v1::precheck::Precheck::func_check,
+                )
+                .await
+                .map_err(|e| instantiate(store, e))?;
+                let (verdict,) = check
+                    .call_async(&mut *store, (&request, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 check_size(v1::verdict_size(&verdict), limits)?;
@@ -727,24 +742,28 @@ impl Runtime {
             Pre::V1QuantityLimits(pre) => {
                 let target = v1::target(needs_target()?);
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
+                let call = v1::quantity_limits::QuantityLimits::func_limits;
+                let limits_of = hook_func(pre.instance_pre(), export, store, call)
                     .await
                     .map_err(|e| instantiate(store, e))?;
-                let answer = instance
-                    .call_limits(&mut *store, &request, &target, &context)
+                let (answer,) = limits_of
+                    .call_async(&mut *store, (&request, &target, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 HookOutput::Limits(v1::limits(answer).map_err(invalid)?)
             }
             Pre::V1Resources(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let plan = instance
-                    .call_plan(&mut *store, &request, &context)
+                let plan_of = hook_func(
+                    pre.instance_pre(),
+                    export,
+                    store,
+                    v1::resources::Resources::func_plan,
+                )
+                .await
+                .map_err(|e| instantiate(store, e))?;
+                let (plan,) = plan_of
+                    .call_async(&mut *store, (&request, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 check_size(v1::plan_size(&plan), limits)?;
@@ -752,12 +771,16 @@ impl Runtime {
             }
             Pre::V2Precheck(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let answer = instance
-                    .call_check(&mut *store, &request, &context)
+                let check = hook_func(
+                    pre.instance_pre(),
+                    export,
+                    store,
+                    v2::precheck::Precheck::func_check,
+                )
+                .await
+                .map_err(|e| instantiate(store, e))?;
+                let (answer,) = check
+                    .call_async(&mut *store, (&request, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 let verdict = v2_answer(answer, limits)?;
@@ -767,24 +790,28 @@ impl Runtime {
             Pre::V2QuantityLimits(pre) => {
                 let target = v2::target(needs_target()?);
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
+                let call = v2::quantity_limits::QuantityLimits::func_limits;
+                let limits_of = hook_func(pre.instance_pre(), export, store, call)
                     .await
                     .map_err(|e| instantiate(store, e))?;
-                let answer = instance
-                    .call_limits(&mut *store, &request, &target, &context)
+                let (answer,) = limits_of
+                    .call_async(&mut *store, (&request, &target, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 HookOutput::Limits(v2::limits(v2_answer(answer, limits)?).map_err(invalid)?)
             }
             Pre::V2Resources(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let instance = pre
-                    .instantiate_async(&mut *store)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let answer = instance
-                    .call_plan(&mut *store, &request, &context)
+                let plan_of = hook_func(
+                    pre.instance_pre(),
+                    export,
+                    store,
+                    v2::resources::Resources::func_plan,
+                )
+                .await
+                .map_err(|e| instantiate(store, e))?;
+                let (answer,) = plan_of
+                    .call_async(&mut *store, (&request, &context))
                     .await
                     .map_err(|e| classify(store, e))?;
                 let plan = v2_answer(answer, limits)?;
@@ -819,6 +846,38 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
             std::task::Poll::Pending => std::thread::park(),
         }
     }
+}
+
+/// A fresh instance of `pre` and its hook export as a typed function,
+/// without checking the export's type again on every call (wasmtime's
+/// typed lookup re-walks the request's record types: a tenth of a short
+/// call).
+///
+/// `world_func` is the generated bindings' accessor for the same export
+/// (`QuantityLimits::func_limits`…): it fixes `P` and `R` to exactly the
+/// types that the bindings' `*Pre::new` checked the component's export
+/// against when the plugin was prepared, and `export` is that export's
+/// index (see [`Runtime::prepare`]). A mismatch cannot be written.
+async fn hook_func<'x, W: 'x, P, R>(
+    pre: &wasmtime::component::InstancePre<PluginState>,
+    export: &ComponentExportIndex,
+    store: &mut Store<PluginState>,
+    world_func: fn(&'x W) -> TypedFunc<P, R>,
+) -> wasmtime::Result<TypedFunc<P, R>>
+where
+    P: ComponentNamedList + Lower,
+    R: ComponentNamedList + Lift,
+{
+    let _ = world_func;
+    let instance = pre.instantiate_async(&mut *store).await?;
+    let func = instance
+        .get_func(&mut *store, export)
+        .ok_or_else(|| wasmtime::format_err!("the component lost its hook export"))?;
+    // SAFETY: the export's signature was type-checked against `P` and `R`
+    // by the bindings' `*Pre::new` in `Runtime::prepare` (the same
+    // component; `P`/`R` come from the same bindings through `world_func`),
+    // which is what the generated `call_*` methods rely on as well.
+    Ok(unsafe { TypedFunc::new_unchecked(func) })
 }
 
 /// The wasmtime configuration of `config`: the same code settings with or

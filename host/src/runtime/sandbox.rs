@@ -18,11 +18,15 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 /// Everything one call's `Store` holds. Dropped with the store: no state
 /// survives a call.
 pub struct PluginState {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call: most decisions make none, and
+    /// building one (its clocks, streams and three random generators) is a
+    /// tenth of a short call.
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     pub(super) memory: MemoryLimiter,
     pub(super) log: LogSink,
     now_nanos: u64,
+    seed: u64,
     subscriptions: Vec<SubscriptionInfo>,
     pub(super) subscriptions_read: bool,
 }
@@ -36,39 +40,56 @@ impl PluginState {
         subscriptions: Vec<SubscriptionInfo>,
     ) -> Self {
         let now = Duration::from_millis(u64::try_from(now_ms).unwrap_or(0));
-        let now_nanos = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        let log = LogSink::new(log_limit);
-        let mut builder = WasiCtxBuilder::new();
-        builder
-            .stdout(log.clone())
-            .stderr(log.clone())
-            .wall_clock(FrozenWallClock(now))
-            .monotonic_clock(FrozenMonotonicClock(now_nanos))
-            .secure_random(StdRng::seed_from_u64(seed))
-            .insecure_random(StdRng::seed_from_u64(
-                seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
-            ))
-            .insecure_random_seed(u128::from(seed) << 64 | u128::from(!seed))
-            .max_random_size(64 * 1024)
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
         PluginState {
-            wasi: builder.build(),
+            wasi: None,
             table: ResourceTable::new(),
             memory: MemoryLimiter::new(memory_limit),
-            log,
-            now_nanos,
+            log: LogSink::new(log_limit),
+            now_nanos: u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
+            seed,
             subscriptions,
             subscriptions_read: false,
         }
     }
+
+    /// The call's WASI context, built on first use.
+    fn wasi(&mut self) -> &mut WasiCtx {
+        let (now_nanos, seed, log) = (self.now_nanos, self.seed, &self.log);
+        self.wasi
+            .get_or_insert_with(|| wasi_ctx(now_nanos, seed, log))
+    }
+}
+
+/// WASI with no files, environment or sockets, clocks frozen at the
+/// decision's time, random seeded from the call, stdout and stderr into
+/// the plugin log.
+fn wasi_ctx(now_nanos: u64, seed: u64, log: &LogSink) -> WasiCtx {
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .stdout(log.clone())
+        .stderr(log.clone())
+        .wall_clock(FrozenWallClock(Duration::from_nanos(now_nanos)))
+        .monotonic_clock(FrozenMonotonicClock(now_nanos))
+        .secure_random(StdRng::seed_from_u64(seed))
+        .insecure_random(StdRng::seed_from_u64(
+            seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15,
+        ))
+        .insecure_random_seed(u128::from(seed) << 64 | u128::from(!seed))
+        .max_random_size(64 * 1024)
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    builder.build()
 }
 
 impl WasiView for PluginState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let (now_nanos, seed, log) = (self.now_nanos, self.seed, &self.log);
+        let ctx = self
+            .wasi
+            .get_or_insert_with(|| wasi_ctx(now_nanos, seed, log));
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
@@ -125,9 +146,9 @@ pub fn link(linker: &mut Linker<PluginState>) -> Result<()> {
         table: &mut s.table,
     })?;
     filesystem::preopens::add_to_linker::<S, WasiFilesystem>(l, S::filesystem)?;
-    random::random::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
-    random::insecure::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
-    random::insecure_seed::add_to_linker::<S, WasiRandom>(l, |s| s.wasi.random())?;
+    random::random::add_to_linker::<S, WasiRandom>(l, |s| s.wasi().random())?;
+    random::insecure::add_to_linker::<S, WasiRandom>(l, |s| s.wasi().random())?;
+    random::insecure_seed::add_to_linker::<S, WasiRandom>(l, |s| s.wasi().random())?;
     cli::exit::add_to_linker::<S, WasiCli>(l, S::cli)?;
     cli::environment::add_to_linker::<S, WasiCli>(l, S::cli)?;
     cli::stdin::add_to_linker::<S, WasiCli>(l, S::cli)?;

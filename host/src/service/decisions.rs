@@ -12,7 +12,7 @@ use super::DecisionBounds;
 use super::budgets::Budget;
 use super::metrics::Metrics;
 use crate::codec;
-use crate::domain::hook::{HookOutput, HookRequest, QuantityTarget, SubscriptionInfo};
+use crate::domain::hook::{HookOutput, HookRequest, QuantityTarget, SubscriptionInfo, TargetKind};
 use crate::store::{CallInputRecord, CallRecord, DecisionBatch, InvocationRecord, Store};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -220,6 +220,9 @@ pub(crate) struct PendingInvocation {
 /// An invocation's own part of its input (see [`codec::OwnInputDoc`]).
 pub(crate) struct OwnPart {
     target: Option<QuantityTarget>,
+    /// The target's attributes are the request's own (a subscription
+    /// target's always are): stored once, in the shared part.
+    request_attributes: bool,
     binding: String,
     seed: u64,
     /// The config, when it differs from the one stored for its binding in
@@ -249,6 +252,7 @@ impl PendingInvocation {
         let own = self.own;
         let doc = codec::OwnInputDoc {
             target: own.target.as_ref(),
+            request_attributes: own.request_attributes,
             binding: &own.binding,
             seed: own.seed,
             config: own.config.as_deref().map(codec::config_value),
@@ -359,15 +363,30 @@ impl CallLog {
     pub(crate) fn own_input(&self, own: &OwnInput<'_>) -> (OwnPart, Option<String>) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let mut part = OwnPart {
-            target: own.target.cloned(),
+            target: None,
+            request_attributes: false,
             binding: own.binding.to_string(),
             seed: own.seed,
             config: None,
         };
         let Some(shared) = inner.get_mut(own.shared) else {
+            part.target = own.target.cloned();
             return (part, None);
         };
         shared.used = true;
+        part.target = own.target.map(|target| {
+            part.request_attributes = target.kind == TargetKind::Subscription
+                && target.attributes == shared.request.attributes;
+            QuantityTarget {
+                attributes: if part.request_attributes {
+                    Vec::new()
+                } else {
+                    target.attributes.clone()
+                },
+                product_id: target.product_id.clone(),
+                ..*target
+            }
+        });
         let stored = shared
             .configs
             .entry(own.binding.to_string())

@@ -331,6 +331,9 @@ fn merged_input(own: &str, shared: Option<&str>) -> Result<String> {
     // The shared part holds every binding's config; keep the one that ran.
     let configs = whole.remove("configs");
     whole.extend(own);
+    if let Some(flag) = whole.remove(crate::codec::REQUEST_ATTRIBUTES) {
+        request_attributes_into_target(&mut whole, &flag)?;
+    }
     if !whole.contains_key("config")
         && let (Some(serde_json::Value::Object(configs)), Some(serde_json::Value::String(b))) =
             (configs, whole.get("binding"))
@@ -339,6 +342,34 @@ fn merged_input(own: &str, shared: Option<&str>) -> Result<String> {
         whole.insert("config".into(), config.clone());
     }
     serde_json::to_string(&whole).map_err(corrupt)
+}
+
+/// A target stored without its attributes gets the request's back (see
+/// `codec::OwnInputDoc::request_attributes`).
+fn request_attributes_into_target(
+    whole: &mut serde_json::Map<String, serde_json::Value>,
+    flag: &serde_json::Value,
+) -> Result<()> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("a stored input: {what}"));
+    if flag != &serde_json::Value::Bool(true) {
+        return Err(corrupt("`request_attributes` is not `true`"));
+    }
+    // A shared part cut to its budget has no request: nothing to restore,
+    // the input reads as cut.
+    if whole.contains_key("cut") {
+        return Ok(());
+    }
+    let attributes = whole
+        .get("request")
+        .and_then(|r| r.get("attributes"))
+        .cloned()
+        .ok_or_else(|| corrupt("its request has no attributes for its target"))?;
+    let target = whole
+        .get_mut("target")
+        .and_then(serde_json::Value::as_object_mut)
+        .ok_or_else(|| corrupt("`request_attributes` without a target"))?;
+    target.insert("attributes".into(), attributes);
+    Ok(())
 }
 
 fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
@@ -819,5 +850,50 @@ mod tests {
 
     fn merge_fails_loudly() -> bool {
         matches!(merged_input("{", Some("{}")), Err(StoreError::Corrupt(_)))
+    }
+
+    #[test]
+    fn a_target_stored_without_its_attributes_gets_the_requests_back() {
+        let shared = r#"{"request":{"attributes":[{"id":"seats"}]},"configs":{"a":{}}}"#;
+        let own = r#"{"binding":"a","seed":1,"target":{"quantity":2},"request_attributes":true}"#;
+        let merged: serde_json::Value =
+            serde_json::from_str(&merged_input(own, Some(shared)).unwrap()).unwrap();
+        assert_eq!(
+            merged["target"]["attributes"],
+            serde_json::json!([{"id": "seats"}])
+        );
+        assert!(merged.get("request_attributes").is_none());
+        // A target with its own attributes keeps them.
+        let own = r#"{"binding":"a","seed":1,"target":{"attributes":[]}}"#;
+        let merged: serde_json::Value =
+            serde_json::from_str(&merged_input(own, Some(shared)).unwrap()).unwrap();
+        assert_eq!(merged["target"]["attributes"], serde_json::json!([]));
+        // A shared part cut to its byte budget: the input reads as cut.
+        let own = r#"{"binding":"a","seed":1,"target":{},"request_attributes":true}"#;
+        let merged: serde_json::Value =
+            serde_json::from_str(&merged_input(own, Some(r#"{"cut":true}"#)).unwrap()).unwrap();
+        assert_eq!(merged["cut"], true);
+        assert!(merged.get("request_attributes").is_none());
+        // The flag without a target, or with a request lacking attributes,
+        // is corrupt rather than an input with made-up attributes.
+        for (own, shared) in [
+            (
+                r#"{"binding":"a","seed":1,"request_attributes":true}"#,
+                shared,
+            ),
+            (
+                r#"{"binding":"a","seed":1,"target":{},"request_attributes":true}"#,
+                r#"{"request":{}}"#,
+            ),
+            (
+                r#"{"binding":"a","seed":1,"target":{},"request_attributes":1}"#,
+                shared,
+            ),
+        ] {
+            assert!(
+                matches!(merged_input(own, Some(shared)), Err(StoreError::Corrupt(_))),
+                "{own}"
+            );
+        }
     }
 }
