@@ -67,6 +67,7 @@ impl Direct {
             Role::DecisionWriter => {
                 conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
                 conn.pragma_update(None, "synchronous", "NORMAL")?;
+                conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
             }
         }
         Ok(conn)
