@@ -712,77 +712,50 @@ impl Runtime {
         started: Instant,
     ) -> Result<HookOutput, PluginError> {
         self.arm(store, limits, started)?;
-        let classify = |store: &Store<PluginState>, e: wasmtime::Error| classify(store, e, limits);
-        let instantiate = |store: &Store<PluginState>, e| instantiate_error(store, e, limits);
         let invalid = |reason| PluginError::InvalidOutput { reason };
         let needs_target = || {
             input.target.as_ref().ok_or_else(|| {
                 PluginError::BadInput("a quantity-limits call needs a `target`".into())
             })
         };
-        let export = &plugin.export;
+        let hook = HookCall {
+            export: &plugin.export,
+            store,
+            limits,
+        };
         let output = match &plugin.pre {
             Pre::V1Precheck(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let check = hook_func(
-                    pre.instance_pre(),
-                    export,
-                    store,
-                    v1::precheck::Precheck::func_check,
-                )
-                .await
-                .map_err(|e| instantiate(store, e))?;
-                let (verdict,) = check
-                    .call_async(&mut *store, (&request, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v1::precheck::Precheck::func_check;
+                let (verdict,) = hook
+                    .call(pre.instance_pre(), world, (&request, &context))
+                    .await?;
                 check_size(v1::verdict_size(&verdict), limits)?;
                 HookOutput::Verdict(v1::verdict(verdict).map_err(invalid)?)
             }
             Pre::V1QuantityLimits(pre) => {
                 let target = v1::target(needs_target()?);
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let call = v1::quantity_limits::QuantityLimits::func_limits;
-                let limits_of = hook_func(pre.instance_pre(), export, store, call)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let (answer,) = limits_of
-                    .call_async(&mut *store, (&request, &target, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v1::quantity_limits::QuantityLimits::func_limits;
+                let params = (&request, &target, &context);
+                let (answer,) = hook.call(pre.instance_pre(), world, params).await?;
                 HookOutput::Limits(v1::limits(answer).map_err(invalid)?)
             }
             Pre::V1Resources(pre) => {
                 let (request, context) = (v1::request(&input.request), v1::context(&input.context));
-                let plan_of = hook_func(
-                    pre.instance_pre(),
-                    export,
-                    store,
-                    v1::resources::Resources::func_plan,
-                )
-                .await
-                .map_err(|e| instantiate(store, e))?;
-                let (plan,) = plan_of
-                    .call_async(&mut *store, (&request, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v1::resources::Resources::func_plan;
+                let (plan,) = hook
+                    .call(pre.instance_pre(), world, (&request, &context))
+                    .await?;
                 check_size(v1::plan_size(&plan), limits)?;
                 HookOutput::Plan(v1::plan(plan).map_err(invalid)?)
             }
             Pre::V2Precheck(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let check = hook_func(
-                    pre.instance_pre(),
-                    export,
-                    store,
-                    v2::precheck::Precheck::func_check,
-                )
-                .await
-                .map_err(|e| instantiate(store, e))?;
-                let (answer,) = check
-                    .call_async(&mut *store, (&request, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v2::precheck::Precheck::func_check;
+                let (answer,) = hook
+                    .call(pre.instance_pre(), world, (&request, &context))
+                    .await?;
                 let verdict = v2_answer(answer, limits)?;
                 check_size(v2::verdict_size(&verdict), limits)?;
                 HookOutput::Verdict(v2::verdict(verdict).map_err(invalid)?)
@@ -790,30 +763,17 @@ impl Runtime {
             Pre::V2QuantityLimits(pre) => {
                 let target = v2::target(needs_target()?);
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let call = v2::quantity_limits::QuantityLimits::func_limits;
-                let limits_of = hook_func(pre.instance_pre(), export, store, call)
-                    .await
-                    .map_err(|e| instantiate(store, e))?;
-                let (answer,) = limits_of
-                    .call_async(&mut *store, (&request, &target, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v2::quantity_limits::QuantityLimits::func_limits;
+                let params = (&request, &target, &context);
+                let (answer,) = hook.call(pre.instance_pre(), world, params).await?;
                 HookOutput::Limits(v2::limits(v2_answer(answer, limits)?).map_err(invalid)?)
             }
             Pre::V2Resources(pre) => {
                 let (request, context) = (v2::request(&input.request), v2::context(&input.context));
-                let plan_of = hook_func(
-                    pre.instance_pre(),
-                    export,
-                    store,
-                    v2::resources::Resources::func_plan,
-                )
-                .await
-                .map_err(|e| instantiate(store, e))?;
-                let (answer,) = plan_of
-                    .call_async(&mut *store, (&request, &context))
-                    .await
-                    .map_err(|e| classify(store, e))?;
+                let world = v2::resources::Resources::func_plan;
+                let (answer,) = hook
+                    .call(pre.instance_pre(), world, (&request, &context))
+                    .await?;
                 let plan = v2_answer(answer, limits)?;
                 check_size(v2::plan_size(&plan), limits)?;
                 HookOutput::Plan(v2::plan(plan).map_err(invalid)?)
@@ -848,36 +808,58 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
     }
 }
 
-/// A fresh instance of `pre` and its hook export as a typed function,
-/// without checking the export's type again on every call (wasmtime's
-/// typed lookup re-walks the request's record types: a tenth of a short
-/// call).
-///
-/// `world_func` is the generated bindings' accessor for the same export
-/// (`QuantityLimits::func_limits`…): it fixes `P` and `R` to exactly the
-/// types that the bindings' `*Pre::new` checked the component's export
-/// against when the plugin was prepared, and `export` is that export's
-/// index (see [`Runtime::prepare`]). A mismatch cannot be written.
-async fn hook_func<'x, W: 'x, P, R>(
-    pre: &wasmtime::component::InstancePre<PluginState>,
-    export: &ComponentExportIndex,
-    store: &mut Store<PluginState>,
-    world_func: fn(&'x W) -> TypedFunc<P, R>,
-) -> wasmtime::Result<TypedFunc<P, R>>
-where
-    P: ComponentNamedList + Lower,
-    R: ComponentNamedList + Lift,
-{
-    let _ = world_func;
-    let instance = pre.instantiate_async(&mut *store).await?;
-    let func = instance
-        .get_func(&mut *store, export)
-        .ok_or_else(|| wasmtime::format_err!("the component lost its hook export"))?;
-    // SAFETY: the export's signature was type-checked against `P` and `R`
-    // by the bindings' `*Pre::new` in `Runtime::prepare` (the same
-    // component; `P`/`R` come from the same bindings through `world_func`),
-    // which is what the generated `call_*` methods rely on as well.
-    Ok(unsafe { TypedFunc::new_unchecked(func) })
+/// One hook call's instance: where its export is, the store it runs in and
+/// the limits its failures are classified against.
+struct HookCall<'s> {
+    export: &'s ComponentExportIndex,
+    store: &'s mut Store<PluginState>,
+    limits: &'s Limits,
+}
+
+impl HookCall<'_> {
+    /// Instantiate `pre` and call its hook export with `params`, without
+    /// checking the export's type again on every call (wasmtime's typed
+    /// lookup re-walks the request's record types: a tenth of a short call).
+    ///
+    /// `world_func` is the generated bindings' accessor for the same export
+    /// (`QuantityLimits::func_limits`…): it fixes `P` and `R` to exactly the
+    /// types that the bindings' `*Pre::new` checked the component's export
+    /// against when the plugin was prepared, and `export` is that export's
+    /// index (see [`Runtime::prepare`]). A mismatch cannot be written.
+    async fn call<'x, W: 'x, P, R>(
+        self,
+        pre: &wasmtime::component::InstancePre<PluginState>,
+        world_func: fn(&'x W) -> TypedFunc<P, R>,
+        params: P,
+    ) -> Result<R, PluginError>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        R: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let _ = world_func;
+        let HookCall {
+            export,
+            store,
+            limits,
+        } = self;
+        let instance = pre
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(|e| instantiate_error(store, e, limits))?;
+        let func = instance
+            .get_func(&mut *store, export)
+            .ok_or_else(|| PluginError::Instantiate("the component lost its hook export".into()))?;
+        // SAFETY: the export's signature was type-checked against `P` and `R`
+        // by the bindings' `*Pre::new` in `Runtime::prepare` (the same
+        // component; `P`/`R` come from the same bindings through
+        // `world_func`), which is what the generated `call_*` methods rely on
+        // as well.
+        let typed = unsafe { TypedFunc::<P, R>::new_unchecked(func) };
+        typed
+            .call_async(&mut *store, params)
+            .await
+            .map_err(|e| classify(store, e, limits))
+    }
 }
 
 /// The wasmtime configuration of `config`: the same code settings with or
