@@ -489,45 +489,11 @@ impl App {
             Some(None) => (None, 0),
             None => self.load(c).await?,
         };
-        match rules::decide(c.operation, c.def, existing.as_ref()) {
-            Err(rejection) => {
-                return Ok(Step::Answer(Answer::fail(
-                    rejection.code,
-                    rejection.message,
-                )));
-            }
-            Ok(Decision::NoChange) => {
-                let id = existing.map(|s| s.external_id);
-                return Ok(Step::Answer(Answer::ok(id.filter(|_| !c.check_only))));
-            }
-            Ok(Decision::AlreadyCreated { external_id }) => {
-                return Ok(Step::Answer(Answer::ok(
-                    Some(external_id).filter(|_| !c.check_only),
-                )));
-            }
-            Ok(Decision::Create | Decision::Change) => {}
+        if let Some(answer) = state_answer(c, existing.as_ref()) {
+            return Ok(Step::Answer(answer));
         }
         let request = self.hook_request(c, existing.as_ref());
-        let mut products = c.parent_products.clone();
-        // Add-ons this call provisions or cancels: a binding scoped to an
-        // add-on product is for them.
-        for addon in c.def.addons.iter().filter(|a| {
-            matches!(
-                a.action(),
-                crate::domain::hook::ActionType::Provision
-                    | crate::domain::hook::ActionType::Cancel
-            )
-        }) {
-            products.extend(Catalog::identities(c.catalog(), &addon.product_id));
-        }
-        let subject = ScopeSubject {
-            operation: c.operation,
-            service_type: &c.def.service_type,
-            products: &products,
-        };
-        let bindings = self
-            .applicable_bindings(c.tenant, &c.config.bindings, &subject)
-            .await?;
+        let bindings = self.bindings_for(c).await?;
         let subscriptions = self.subscriptions_for(c, &bindings).await?;
         let now = self.now();
         // Only an attempt that runs a plugin has an input to record.
@@ -573,6 +539,30 @@ impl App {
             Err(refused) => return Ok(Step::Answer(refused)),
         };
         Ok(Step::Commit(Box::new(planned(c, existing, version, plan))))
+    }
+
+    /// The tenant's bindings that apply to this call: its operation, its
+    /// service type, and the products it is about (the subscription's and
+    /// those of the add-ons it provisions or cancels — a binding scoped to
+    /// an add-on product is for them).
+    async fn bindings_for(&self, c: &ServiceCall<'_>) -> Result<Vec<ActiveBinding>> {
+        use crate::domain::hook::ActionType;
+        let mut products = c.parent_products.clone();
+        for addon in c
+            .def
+            .addons
+            .iter()
+            .filter(|a| matches!(a.action(), ActionType::Provision | ActionType::Cancel))
+        {
+            products.extend(Catalog::identities(c.catalog(), &addon.product_id));
+        }
+        let subject = ScopeSubject {
+            operation: c.operation,
+            service_type: &c.def.service_type,
+            products: &products,
+        };
+        self.applicable_bindings(c.tenant, &c.config.bindings, &subject)
+            .await
     }
 
     fn hook_request(
@@ -1135,6 +1125,20 @@ fn subscription_key(tenant_id: &str, by_platform_id: bool, def: &ServiceDefiniti
 }
 
 /// The change a real call commits, from the decided state and plan.
+/// What the state rules answer before any plugin runs; `None` when the
+/// call goes on to its rules.
+fn state_answer(c: &ServiceCall<'_>, existing: Option<&StoredSubscription>) -> Option<Answer> {
+    let id = |id: String| Some(id).filter(|_| !c.check_only);
+    match rules::decide(c.operation, c.def, existing) {
+        Err(rejection) => Some(Answer::fail(rejection.code, rejection.message)),
+        Ok(Decision::NoChange) => {
+            Some(Answer::ok(existing.and_then(|s| id(s.external_id.clone()))))
+        }
+        Ok(Decision::AlreadyCreated { external_id }) => Some(Answer::ok(id(external_id))),
+        Ok(Decision::Create | Decision::Change) => None,
+    }
+}
+
 fn planned(
     c: &ServiceCall<'_>,
     existing: Option<StoredSubscription>,
