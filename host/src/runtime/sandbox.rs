@@ -54,9 +54,7 @@ impl PluginState {
 
     /// The call's WASI context, built on first use.
     fn wasi(&mut self) -> &mut WasiCtx {
-        let (now_nanos, seed, log) = (self.now_nanos, self.seed, &self.log);
-        self.wasi
-            .get_or_insert_with(|| wasi_ctx(now_nanos, seed, log))
+        self.ctx().ctx
     }
 }
 
