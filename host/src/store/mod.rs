@@ -112,6 +112,7 @@ pub struct Store {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_budgets.sql")),
+    (3, include_str!("migrations/0003_track_lookup.sql")),
 ];
 
 impl Store {
