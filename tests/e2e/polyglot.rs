@@ -26,14 +26,15 @@ fn decisions(wasm: &Path, language: &str, fixtures: &Path) -> Vec<(String, Value
     assert_eq!(code, 0, "{}: {out}{err}", wasm.display());
     let report: Value = serde_json::from_str(&out).unwrap();
     // Each language runs under its tier, as on the server.
-    let fuel = if language == "rust" {
-        10_000_000
+    let (fuel, deadline_ms) = if language == "rust" {
+        (10_000_000, 100)
     } else {
-        100_000_000
+        (100_000_000, 1_000)
     };
     for result in report["results"].as_array().unwrap() {
         assert_eq!(result["run"]["language"], language, "{out}");
         assert_eq!(result["run"]["fuel"]["limit"], fuel, "{language}");
+        assert_eq!(result["run"]["deadline_ms"], deadline_ms, "{language}");
     }
     report["results"]
         .as_array()

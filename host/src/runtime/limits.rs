@@ -102,15 +102,19 @@ pub struct EngineConfig {
 }
 
 /// The bounds of an interpreted language's components. Its upload and
-/// compile bounds replace the engine's; its fuel and memory are minimums
-/// on top of a call's limits (a tenant's own limits can raise them, not
-/// lower them below what the language's runtime needs to start).
+/// compile bounds replace the engine's; its fuel, deadline and memory are
+/// minimums on top of a call's limits (a tenant's own limits can raise
+/// them, not lower them below what the language's runtime needs to start).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Tier {
     pub max_component_bytes: usize,
     pub compile_timeout_ms: u64,
     pub min_fuel: u64,
+    /// A fresh process's first call of an interpreter component faults in
+    /// its engine's memory image and code: 8–31 ms idle, past 100 ms on a
+    /// loaded machine (later calls ≈ 1–2 ms).
+    pub min_deadline_ms: u64,
     pub min_memory_bytes: u64,
 }
 
@@ -120,6 +124,7 @@ impl Default for Tier {
             max_component_bytes: 4 * 1024 * 1024,
             compile_timeout_ms: 10_000,
             min_fuel: 0,
+            min_deadline_ms: 0,
             min_memory_bytes: 0,
         }
     }
@@ -159,11 +164,13 @@ impl EngineConfig {
 
 impl Limits {
     /// These limits for a plugin written in `language`: at least its
-    /// tier's fuel and memory (memory never past the engine's slot).
+    /// tier's fuel, deadline and memory (memory never past the engine's
+    /// slot).
     pub fn for_language(&self, language: &str, engine: &EngineConfig) -> Limits {
         let tier = engine.tier(language);
         Limits {
             fuel: self.fuel.max(tier.min_fuel),
+            deadline_ms: self.deadline_ms.max(tier.min_deadline_ms),
             memory_bytes: self
                 .memory_bytes
                 .max(tier.min_memory_bytes)
@@ -191,6 +198,7 @@ impl Default for EngineConfig {
                 max_component_bytes: 16 * 1024 * 1024,
                 compile_timeout_ms: 30_000,
                 min_fuel: 100_000_000,
+                min_deadline_ms: 1_000,
                 min_memory_bytes: 32 * 1024 * 1024,
             },
             // componentize-py: ~18.5 MB, 5–7 s to compile (20 s under load),
@@ -199,8 +207,38 @@ impl Default for EngineConfig {
                 max_component_bytes: 32 * 1024 * 1024,
                 compile_timeout_ms: 60_000,
                 min_fuel: 100_000_000,
+                min_deadline_ms: 1_000,
                 min_memory_bytes: 64 * 1024 * 1024,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An interpreter's tier raises what a call gets to what its runtime
+    /// needs; a tenant's larger value stays; compiled languages keep the
+    /// call's own.
+    #[test]
+    fn a_language_tier_raises_fuel_deadline_and_memory_to_its_minimums() {
+        let engine = EngineConfig::default();
+        let call = Limits::default();
+        let python = call.for_language("python", &engine);
+        assert_eq!(python.fuel, engine.python.min_fuel);
+        assert_eq!(python.deadline_ms, engine.python.min_deadline_ms);
+        assert_eq!(python.memory_bytes, engine.python.min_memory_bytes);
+        assert!(python.deadline_ms > call.deadline_ms);
+        let patient = Limits {
+            deadline_ms: 5_000,
+            ..call
+        };
+        assert_eq!(
+            patient.for_language("javascript", &engine).deadline_ms,
+            5_000
+        );
+        assert_eq!(call.for_language("rust", &engine), call);
+        assert_eq!(call.for_language("unknown", &engine), call);
     }
 }
