@@ -247,7 +247,28 @@ fn track_id_header() -> utoipa::openapi::path::Parameter {
 }
 
 fn finish(doc: &mut utoipa::openapi::OpenApi) {
-    let components = doc.components.get_or_insert_with(Default::default);
+    security_schemes(doc.components.get_or_insert_with(Default::default));
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            if path.starts_with("/api/") {
+                platform_answers(op);
+            } else if path.starts_with("/admin/") {
+                admin_answers(path, op);
+            }
+            sort_responses(op);
+        }
+    }
+    binary_uploads(doc);
+}
+
+/// The four ways a caller proves who it is.
+fn security_schemes(components: &mut utoipa::openapi::Components) {
     components.add_security_scheme(
         "applicationId",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
@@ -280,97 +301,92 @@ fn finish(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         ),
     );
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let ops = [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-        ];
-        for op in ops.into_iter().flatten() {
-            if path.starts_with("/api/") {
-                // Every platform call may carry a TrackId (echoed back).
-                op.parameters
-                    .get_or_insert_with(Vec::new)
-                    .insert(0, track_id_header());
-                op.security = Some(vec![
-                    SecurityRequirement::new("applicationId", Vec::<String>::new())
-                        .add("apiKey", Vec::<String>::new()),
-                ]);
-                if takes_body(op) {
-                    add(
-                        op,
-                        "400",
-                        envelope(
-                            "The body is not JSON or a value has the wrong type (Code -2, naming the field).",
-                        ),
-                    );
-                    add(
-                        op,
-                        "408",
-                        envelope("The body did not arrive in time (Code -2)."),
-                    );
-                    add(
-                        op,
-                        "413",
-                        envelope("The body is larger than the limit (1 MiB by default; Code -2)."),
-                    );
-                }
-                add(
-                    op,
-                    "401",
-                    envelope("Authorization failed: the same answer for every cause (Code -1)."),
-                );
-                add(
-                    op,
-                    "500",
-                    envelope("Unexpected internal error (Code -1), logged with the TrackId."),
-                );
-                add(
-                    op,
-                    "503",
-                    envelope(
-                        "Overloaded: a plugin queue bound, the answer deadline, a subscription changed by many calls at once, or the database file locked by another process (Code -4, with Retry-After); nothing was written.",
-                    ),
-                );
-            } else if path.starts_with("/admin/") {
-                let operator = path.starts_with("/admin/v1/tenants");
-                let scheme = if operator {
-                    "operatorToken"
-                } else {
-                    "adminToken"
-                };
-                op.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
-                if takes_body(op) || has_params(op) {
-                    add(
-                        op,
-                        "400",
-                        problem("The request is invalid (the detail says why)."),
-                    );
-                }
-                if takes_body(op) {
-                    add(op, "408", problem("The body did not arrive in time."));
-                    add(op, "413", problem("The body is larger than the limit."));
-                }
-                add(
-                    op,
-                    "401",
-                    problem(if operator {
-                        "The operator token is missing or wrong, or operator access is disabled."
-                    } else {
-                        "The admin token is missing or unknown."
-                    }),
-                );
-                add(
-                    op,
-                    "500",
-                    problem("An internal error occurred; it has been logged."),
-                );
-            }
-            sort_responses(op);
-        }
+}
+
+/// What every platform call may answer besides its own result: the
+/// TrackId header, its authentication and the envelope's refusals.
+fn platform_answers(op: &mut utoipa::openapi::path::Operation) {
+    // Every platform call may carry a TrackId (echoed back).
+    op.parameters
+        .get_or_insert_with(Vec::new)
+        .insert(0, track_id_header());
+    op.security = Some(vec![
+        SecurityRequirement::new("applicationId", Vec::<String>::new())
+            .add("apiKey", Vec::<String>::new()),
+    ]);
+    if takes_body(op) {
+        add(
+            op,
+            "400",
+            envelope(
+                "The body is not JSON or a value has the wrong type (Code -2, naming the field).",
+            ),
+        );
+        add(
+            op,
+            "408",
+            envelope("The body did not arrive in time (Code -2)."),
+        );
+        add(
+            op,
+            "413",
+            envelope("The body is larger than the limit (1 MiB by default; Code -2)."),
+        );
     }
-    binary_uploads(doc);
+    add(
+        op,
+        "401",
+        envelope("Authorization failed: the same answer for every cause (Code -1)."),
+    );
+    add(
+        op,
+        "500",
+        envelope("Unexpected internal error (Code -1), logged with the TrackId."),
+    );
+    add(
+        op,
+        "503",
+        envelope(
+            "Overloaded: a plugin queue bound, the answer deadline, a subscription changed by many calls at once, or the database file locked by another process (Code -4, with Retry-After); nothing was written.",
+        ),
+    );
+}
+
+/// What every admin call may answer: its token scheme and the
+/// problem+json refusals.
+fn admin_answers(path: &str, op: &mut utoipa::openapi::path::Operation) {
+    let operator = path.starts_with("/admin/v1/tenants");
+    let scheme = if operator {
+        "operatorToken"
+    } else {
+        "adminToken"
+    };
+    op.security = Some(vec![SecurityRequirement::new(scheme, Vec::<String>::new())]);
+    if takes_body(op) || has_params(op) {
+        add(
+            op,
+            "400",
+            problem("The request is invalid (the detail says why)."),
+        );
+    }
+    if takes_body(op) {
+        add(op, "408", problem("The body did not arrive in time."));
+        add(op, "413", problem("The body is larger than the limit."));
+    }
+    add(
+        op,
+        "401",
+        problem(if operator {
+            "The operator token is missing or wrong, or operator access is disabled."
+        } else {
+            "The admin token is missing or unknown."
+        }),
+    );
+    add(
+        op,
+        "500",
+        problem("An internal error occurred; it has been logged."),
+    );
 }
 
 /// Responses in status order (a stable document).
