@@ -420,6 +420,61 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
     })
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// One call row's values, in [`CALLS`]' column order.
+fn bind_call<'q>(q: AnyQuery<'q>, c: &'q CallRecord) -> AnyQuery<'q> {
+    q.bind(&c.id)
+        .bind(&c.tenant_id)
+        .bind(&c.track_id)
+        .bind(&c.endpoint)
+        .bind(flag(c.check_only))
+        .bind(c.code)
+        .bind(c.message.as_deref())
+        .bind(c.result.as_deref())
+        .bind(c.duration_us)
+        .bind(c.at)
+        .bind(c.bytes())
+        .bind(c.records_dropped)
+}
+
+/// One shared input row's values, in [`CALL_INPUTS`]' column order.
+fn bind_input<'q>(q: AnyQuery<'q>, i: &'q CallInputRecord) -> AnyQuery<'q> {
+    q.bind(&i.id)
+        .bind(&i.tenant_id)
+        .bind(&i.call_id)
+        .bind(&i.body)
+        .bind(i.bytes())
+        .bind(i.at)
+}
+
+/// One invocation row's values, in [`INVOCATIONS`]' column order.
+fn bind_invocation<'q>(q: AnyQuery<'q>, i: &'q InvocationRecord) -> AnyQuery<'q> {
+    q.bind(&i.id)
+        .bind(&i.tenant_id)
+        .bind(i.call_id.as_deref())
+        .bind(&i.hook)
+        .bind(&i.binding)
+        .bind(&i.plugin_name)
+        .bind(&i.plugin_version)
+        .bind(&i.track_id)
+        .bind(&i.outcome)
+        .bind(&i.input)
+        .bind(i.input_id.as_deref())
+        .bind(i.output.as_deref())
+        .bind(i.error_kind.as_deref())
+        .bind(i.error_message.as_deref())
+        .bind(i.fuel)
+        .bind(i.peak_memory)
+        .bind(i.duration_us)
+        .bind(&i.logs)
+        .bind(i.at)
+        .bind(i.bytes())
+        .bind(flag(i.shadow.is_some()))
+        .bind(i.shadow.as_ref().map(|s| s.invocation.as_str()))
+        .bind(i.shadow.as_ref().and_then(|s| s.agreed).map(flag))
+}
+
 impl Store {
     /// Write a batch of decision records in one transaction.
     pub async fn insert_decisions(&self, batch: Arc<DecisionBatch>) -> Result<()> {
@@ -441,71 +496,20 @@ impl Store {
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
         // Multi-row inserts: a handful of statements per batch rather than
-        // one per record (each statement is a round trip to the database,
-        // on SQLite a hand-off to its connection thread).
+        // one per record (each statement is a round trip to the database).
         for rows in batch.calls.chunks(rows_per_insert(12)) {
             let sql = insert_sql(CALLS, 12, rows.len());
-            let mut q = sqlx::query(&sql);
-            for c in rows {
-                q = q
-                    .bind(&c.id)
-                    .bind(&c.tenant_id)
-                    .bind(&c.track_id)
-                    .bind(&c.endpoint)
-                    .bind(flag(c.check_only))
-                    .bind(c.code)
-                    .bind(c.message.as_deref())
-                    .bind(c.result.as_deref())
-                    .bind(c.duration_us)
-                    .bind(c.at)
-                    .bind(c.bytes())
-                    .bind(c.records_dropped);
-            }
+            let q = rows.iter().fold(sqlx::query(&sql), bind_call);
             q.execute(&mut *tx).await?;
         }
         for rows in batch.inputs.chunks(rows_per_insert(6)) {
             let sql = insert_sql(CALL_INPUTS, 6, rows.len());
-            let mut q = sqlx::query(&sql);
-            for i in rows {
-                q = q
-                    .bind(&i.id)
-                    .bind(&i.tenant_id)
-                    .bind(&i.call_id)
-                    .bind(&i.body)
-                    .bind(i.bytes())
-                    .bind(i.at);
-            }
+            let q = rows.iter().fold(sqlx::query(&sql), bind_input);
             q.execute(&mut *tx).await?;
         }
         for rows in batch.invocations.chunks(rows_per_insert(23)) {
             let sql = insert_sql(INVOCATIONS, 23, rows.len());
-            let mut q = sqlx::query(&sql);
-            for i in rows {
-                q = q
-                    .bind(&i.id)
-                    .bind(&i.tenant_id)
-                    .bind(i.call_id.as_deref())
-                    .bind(&i.hook)
-                    .bind(&i.binding)
-                    .bind(&i.plugin_name)
-                    .bind(&i.plugin_version)
-                    .bind(&i.track_id)
-                    .bind(&i.outcome)
-                    .bind(&i.input)
-                    .bind(i.input_id.as_deref())
-                    .bind(i.output.as_deref())
-                    .bind(i.error_kind.as_deref())
-                    .bind(i.error_message.as_deref())
-                    .bind(i.fuel)
-                    .bind(i.peak_memory)
-                    .bind(i.duration_us)
-                    .bind(&i.logs)
-                    .bind(i.at)
-                    .bind(i.bytes())
-                    .bind(flag(i.shadow.is_some()))
-                    .bind(i.shadow.as_ref().map(|s| s.invocation.as_str()))
-                    .bind(i.shadow.as_ref().and_then(|s| s.agreed).map(flag));
-            }
+            let q = rows.iter().fold(sqlx::query(&sql), bind_invocation);
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
