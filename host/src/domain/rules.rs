@@ -169,35 +169,7 @@ pub fn apply(
 ) -> NewState {
     use Operation::*;
     let base = existing.cloned();
-    let mut addons: Vec<StoredAddon> = base.as_ref().map(|s| s.addons.clone()).unwrap_or_default();
-    let converge_addons = !matches!(
-        operation,
-        SubscriptionSuspend | SubscriptionActivate | SubscriptionCancel
-    );
-    if converge_addons {
-        for item in &def.addons {
-            let active = item.action() != ActionType::Cancel;
-            match addons.iter_mut().find(|a| a.product_id == item.product_id) {
-                Some(stored) => {
-                    stored.active = active;
-                    if active {
-                        stored.quantity = item.quantity;
-                        stored.attributes = item.attributes.clone();
-                        stored.name = item.name.clone();
-                    }
-                }
-                None if active => addons.push(StoredAddon {
-                    product_id: item.product_id.clone(),
-                    name: item.name.clone(),
-                    quantity: item.quantity,
-                    active: true,
-                    attributes: item.attributes.clone(),
-                }),
-                None => {}
-            }
-        }
-    }
-    addons.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+    let addons = converged_addons(operation, def, existing);
     let from_payload = NewState {
         product_id: def.product_id.clone(),
         service_type: def.service_type.clone(),
@@ -257,6 +229,47 @@ pub fn apply(
             ..kept
         },
     }
+}
+
+/// The add-ons after `operation`, ordered by product: the stored ones,
+/// with the payload's applied unless the operation only changes the
+/// subscription's status.
+fn converged_addons(
+    operation: Operation,
+    def: &ServiceDefinition,
+    existing: Option<&StoredSubscription>,
+) -> Vec<StoredAddon> {
+    use Operation::*;
+    let mut addons: Vec<StoredAddon> = existing.map(|s| s.addons.clone()).unwrap_or_default();
+    let converge = !matches!(
+        operation,
+        SubscriptionSuspend | SubscriptionActivate | SubscriptionCancel
+    );
+    if converge {
+        for item in &def.addons {
+            let active = item.action() != ActionType::Cancel;
+            match addons.iter_mut().find(|a| a.product_id == item.product_id) {
+                Some(stored) => {
+                    stored.active = active;
+                    if active {
+                        stored.quantity = item.quantity;
+                        stored.attributes = item.attributes.clone();
+                        stored.name = item.name.clone();
+                    }
+                }
+                None if active => addons.push(StoredAddon {
+                    product_id: item.product_id.clone(),
+                    name: item.name.clone(),
+                    quantity: item.quantity,
+                    active: true,
+                    attributes: item.attributes.clone(),
+                }),
+                None => {}
+            }
+        }
+    }
+    addons.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+    addons
 }
 
 /// The quantities a call sets, for the `quantity-limits` hook: the
