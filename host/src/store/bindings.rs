@@ -203,24 +203,7 @@ impl Store {
         // queue here, so the revision read below is the committed latest
         // and the quota check below cannot be raced.
         super::tenants::bump_config(&mut tx, tenant_id).await?;
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3",
-        )
-        .bind(tenant_id)
-        .bind(hook)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if exists.is_none() {
-            let count: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM bindings WHERE tenant_id = $1")
-                    .bind(tenant_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if count >= max_bindings {
-                return Err(StoreError::TooManyBindings(max_bindings));
-            }
-        }
+        check_quota(&mut tx, tenant_id, hook, name, max_bindings).await?;
         // The revision counter survives deletes: history rows are never
         // overwritten.
         let next = next_revision(&mut tx, tenant_id, hook, name).await?;
@@ -451,6 +434,35 @@ impl Store {
         .await?;
         row.as_ref().map(history).transpose()
     }
+}
+
+/// A new binding must fit the tenant's quota (a change of an existing one
+/// always may); run after the tenant's row is locked.
+async fn check_quota(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    hook: &str,
+    name: &str,
+    max_bindings: i64,
+) -> Result<()> {
+    let exists: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM bindings WHERE tenant_id = $1 AND hook = $2 AND name = $3",
+    )
+    .bind(tenant_id)
+    .bind(hook)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if exists.is_none() {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bindings WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        if count >= max_bindings {
+            return Err(StoreError::TooManyBindings(max_bindings));
+        }
+    }
+    Ok(())
 }
 
 /// The next history revision of a binding. The revision counter survives
