@@ -366,23 +366,7 @@ impl App {
         self.check_upload_quota(tenant, size).await?;
         let (plugin, native) = match self.compile_upload(tenant, bytes.clone()).await {
             Ok(loaded) => loaded,
-            Err(e) => {
-                let reason = match &e {
-                    UploadError::Load(load) => load.kind(),
-                    UploadError::Busy => "busy",
-                };
-                self.metrics.upload_rejected(reason);
-                tracing::info!(tenant = %tenant.id, plugin = name, reason, "upload refused");
-                return Err(match e {
-                    UploadError::Busy => ServiceError::Unavailable(
-                        "Too many uploads are compiling right now; please retry shortly.".into(),
-                    ),
-                    UploadError::Load(e @ LoadError::TooLarge { .. }) => {
-                        ServiceError::TooLarge(e.to_string())
-                    }
-                    UploadError::Load(other) => ServiceError::Refused(other),
-                });
-            }
+            Err(e) => return Err(self.upload_refused(tenant, name, e)),
         };
         let hook = plugin.hook();
         if let Some(existing) = self.store.plugin_versions(&tenant.id, name).await?.first()
@@ -433,6 +417,26 @@ impl App {
             size,
             created,
         })
+    }
+
+    /// A refused upload: counted by reason, logged, and answered as what
+    /// the uploader can act on (retry, smaller, or the component's fault).
+    fn upload_refused(&self, tenant: &Tenant, name: &str, e: UploadError) -> ServiceError {
+        let reason = match &e {
+            UploadError::Load(load) => load.kind(),
+            UploadError::Busy => "busy",
+        };
+        self.metrics.upload_rejected(reason);
+        tracing::info!(tenant = %tenant.id, plugin = name, reason, "upload refused");
+        match e {
+            UploadError::Busy => ServiceError::Unavailable(
+                "Too many uploads are compiling right now; please retry shortly.".into(),
+            ),
+            UploadError::Load(e @ LoadError::TooLarge { .. }) => {
+                ServiceError::TooLarge(e.to_string())
+            }
+            UploadError::Load(other) => ServiceError::Refused(other),
+        }
     }
 
     /// Compile and load an upload without caching it.
