@@ -311,19 +311,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(command) => plugin(command),
         Command::Serve(args) => {
-            cli::init_logging(&args.log_format, "info")?;
+            let _logs = cli::init_logging(&args.log_format, "info")?;
             runtime()?
                 .block_on(cli::server::serve(*args))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            cli::init_logging(&args.log_format, "info")?;
+            let _logs = cli::init_logging(&args.log_format, "info")?;
             runtime()?
                 .block_on(cli::server::demo(args.listen, args.data_dir))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Tenant(command) => {
-            cli::init_logging("text", "warn")?;
+            let _logs = cli::init_logging("text", "warn")?;
             runtime()?
                 .block_on(tenant(command))
                 .map(|_| ExitCode::SUCCESS)

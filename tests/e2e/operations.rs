@@ -1089,3 +1089,78 @@ async fn limit_hits_admin_requests_and_bounded_labels_on_a_real_server() {
         );
     }
 }
+
+/// The server writes its log lines from a thread of its own, through a
+/// bounded queue: a log reader that stops reading (its pipe full) does not
+/// stall calls. Writing on the calling thread, every call blocked once the
+/// 64 KiB pipe had filled (≈ 200 lines). Once read again, every queued line
+/// arrives (600 calls' lines fit the queue; dropping and counting past it is
+/// proven in the binary's `cli` tests).
+#[tokio::test]
+async fn a_stalled_log_reader_does_not_stall_calls() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let (_, out, _) = run_cli(&[
+        "tenant",
+        "create",
+        "--name",
+        "Unread",
+        "--data-dir",
+        data_dir,
+    ]);
+    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let mut child = std::process::Command::new(exe())
+        .args(["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"])
+        .args(["--log-format", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let listen = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the server exited"
+        );
+        let serving = serde_json::from_str::<Value>(&line)
+            .ok()
+            .filter(|v| v["message"] == "tollgate serving");
+        if let Some(v) = serving {
+            break v["listen"].as_str().unwrap().to_string();
+        }
+    };
+    // From here on nobody reads the server's stderr.
+    let tenant = Tenant::new(&format!("http://{listen}"), secrets);
+    let calls = async {
+        for i in 0..600 {
+            let body = create(&format!("p-{i}"), "1", 5, true);
+            let (status, answer) = tenant.call("/api/Subscriptions/Create", &body).await;
+            assert_eq!(
+                (status, &answer["Code"]),
+                (StatusCode::OK, &json!(0)),
+                "{answer}"
+            );
+        }
+    };
+    let answered = tokio::time::timeout(PROCESS_WAIT, calls).await;
+    // Reading again, the queued lines arrive: none was lost while stalled.
+    let delivered = tokio::task::spawn_blocking(move || {
+        let mut answered_lines = 0;
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains("\"call answered\"") {
+                answered_lines += 1;
+                if answered_lines == 600 {
+                    break;
+                }
+            }
+        }
+        answered_lines
+    });
+    let delivered = tokio::time::timeout(PROCESS_WAIT, delivered).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered.is_ok(), "calls stalled behind an unread log");
+    assert_eq!(delivered.expect("the queued lines arrive").unwrap(), 600);
+}

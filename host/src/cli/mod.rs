@@ -12,18 +12,31 @@ use std::io::{Read, Write};
 use std::process::ExitCode;
 use tollgate::runtime::{EngineConfig, compile_only};
 use tollgate::service::WorkerLimits;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::EnvFilter;
+
+/// Log lines waiting for stderr. A line is written by the log thread, not
+/// by the call that logs it: a slow or stalled log reader (a full pipe, a
+/// stuck collector) must not stall calls. Past this many waiting lines new
+/// ones are dropped and counted (`tollgate_budget_refusals_total{budget=
+/// "log-queue"}`); at ≈ 0.5 KB a line the queue holds ≈ 8 MiB at most.
+pub const LOG_QUEUE_LINES: usize = 16_384;
 
 /// Structured logs on stderr: `RUST_LOG` filters (default `default`),
 /// `format` is `text` or `json`. Colours only on a terminal: a log file or
 /// collector gets plain text (and a call's lines cost less to write).
-pub fn init_logging(format: &str, default: &str) -> Result<()> {
+/// Keep the returned guard until the process ends: dropping it writes the
+/// lines still queued (lines queued when the process is killed are lost).
+pub fn init_logging(format: &str, default: &str) -> Result<WorkerGuard> {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let (writer, guard) = log_writer(std::io::stderr(), LOG_QUEUE_LINES);
+    let dropped = writer.error_counter();
+    tollgate::service::metrics::watch_dropped_log_lines(move || dropped.dropped_lines() as u64);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match format {
         "json" => builder
             .json()
@@ -33,7 +46,18 @@ pub fn init_logging(format: &str, default: &str) -> Result<()> {
         "text" => builder.init(),
         other => bail!("--log-format is {other:?}; expected text or json"),
     }
-    Ok(())
+    Ok(guard)
+}
+
+/// Lines handed to a thread that writes them to `out` (buffered, flushed
+/// whenever the queue runs empty), at most `lines` waiting; more are
+/// dropped and counted by the writer's error counter.
+fn log_writer<W: Write + Send + 'static>(out: W, lines: usize) -> (NonBlocking, WorkerGuard) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(lines)
+        .thread_name("tollgate-log")
+        .finish(std::io::BufWriter::new(out))
 }
 
 /// The compile worker: component bytes on stdin, native code on stdout, a
@@ -76,5 +100,66 @@ pub fn compile_worker(engine: &str, limits: Option<&str>) -> Result<ExitCode> {
             eprintln!("{}", serde_json::to_string(&error)?);
             Ok(ExitCode::from(2))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, mpsc};
+
+    /// A writer that blocks on its first write until the test lets it go,
+    /// then counts lines.
+    struct Gated {
+        open: Option<mpsc::Receiver<()>>,
+        lines: Arc<AtomicUsize>,
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if let Some(open) = self.open.take() {
+                let _ = open.recv();
+            }
+            let n = buf.iter().filter(|b| **b == b'\n').count();
+            self.lines.fetch_add(n, Ordering::SeqCst);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// With the writer stalled, logging never blocks: lines past the
+    /// queue are dropped and counted, and every line is either written
+    /// (once the writer moves and the guard is dropped) or counted.
+    #[test]
+    fn a_full_log_queue_drops_and_counts_lines_and_never_blocks() {
+        let (release, open) = mpsc::channel();
+        let written = Arc::new(AtomicUsize::new(0));
+        let gated = Gated {
+            open: Some(open),
+            lines: written.clone(),
+        };
+        let (mut writer, guard) = log_writer(gated, 4);
+        let counter = writer.error_counter();
+        let (done, logged) = mpsc::channel();
+        std::thread::spawn(move || {
+            for i in 0..100 {
+                writer.write_all(format!("line {i}\n").as_bytes()).unwrap();
+            }
+            done.send(()).unwrap();
+        });
+        logged
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("logging blocked behind a stalled writer");
+        let dropped = counter.dropped_lines();
+        assert!(dropped >= 90, "only {dropped} of 100 lines dropped");
+        release.send(()).unwrap();
+        drop(guard);
+        assert_eq!(
+            written.load(Ordering::SeqCst) + counter.dropped_lines(),
+            100
+        );
     }
 }

@@ -42,6 +42,10 @@ pub enum Budget {
     BodyTimeout,
     /// Waiting for a plugin slot (`service::hooks`; Code -4).
     PluginQueue,
+    /// Log lines waiting for stderr (the binary's `cli::init_logging`;
+    /// further lines dropped). Counted from the log writer's own counter
+    /// when `/metrics` is read.
+    LogQueue,
 }
 
 impl Budget {
@@ -62,6 +66,7 @@ impl Budget {
             Budget::HeaderTimeout => "header-timeout",
             Budget::BodyTimeout => "body-timeout",
             Budget::PluginQueue => "plugin-queue",
+            Budget::LogQueue => "log-queue",
         }
     }
 }

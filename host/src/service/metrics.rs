@@ -10,6 +10,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
 
 const DURATION_BUCKETS: [f64; 12] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5,
@@ -350,6 +351,7 @@ impl Metrics {
 
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
+        self.sync_dropped_log_lines();
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
@@ -357,9 +359,61 @@ impl Metrics {
     }
 }
 
+/// Where the process's log writer counts the lines it dropped (set once,
+/// by whoever installs the log writer; a process without one drops none).
+static DROPPED_LOG_LINES: OnceLock<Box<dyn Fn() -> u64 + Send + Sync>> = OnceLock::new();
+
+/// Count the log writer's dropped lines as `log-queue` refusals. The
+/// writer lives outside the service (the binary installs it), so its
+/// counter is read when the metrics are.
+pub fn watch_dropped_log_lines(dropped: impl Fn() -> u64 + Send + Sync + 'static) {
+    let _ = DROPPED_LOG_LINES.set(Box::new(dropped));
+}
+
+impl Metrics {
+    /// Bring the `log-queue` refusals up to the writer's count (only ever
+    /// up: the writer's counter only grows).
+    fn sync_dropped_log_lines(&self) {
+        let Some(dropped) = DROPPED_LOG_LINES.get() else {
+            return;
+        };
+        let counter = self.budget_refusals.get_or_create(&BudgetLabels {
+            budget: super::budgets::Budget::LogQueue.as_str(),
+        });
+        let (now, counted) = (dropped(), counter.get());
+        if now > counted {
+            counter.inc_by(now - counted);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log writer's dropped lines show as `log-queue` refusals, up to
+    /// date whenever the metrics are read. (The only test in this binary
+    /// that installs a source: it is process-wide.)
+    #[test]
+    fn dropped_log_lines_are_counted_when_the_metrics_are_read() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let dropped = Arc::new(AtomicU64::new(0));
+        let source = dropped.clone();
+        watch_dropped_log_lines(move || source.load(Ordering::SeqCst));
+        let m = Metrics::new();
+        let series = r#"tollgate_budget_refusals_total{budget="log-queue"} "#;
+        let count = |m: &Metrics| {
+            m.render()
+                .lines()
+                .find_map(|l| l.strip_prefix(series)?.trim().parse::<u64>().ok())
+        };
+        assert_eq!(count(&m), Some(0));
+        dropped.store(7, Ordering::SeqCst);
+        assert_eq!(count(&m), Some(7));
+        dropped.store(9, Ordering::SeqCst);
+        assert_eq!(count(&m), Some(9));
+    }
 
     #[test]
     fn renders_counters_and_cumulative_histograms() {
