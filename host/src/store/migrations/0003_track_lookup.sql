@@ -6,7 +6,7 @@
 -- decisions query anyway (its filters are `($N = '' OR column = $N)`); the
 -- time index, now also holding the track id, lets the filter be checked
 -- without reading the rows. A lookup scans the tenant's retained entries
--- (bounded by its retention bytes) in the index alone.
+-- (bounded by its retention: 100,000 records by default) in the index alone.
 DROP INDEX invocations_by_track;
 DROP INDEX invocations_by_tenant;
 CREATE INDEX invocations_by_tenant ON invocations (tenant_id, at, track_id);
