@@ -411,6 +411,12 @@ impl Runtime {
         component: Component,
         language: &'static str,
     ) -> Result<CompiledPlugin, LoadError> {
+        // Build the copy-on-write memory images now rather than in the first
+        // call: copying a Python component's ≈ 13 MiB initial memory made its
+        // first call 8–11 ms instead of ≈ 3 ms.
+        component
+            .initialize_copy_on_write_image()
+            .map_err(load_error)?;
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
