@@ -109,16 +109,18 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, mpsc};
 
-    /// A writer that blocks on its first write until the test lets it go,
-    /// then counts lines.
+    /// A writer that, on its first write, says so and blocks until the
+    /// test lets it go; it counts the lines it is given.
     struct Gated {
+        entered: Option<mpsc::Sender<()>>,
         open: Option<mpsc::Receiver<()>>,
         lines: Arc<AtomicUsize>,
     }
 
     impl Write for Gated {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if let Some(open) = self.open.take() {
+            if let (Some(entered), Some(open)) = (self.entered.take(), self.open.take()) {
+                let _ = entered.send(());
                 let _ = open.recv();
             }
             let n = buf.iter().filter(|b| **b == b'\n').count();
@@ -135,26 +137,35 @@ mod tests {
     /// (once the writer moves and the guard is dropped) or counted.
     #[test]
     fn a_full_log_queue_drops_and_counts_lines_and_never_blocks() {
+        let wait = std::time::Duration::from_secs(60);
+        let (entered, stalled) = mpsc::channel();
         let (release, open) = mpsc::channel();
         let written = Arc::new(AtomicUsize::new(0));
         let gated = Gated {
+            entered: Some(entered),
             open: Some(open),
             lines: written.clone(),
         };
         let (mut writer, guard) = log_writer(gated, 4);
         let counter = writer.error_counter();
+        // The first line reaches the writer, which then stalls.
+        writer.write_all(b"line 0\n").unwrap();
+        stalled
+            .recv_timeout(wait)
+            .expect("the writer got the first line");
         let (done, logged) = mpsc::channel();
         std::thread::spawn(move || {
-            for i in 0..100 {
+            for i in 1..100 {
                 writer.write_all(format!("line {i}\n").as_bytes()).unwrap();
             }
             done.send(()).unwrap();
         });
         logged
-            .recv_timeout(std::time::Duration::from_secs(60))
+            .recv_timeout(wait)
             .expect("logging blocked behind a stalled writer");
+        // Four wait in the queue; the rest were dropped.
         let dropped = counter.dropped_lines();
-        assert!(dropped >= 90, "only {dropped} of 100 lines dropped");
+        assert!(dropped >= 90, "only {dropped} of 99 lines dropped");
         release.send(()).unwrap();
         drop(guard);
         assert_eq!(
