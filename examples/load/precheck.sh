@@ -6,8 +6,8 @@
 # min 3 / max 50) and tenant "unbound" without bindings, then drives
 # check-mode Subscriptions/Create calls (quantity 5: both answer Code 0) at
 # each with wrk, alternating, ROUNDS times. Prints each run's throughput,
-# p50/p99 and the server's CPU per call (from /proc), then the medians and
-# the bound/unbound throughput ratio.
+# p50/p99 and the server's CPU per call (from /proc), then the medians, the
+# bound/unbound throughput ratio and the bound call's extra CPU.
 #
 #   cargo build --release && examples/load/precheck.sh
 #
@@ -136,4 +136,7 @@ for n in ("bound", "unbound"):
     print(f"{n:8} median {rps:8.0f} req/s (runs {lo:.0f}–{hi:.0f})  p50 {p50:.0f} us  p99 {p99:.0f} us  cpu {cpu:.0f} us/call")
 ratios = [b / u for b, u in zip(col("bound", 1), col("unbound", 1))]
 print(f"bound/unbound throughput: {med['bound'][0] / med['unbound'][0]:.2f} (per round: {', '.join(f'{r:.2f}' for r in ratios)})")
+# The plugin's price in absolute terms: what a bound call costs the server
+# beyond an unbound one (the ratio moves with everything both calls share).
+print(f"bound - unbound server CPU per call: {med['bound'][3] - med['unbound'][3]:.0f} us")
 PY
