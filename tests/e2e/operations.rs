@@ -1164,3 +1164,48 @@ async fn a_stalled_log_reader_does_not_stall_calls() {
     assert!(answered.is_ok(), "calls stalled behind an unread log");
     assert_eq!(delivered.expect("the queued lines arrive").unwrap(), 600);
 }
+
+/// A pooled PostgreSQL connection is pinged before use only once it has been
+/// idle a while (`store::PING_AFTER_IDLE`, 1 s): sqlx already pings each
+/// one as it goes back to the pool, and pinging again on the way out was a
+/// second round trip per statement. A connection cut while idle (a server
+/// restart, a network's idle timeout) is then replaced if it idled past the
+/// threshold, and fails one statement if it did not. Both sides are shown
+/// with the threshold at 0 and at an hour, on connections cut by the
+/// database. PostgreSQL only: an SQLite connection cannot be cut.
+#[tokio::test]
+async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_threshold() {
+    if !is_postgres() {
+        return;
+    }
+    let db = database().await;
+    let open =
+        |idle| tollgate::store::Store::open_with(&db.url, std::time::Duration::from_secs(idle));
+    let (pinging, trusting) = (open(0).await.unwrap(), open(3600).await.unwrap());
+    pinging.ping().await.unwrap();
+    trusting.ping().await.unwrap();
+    let mut cutter = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .unwrap();
+    let cut: Vec<bool> = sqlx::query_scalar(
+        // With a timeout the call returns once each backend has exited.
+        "SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut cutter)
+    .await
+    .unwrap();
+    assert!(cut.len() >= 2 && cut.iter().all(|c| *c), "{cut:?}");
+    // Pinged: the cut connection is noticed and replaced, the call works.
+    pinging
+        .ping()
+        .await
+        .expect("a pinged pool replaces a cut connection");
+    // Not pinged: the cut connection is handed out and fails once; sqlx's
+    // check on its return drops it, and the next statement gets a new one.
+    assert!(trusting.ping().await.is_err(), "a cut connection was used");
+    trusting
+        .ping()
+        .await
+        .expect("the cut connection was dropped");
+}

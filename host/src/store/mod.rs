@@ -35,7 +35,7 @@ pub use subscriptions::{
 pub use tenants::{NewTenant, TenantRecord};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -109,6 +109,9 @@ pub struct Store {
     direct: Option<Arc<direct::Direct>>,
 }
 
+/// A pooled connection idle this long is pinged before it is used again.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_budgets.sql")),
@@ -129,6 +132,13 @@ impl Store {
 
     /// Open `url` (`sqlite://…` or `postgres://…`) and apply migrations.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, PING_AFTER_IDLE).await
+    }
+
+    /// [`Store::open`], pinging a pooled connection before its use only
+    /// when it has been idle for `ping_after_idle` (tests vary it).
+    #[doc(hidden)]
+    pub async fn open_with(url: &str, ping_after_idle: Duration) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let open_err = |reason: String| StoreError::Open {
             url: redact(url),
@@ -147,6 +157,20 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx checks a connection when it goes back to the pool (a round
+            // trip on PostgreSQL, every time); checking it again when it is
+            // taken out doubled that. Only a connection idle for a while can
+            // have broken unnoticed (a server restart, a network's idle
+            // timeout): ping those, and hand the others out as they are.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < ping_after_idle {
+                        return Ok(true);
+                    }
+                    Ok(conn.ping().await.is_ok())
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
