@@ -80,16 +80,7 @@ async fn try_call(tenant: &Tenant, path: &str, body: &Value) -> Option<Value> {
 async fn every_acknowledged_call_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap().to_string();
-    let (code, out, err) = run_cli(&[
-        "tenant",
-        "create",
-        "--name",
-        "Crash",
-        "--data-dir",
-        &data_dir,
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let secrets = cli_tenant("Crash", &data_dir);
     let acked: Acked = Arc::default();
 
     for round in 0..3 {

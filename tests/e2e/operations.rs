@@ -292,8 +292,7 @@ async fn raw_answer(mut stream: tokio::net::TcpStream) -> (u16, Value) {
 async fn sigterm_finishes_in_flight_calls_and_writes_pending_records_then_exits() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
-    let (_, out, _) = run_cli(&["tenant", "create", "--name", "Term", "--data-dir", data_dir]);
-    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let secrets = cli_tenant("Term", data_dir);
     // Its plugin runs for 1.5 s (its deadline; fuel for hours), and its
     // failure is allowed: the call in flight answers 0 and commits.
     let limits = r#"{"fuel": 1000000000000000, "deadline_ms": 1500, "call_budget_ms": 1500}"#;
@@ -484,15 +483,7 @@ async fn shutdown_writes_pending_decision_records_before_it_returns() {
 async fn json_logs_carry_the_call_identity_and_never_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
-    let (_, out, _) = run_cli(&[
-        "tenant",
-        "create",
-        "--name",
-        "Logged",
-        "--data-dir",
-        data_dir,
-    ]);
-    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let secrets = cli_tenant("Logged", data_dir);
     let operator_token = "op-token-7f3a9c1e5b";
     let server = spawn_server(
         &["serve", "--data-dir", data_dir],
@@ -968,8 +959,7 @@ async fn limit_hits_admin_requests_and_bounded_labels_on_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
     let tenant_with = |name: &str, limits: &str| {
-        let (_, out, _) = run_cli(&["tenant", "create", "--name", name, "--data-dir", data_dir]);
-        let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+        let secrets = cli_tenant(name, data_dir);
         let (code, _, err) = run_cli(&[
             "tenant",
             "set-limits",
@@ -1101,15 +1091,7 @@ async fn a_stalled_log_reader_does_not_stall_calls() {
     use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
-    let (_, out, _) = run_cli(&[
-        "tenant",
-        "create",
-        "--name",
-        "Unread",
-        "--data-dir",
-        data_dir,
-    ]);
-    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let secrets = cli_tenant("Unread", data_dir);
     let mut child = std::process::Command::new(exe())
         .args(["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"])
         .args(["--log-format", "json"])

@@ -900,8 +900,7 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
 async fn tenant_commands_work_while_the_server_writes() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().to_str().unwrap();
-    let (_, out, _) = run_cli(&["tenant", "create", "--name", "Busy", "--data-dir", data_dir]);
-    let secrets: tollgate::service::TenantSecrets = serde_json::from_str(out.trim()).unwrap();
+    let secrets = cli_tenant("Busy", data_dir);
     let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
     let tenant = Tenant::new(&server.url, secrets.clone());
     let writer = {

@@ -730,6 +730,14 @@ pub fn spawn_process(args: &[&str], envs: &[(&str, &str)]) -> Process {
     }
 }
 
+/// `tollgate tenant create --name <name> --data-dir <data_dir>`: the new
+/// tenant's secrets (the command must succeed).
+pub fn cli_tenant(name: &str, data_dir: &str) -> tollgate::service::TenantSecrets {
+    let (code, out, err) = run_cli(&["tenant", "create", "--name", name, "--data-dir", data_dir]);
+    assert_eq!(code, 0, "tenant create: {err}");
+    serde_json::from_str(out.trim()).expect("tenant create prints the secrets")
+}
+
 /// Run `tollgate <args>` to completion: (exit code, stdout, stderr).
 pub fn run_cli(args: &[&str]) -> (i32, String, String) {
     let out = std::process::Command::new(exe())
