@@ -168,7 +168,6 @@ pub fn apply(
     existing: Option<&StoredSubscription>,
 ) -> NewState {
     use Operation::*;
-    let base = existing.cloned();
     let addons = converged_addons(operation, def, existing);
     let from_payload = NewState {
         product_id: def.product_id.clone(),
@@ -180,7 +179,9 @@ pub fn apply(
         attributes: def.attributes.clone(),
         addons: addons.clone(),
     };
-    let Some(sub) = base else { return from_payload };
+    let Some(sub) = existing else {
+        return from_payload;
+    };
     let kept = NewState {
         product_id: sub.product_id.clone(),
         service_type: sub.service_type.clone(),
@@ -193,12 +194,11 @@ pub fn apply(
     };
     match operation {
         SubscriptionCreate => from_payload,
-        SubscriptionUpdate | AddonCreate | AddonUpdate | AddonCancel => NewState {
-            status: sub.status,
-            is_trial: sub.is_trial,
-            ..from_payload
-        },
-        SubscriptionUpgradeDowngrade => NewState {
+        SubscriptionUpdate
+        | SubscriptionUpgradeDowngrade
+        | AddonCreate
+        | AddonUpdate
+        | AddonCancel => NewState {
             status: sub.status,
             is_trial: sub.is_trial,
             ..from_payload
@@ -220,11 +220,8 @@ pub fn apply(
             status: SubscriptionStatus::Cancelled,
             addons: kept
                 .addons
-                .iter()
-                .map(|a| StoredAddon {
-                    active: false,
-                    ..a.clone()
-                })
+                .into_iter()
+                .map(|a| StoredAddon { active: false, ..a })
                 .collect(),
             ..kept
         },
