@@ -191,6 +191,33 @@ enum Pre {
     V2Resources(v2::resources::ResourcesPre<PluginState>),
 }
 
+impl Pre {
+    /// The hook world of `contract` and `hook`, its export shapes checked
+    /// against the component's.
+    fn new(
+        contract: Contract,
+        hook: Hook,
+        pre: wasmtime::component::InstancePre<PluginState>,
+    ) -> Result<Pre, wasmtime::Error> {
+        Ok(match (contract, hook) {
+            (Contract::V1, Hook::Precheck) => Pre::V1Precheck(v1::precheck::PrecheckPre::new(pre)?),
+            (Contract::V1, Hook::QuantityLimits) => {
+                Pre::V1QuantityLimits(v1::quantity_limits::QuantityLimitsPre::new(pre)?)
+            }
+            (Contract::V1, Hook::Resources) => {
+                Pre::V1Resources(v1::resources::ResourcesPre::new(pre)?)
+            }
+            (Contract::V2, Hook::Precheck) => Pre::V2Precheck(v2::precheck::PrecheckPre::new(pre)?),
+            (Contract::V2, Hook::QuantityLimits) => {
+                Pre::V2QuantityLimits(v2::quantity_limits::QuantityLimitsPre::new(pre)?)
+            }
+            (Contract::V2, Hook::Resources) => {
+                Pre::V2Resources(v2::resources::ResourcesPre::new(pre)?)
+            }
+        })
+    }
+}
+
 /// The `tollgate:plugin` contract versions the host serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Contract {
@@ -452,26 +479,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(incompatible)?;
-        let pre = match (contract, hook) {
-            (Contract::V1, Hook::Precheck) => {
-                Pre::V1Precheck(v1::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?)
-            }
-            (Contract::V1, Hook::QuantityLimits) => Pre::V1QuantityLimits(
-                v1::quantity_limits::QuantityLimitsPre::new(instance_pre).map_err(incompatible)?,
-            ),
-            (Contract::V1, Hook::Resources) => Pre::V1Resources(
-                v1::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
-            ),
-            (Contract::V2, Hook::Precheck) => {
-                Pre::V2Precheck(v2::precheck::PrecheckPre::new(instance_pre).map_err(incompatible)?)
-            }
-            (Contract::V2, Hook::QuantityLimits) => Pre::V2QuantityLimits(
-                v2::quantity_limits::QuantityLimitsPre::new(instance_pre).map_err(incompatible)?,
-            ),
-            (Contract::V2, Hook::Resources) => Pre::V2Resources(
-                v2::resources::ResourcesPre::new(instance_pre).map_err(incompatible)?,
-            ),
-        };
+        let pre = Pre::new(contract, hook, instance_pre).map_err(incompatible)?;
         let export = component
             .get_export_index(None, export_name(hook))
             .ok_or_else(|| LoadError::NoHook {
