@@ -1183,11 +1183,13 @@ async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_thre
         .ping()
         .await
         .expect("a pinged pool replaces a cut connection");
-    // Not pinged: the cut connection is handed out and fails once; sqlx's
-    // check on its return drops it, and the next statement gets a new one.
+    // Not pinged: a cut connection is handed out and fails once; sqlx's
+    // check on its return drops it. The pool may hold several (at most its
+    // 16), so within that many statements one works again.
     assert!(trusting.ping().await.is_err(), "a cut connection was used");
-    trusting
-        .ping()
-        .await
-        .expect("the cut connection was dropped");
+    let mut failed = 1;
+    while let Err(e) = trusting.ping().await {
+        failed += 1;
+        assert!(failed <= 16, "the cut connections were not dropped: {e}");
+    }
 }
