@@ -128,7 +128,7 @@ pub struct ServeArgs {
     /// Uploads compiled at once (default: half the cores).
     #[arg(long, env = "TOLLGATE_COMPILE_CONCURRENCY")]
     pub compile_concurrency: Option<usize>,
-    /// Compiled plugin code kept in memory, in MiB.
+    /// Compiled plugins kept in memory (native code and memory images), in MiB.
     #[arg(long, env = "TOLLGATE_COMPILED_CACHE_MIB", default_value_t = 512)]
     pub compiled_cache_mib: u64,
     /// Compiled plugin code kept in --data-dir/cache, in MiB.

@@ -717,28 +717,45 @@ fn no_state_survives_a_call() {
 }
 
 /// Memory images (memfds named `wasm-memory-image`) of this process.
-fn memory_images() -> usize {
+/// The memory files wasmtime holds for memory images in this process: how
+/// many, and their bytes.
+fn memory_images() -> (usize, u64) {
     std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
-        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-        .filter(|target| target.to_string_lossy().contains("wasm-memory-image"))
-        .count()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let target = std::fs::read_link(&path).ok()?;
+            target
+                .to_string_lossy()
+                .contains("wasm-memory-image")
+                .then(|| std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0))
+        })
+        .fold((0, 0), |(n, bytes), len| (n + 1, bytes + len))
 }
 
 /// A plugin's copy-on-write memory image is built when it is loaded, not by
 /// its first call: building it copies the module's initial memory (≈ 13 MiB
 /// for a Python component: 8–11 ms of that first call, measured with
-/// `plugin test --json`, against ≈ 3 ms once built at load). Checked in a
+/// `plugin test --json`, against ≈ 3 ms once built at load), and
+/// [`CompiledPlugin::memory_image_bytes`] is at least what they hold. Checked in a
 /// child process running only this test, so no other test's plugins count.
 #[test]
 fn a_plugins_memory_image_is_built_when_it_is_loaded() {
     if std::env::var_os("TOLLGATE_IMAGE_PROBE").is_some() {
         let rt = runtime();
-        let before = memory_images();
+        let (before, bytes_before) = memory_images();
         let plugin = load(&rt, test_plugins::MIN_MAX_QUANTITY);
+        let (after, bytes_after) = memory_images();
         assert!(
-            memory_images() > before,
+            after > before,
             "no memory image after loading ({before} before)"
+        );
+        // What the compiled-code cache counts for the images bounds them.
+        let image_bytes = bytes_after - bytes_before;
+        assert!(
+            image_bytes > 0 && plugin.memory_image_bytes() >= image_bytes,
+            "images hold {image_bytes} bytes, counted {}",
+            plugin.memory_image_bytes()
         );
         drop(plugin);
         return;

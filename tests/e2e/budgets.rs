@@ -605,6 +605,34 @@ async fn a_tampered_cache_file_is_never_loaded_and_is_compiled_again() {
     server.stop().await;
 }
 
+/// A loaded plugin holds its memory images (a copy of each memory's
+/// initial contents) besides its native code: the compiled-code cache
+/// counts both, so `--compiled-cache-mib` bounds what loaded plugins hold.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_compiled_code_cache_counts_memory_images_with_the_code() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Images").await;
+    let version = tenant
+        .bind(
+            HOOK,
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await;
+    // The cache file is the native code behind a header of a few bytes.
+    let artifact = std::fs::metadata(cache_file(&server, &version))
+        .unwrap()
+        .len() as f64;
+    let held = server.metric("tollgate_compiled_cache_bytes");
+    // At least one 64 KiB wasm page of initial memory on top of the code.
+    assert!(
+        held - artifact >= (64 * 1024 - 64) as f64,
+        "{held} bytes held for a {artifact}-byte artifact"
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_upload_leaves_no_compiled_code_behind() {
     let server = Server::start().await;

@@ -52,8 +52,8 @@ impl WorkerLimits {
     }
 }
 
-/// Compiled plugins in memory by content hash, bounded by bytes of native
-/// code; the least recently used go first. Calls running a plugin hold
+/// Compiled plugins in memory by content hash, bounded by the bytes they
+/// hold (native code and memory images); the least recently used go first. Calls running a plugin hold
 /// their own reference, so eviction never disturbs them.
 pub(crate) struct CompiledCache {
     inner: quick_cache::sync::Cache<String, Cached, ByBytes>,
@@ -87,8 +87,12 @@ impl CompiledCache {
         self.inner.get(version).map(|c| c.plugin)
     }
 
-    fn insert(&self, version: &str, plugin: Arc<CompiledPlugin>, bytes: usize) {
-        let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    /// `native` is the size of the plugin's native code; its memory images
+    /// are counted on top.
+    fn insert(&self, version: &str, plugin: Arc<CompiledPlugin>, native: usize) {
+        let bytes = u64::try_from(native)
+            .unwrap_or(u64::MAX)
+            .saturating_add(plugin.memory_image_bytes());
         self.inner
             .insert(version.to_string(), Cached { plugin, bytes });
     }
@@ -97,7 +101,7 @@ impl CompiledCache {
         self.inner.remove(version);
     }
 
-    /// Bytes of native code held now.
+    /// Bytes of native code and memory images held now.
     pub(crate) fn weight(&self) -> u64 {
         self.inner.weight()
     }

@@ -201,7 +201,7 @@ impl Metrics {
         let compiled_cache_bytes = Gauge::default();
         registry.register(
             "tollgate_compiled_cache_bytes",
-            "Bytes of compiled plugin code held in memory",
+            "Bytes of compiled plugins (native code and memory images) held in memory",
             compiled_cache_bytes.clone(),
         );
         let compiles_running = Gauge::default();
