@@ -1154,7 +1154,8 @@ async fn a_stalled_log_reader_does_not_stall_calls() {
 /// restart, a network's idle timeout) is then replaced if it idled past the
 /// threshold, and fails one statement if it did not. Both sides are shown
 /// with the threshold at 0 and at an hour, on connections cut by the
-/// database. PostgreSQL only: an SQLite connection cannot be cut.
+/// database, for the pool and for the call path's own connections.
+/// PostgreSQL only: an SQLite connection cannot be cut.
 #[tokio::test]
 async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_threshold() {
     if !is_postgres() {
@@ -1164,8 +1165,17 @@ async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_thre
     let open =
         |idle| tollgate::store::Store::open_with(&db.url, std::time::Duration::from_secs(idle));
     let (pinging, trusting) = (open(0).await.unwrap(), open(3600).await.unwrap());
-    pinging.ping().await.unwrap();
-    trusting.ping().await.unwrap();
+    // Each store holds a pooled connection and one of the call path's own
+    // (`store::direct_pg`, the state read), which follows the same rule.
+    async fn state(
+        store: &tollgate::store::Store,
+    ) -> Result<Option<tollgate::store::CallState>, tollgate::store::StoreError> {
+        store.call_state("nobody", false, "x").await
+    }
+    for store in [&pinging, &trusting] {
+        store.ping().await.unwrap();
+        assert!(state(store).await.unwrap().is_none());
+    }
     let mut cutter = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url)
         .await
         .unwrap();
@@ -1183,6 +1193,9 @@ async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_thre
         .ping()
         .await
         .expect("a pinged pool replaces a cut connection");
+    state(&pinging)
+        .await
+        .expect("the call path replaces a cut connection it pinged");
     // Not pinged: a cut connection is handed out and fails once; sqlx's
     // check on its return drops it. The pool may hold several (at most its
     // 16), so within that many statements one works again.
@@ -1192,4 +1205,9 @@ async fn a_pooled_connection_cut_while_idle_is_pinged_and_replaced_past_the_thre
         failed += 1;
         assert!(failed <= 16, "the cut connections were not dropped: {e}");
     }
+    // The call path held one connection: it fails once and is closed.
+    assert!(state(&trusting).await.is_err(), "a cut connection was used");
+    state(&trusting)
+        .await
+        .expect("the failed connection was replaced");
 }

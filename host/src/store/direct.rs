@@ -140,7 +140,7 @@ pub(super) fn file_of(url: &str) -> Result<Option<PathBuf>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::{CallRecord, DecisionBatch, Store, StoreError};
     use sqlx::Executor;
     use std::sync::Arc;
@@ -158,7 +158,7 @@ mod tests {
         (direct, sqlx_only)
     }
 
-    const SEED: &str = "
+    pub(in crate::store) const SEED: &str = "
         INSERT INTO tenants (id, name, application_id, api_key_hash, previous_api_key_hash,
                              admin_token_hash, limits, config_revision, created_at)
         VALUES ('t1', 'One', 'app-1', 'key', 'old-key', 'admin', '{\"max_bindings\": 3}', 7, 11);

@@ -12,6 +12,7 @@ mod accounts;
 mod bindings;
 mod decisions;
 mod direct;
+mod direct_pg;
 mod documents;
 mod plugins;
 mod subscriptions;
@@ -107,6 +108,8 @@ pub struct Store {
     writer: Option<Arc<Mutex<()>>>,
     /// SQLite file only: the call path's statements without sqlx.
     direct: Option<Arc<direct::Direct>>,
+    /// PostgreSQL only: the call's state read outside sqlx's pool.
+    direct_pg: Option<direct_pg::PgDirect>,
 }
 
 /// A pooled connection idle this long is pinged before it is used again.
@@ -190,8 +193,15 @@ impl Store {
             backend,
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             direct: None,
+            direct_pg: None,
         };
         store.migrate().await?;
+        if backend == Backend::Postgres {
+            let lane = direct_pg::PgDirect::open(url, ping_after_idle)
+                .await
+                .map_err(|e| open_err(e.to_string()))?;
+            store.direct_pg = Some(lane);
+        }
         if backend == Backend::Sqlite
             && let Some(file) = direct::file_of(url)?
         {
@@ -212,6 +222,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(lane) = &self.direct_pg {
+            lane.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -381,6 +394,15 @@ trait Field<T> {
 impl<T> Field<T> for sqlx::any::AnyRow
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    fn field(&self, name: &str) -> Result<T> {
+        Ok(sqlx::Row::try_get(self, name)?)
+    }
+}
+
+impl<T> Field<T> for sqlx::postgres::PgRow
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     fn field(&self, name: &str) -> Result<T> {
         Ok(sqlx::Row::try_get(self, name)?)

@@ -143,6 +143,15 @@ fn call_state_sql(by_platform_id: bool) -> String {
     )
 }
 
+/// The call state of [`call_state_sql`]'s rows.
+fn fold_call_state<R: Columns>(rows: &[R]) -> Result<Option<CallState>> {
+    let mut state = None;
+    for row in rows {
+        add_call_state_row(&mut state, row)?;
+    }
+    Ok(state)
+}
+
 /// Fold one row of [`call_state_sql`] into `state`: the first gives the
 /// tenant and the subscription, every row its add-on (if any).
 fn add_call_state_row<R: Columns>(state: &mut Option<CallState>, row: &R) -> Result<()> {
@@ -275,16 +284,22 @@ impl Store {
                 Ok(state)
             });
         }
+        if let Some(lane) = &self.direct_pg {
+            let mut lease = lane.lease().await?;
+            let rows = sqlx::query(&sql)
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_all(&mut lease.conn)
+                .await?;
+            lease.keep();
+            return fold_call_state(&rows);
+        }
         let rows = sqlx::query(&sql)
             .bind(tenant_id)
             .bind(id)
             .fetch_all(&self.pool)
             .await?;
-        let mut state = None;
-        for row in &rows {
-            add_call_state_row(&mut state, row)?;
-        }
-        Ok(state)
+        fold_call_state(&rows)
     }
 
     /// A subscription by Tollgate's external id, with its add-ons and its
