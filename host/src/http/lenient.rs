@@ -4,11 +4,11 @@
 //! names (any case) or integers, unknown keys are ignored. Every error names
 //! the field by its path, e.g. `Addons[0].Quantity`.
 
+use super::json::{Json, Members};
 use crate::domain::hook::{ActionType, Attribute};
 use crate::domain::interworks::{
     Account, AddonItem, Address, Contact, RequestedBy, ServiceDefinition,
 };
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A field the body cannot give us.
@@ -34,14 +34,14 @@ impl FieldError {
 
 type Result<T> = std::result::Result<T, FieldError>;
 
-fn describe(v: &Value) -> String {
+fn describe(v: &Json<'_>) -> String {
     match v {
-        Value::Null => "null".to_string(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the text {:?}", truncate(s, 60)),
-        Value::Array(_) => "a list".to_string(),
-        Value::Object(_) => "an object".to_string(),
+        Json::Null => "null".to_string(),
+        Json::Bool(b) => format!("the boolean {b}"),
+        Json::Number(n) => format!("the number {n}"),
+        Json::String(s) => format!("the text {:?}", truncate(s, 60)),
+        Json::Array(_) => "a list".to_string(),
+        Json::Object(_) => "an object".to_string(),
     }
 }
 
@@ -56,15 +56,15 @@ fn truncate(s: &str, n: usize) -> String {
 /// A JSON object read with the spec's rules.
 #[derive(Clone, Copy)]
 pub struct Obj<'a> {
-    map: Option<&'a serde_json::Map<String, Value>>,
+    map: Option<&'a Members<'a>>,
     path: &'a str,
 }
 
 impl<'a> Obj<'a> {
     /// The top-level body; it must be an object.
-    pub fn root(value: &'a Value) -> Result<Obj<'a>> {
+    pub fn root(value: &'a Json<'a>) -> Result<Obj<'a>> {
         match value {
-            Value::Object(map) => Ok(Obj {
+            Json::Object(map) => Ok(Obj {
                 map: Some(map),
                 path: "",
             }),
@@ -85,7 +85,7 @@ impl<'a> Obj<'a> {
     }
 
     /// The value under `key`, matched ignoring case; `null` counts as absent.
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    fn get(&self, key: &str) -> Option<&'a Json<'a>> {
         let map = self.map?;
         let value = map.get(key).or_else(|| {
             map.iter()
@@ -99,7 +99,7 @@ impl<'a> Obj<'a> {
         self.get(key).is_some()
     }
 
-    fn type_error(&self, key: &str, expected: &'static str, found: &Value) -> FieldError {
+    fn type_error(&self, key: &str, expected: &'static str, found: &Json<'_>) -> FieldError {
         FieldError::Type {
             path: self.child_path(key),
             expected,
@@ -125,9 +125,9 @@ impl<'a> Obj<'a> {
     pub fn opt_string(&self, key: &str) -> Result<Option<String>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(Json::String(s)) => Ok(Some(s.to_string())),
+            Some(Json::Number(n)) => Ok(Some(n.to_string())),
+            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
             Some(other) => Err(self.type_error(key, "text", other)),
         }
     }
@@ -137,12 +137,12 @@ impl<'a> Obj<'a> {
         let Some(v) = self.get(key) else { return Ok(0) };
         let expected = "a whole number between -2147483648 and 2147483647";
         let n = match v {
-            Value::Number(n) => n.as_i64().or_else(|| {
+            Json::Number(n) => n.as_i64().or_else(|| {
                 n.as_f64()
                     .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
                     .map(|f| f as i64)
             }),
-            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Json::String(s) => s.trim().parse::<i64>().ok(),
             _ => None,
         };
         match n {
@@ -156,19 +156,17 @@ impl<'a> Obj<'a> {
             return Ok(false);
         };
         match v {
-            Value::Bool(b) => Ok(*b),
-            Value::String(s) if s.trim().eq_ignore_ascii_case("true") || s.trim() == "1" => {
-                Ok(true)
-            }
-            Value::String(s)
+            Json::Bool(b) => Ok(*b),
+            Json::String(s) if s.trim().eq_ignore_ascii_case("true") || s.trim() == "1" => Ok(true),
+            Json::String(s)
                 if s.trim().eq_ignore_ascii_case("false")
                     || s.trim() == "0"
                     || s.trim().is_empty() =>
             {
                 Ok(false)
             }
-            Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
-            Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
+            Json::Number(n) if n.as_i64() == Some(1) => Ok(true),
+            Json::Number(n) if n.as_i64() == Some(0) => Ok(false),
             other => Err(self.type_error(key, "true or false", other)),
         }
     }
@@ -178,7 +176,7 @@ impl<'a> Obj<'a> {
         *path = self.child_path(key);
         match self.get(key) {
             None => Ok(Obj { map: None, path }),
-            Some(Value::Object(map)) => Ok(Obj {
+            Some(Json::Object(map)) => Ok(Obj {
                 map: Some(map),
                 path,
             }),
@@ -191,13 +189,13 @@ impl<'a> Obj<'a> {
         let mut out = BTreeMap::new();
         match self.get(key) {
             None => {}
-            Some(Value::Object(map)) => {
-                for (k, v) in map {
+            Some(Json::Object(map)) => {
+                for (k, v) in map.iter() {
                     let text = match v {
-                        Value::Null => String::new(),
-                        Value::String(s) => s.clone(),
-                        Value::Number(n) => n.to_string(),
-                        Value::Bool(b) => b.to_string(),
+                        Json::Null => String::new(),
+                        Json::String(s) => s.to_string(),
+                        Json::Number(n) => n.to_string(),
+                        Json::Bool(b) => b.to_string(),
                         other => {
                             return Err(FieldError::Type {
                                 path: format!("{}.{k}", self.child_path(key)),
@@ -206,7 +204,7 @@ impl<'a> Obj<'a> {
                             });
                         }
                     };
-                    out.insert(k.clone(), text);
+                    out.insert(k.to_string(), text);
                 }
             }
             Some(other) => return Err(self.type_error(key, "an object of text values", other)),
@@ -214,10 +212,10 @@ impl<'a> Obj<'a> {
         Ok(out)
     }
 
-    fn list(&self, key: &str) -> Result<&'a [Value]> {
+    fn list(&self, key: &str) -> Result<&'a [Json<'a>]> {
         match self.get(key) {
             None => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
+            Some(Json::Array(items)) => Ok(items),
             Some(other) => Err(self.type_error(key, "a list", other)),
         }
     }
@@ -231,8 +229,8 @@ impl<'a> Obj<'a> {
             return Ok((None, String::new()));
         };
         let text = match v {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => n.to_string(),
+            Json::String(s) => s.trim().to_string(),
+            Json::Number(n) => n.to_string(),
             other => {
                 return Err(self.type_error(key, "an ActionType name or integer", other));
             }
@@ -256,8 +254,8 @@ impl<'a> Obj<'a> {
 
 fn attributes(parent: Obj<'_>, key: &str) -> Result<Vec<Attribute>> {
     let path = parent.child_path(key);
-    let item = |value: &Value, item_path: String, map_key: Option<&str>| -> Result<Attribute> {
-        let Value::Object(map) = value else {
+    let item = |value: &Json<'_>, item_path: String, map_key: Option<&str>| -> Result<Attribute> {
+        let Json::Object(map) = value else {
             return Err(FieldError::Type {
                 path: item_path,
                 expected: "an attribute object",
@@ -286,13 +284,13 @@ fn attributes(parent: Obj<'_>, key: &str) -> Result<Vec<Attribute>> {
     };
     let mut out = match parent.get(key) {
         None => Vec::new(),
-        Some(Value::Object(map)) => map
+        Some(Json::Object(map)) => map
             .iter()
             .filter(|(_, v)| !v.is_null())
             .map(|(k, v)| item(v, format!("{path}.{k}"), Some(k)))
             .collect::<Result<Vec<_>>>()?,
         // An array of items is accepted too, keyed by each item's ID.
-        Some(Value::Array(items)) => items
+        Some(Json::Array(items)) => items
             .iter()
             .enumerate()
             .filter(|(_, v)| !v.is_null())
@@ -361,7 +359,7 @@ pub fn account(o: Obj<'_>) -> Result<Account> {
 /// (with its `ID`), `ProductID` and `Quantity` always; `ID` except on
 /// Subscriptions/Create (`require_id`); `ProductID` and `Quantity` on each
 /// add-on.
-pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefinition> {
+pub fn service_definition(body: &Json<'_>, require_id: bool) -> Result<ServiceDefinition> {
     let o = Obj::root(body)?;
     let mut account_path = String::new();
     let account_obj = o.object("Account", &mut account_path)?;
@@ -413,8 +411,8 @@ pub fn service_definition(body: &Value, require_id: bool) -> Result<ServiceDefin
 
 /// One entry of `Addons` at `path`, with its own presence rules
 /// (`ProductID`, `Quantity`).
-fn addon_item(path: &str, v: &Value) -> Result<AddonItem> {
-    let Value::Object(map) = v else {
+fn addon_item(path: &str, v: &Json<'_>) -> Result<AddonItem> {
+    let Json::Object(map) = v else {
         return Err(FieldError::Type {
             path: path.to_string(),
             expected: "an add-on object",
@@ -445,12 +443,12 @@ fn addon_item(path: &str, v: &Value) -> Result<AddonItem> {
 /// `Fields/Validate`: `{"Fields": [{"ID", "Value"}]}` → values by id.
 /// Values may be text, numbers, booleans or lists of text (joined with
 /// commas).
-pub fn field_values(body: &Value) -> Result<BTreeMap<String, String>> {
+pub fn field_values(body: &Json<'_>) -> Result<BTreeMap<String, String>> {
     let o = Obj::root(body)?;
     let mut out = BTreeMap::new();
     for (i, v) in o.list("Fields")?.iter().enumerate() {
         let path = format!("Fields[{i}]");
-        let Value::Object(map) = v else {
+        let Json::Object(map) = v else {
             return Err(FieldError::Type {
                 path,
                 expected: "a field object",
@@ -464,12 +462,12 @@ pub fn field_values(body: &Value) -> Result<BTreeMap<String, String>> {
         f.require("ID")?;
         let id = f.string("ID")?;
         let value = match f.get("Value") {
-            Some(Value::Array(items)) => items
+            Some(Json::Array(items)) => items
                 .iter()
                 .map(|x| match x {
-                    Value::String(s) => Ok(s.clone()),
-                    Value::Number(n) => Ok(n.to_string()),
-                    Value::Bool(b) => Ok(b.to_string()),
+                    Json::String(s) => Ok(s.to_string()),
+                    Json::Number(n) => Ok(n.to_string()),
+                    Json::Bool(b) => Ok(b.to_string()),
                     other => Err(FieldError::Type {
                         path: format!("{path}.Value"),
                         expected: "text values",
@@ -487,7 +485,7 @@ pub fn field_values(body: &Value) -> Result<BTreeMap<String, String>> {
 
 /// An `AccountDefinition` body (Accounts/*). `ID` is required on
 /// Synchronize.
-pub fn account_body(body: &Value, require_id: bool) -> Result<(Account, bool)> {
+pub fn account_body(body: &Json<'_>, require_id: bool) -> Result<(Account, bool)> {
     let o = Obj::root(body)?;
     let account = account(o)?;
     let check_only = o.bool("CheckOnly")?;
@@ -500,10 +498,16 @@ pub fn account_body(body: &Value, require_id: bool) -> Result<(Account, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// `v` read as the server reads a body: from its bytes.
+    fn read<T>(v: &Value, f: impl FnOnce(&Json<'_>) -> Result<T>) -> Result<T> {
+        let bytes = serde_json::to_vec(v).unwrap();
+        f(&Json::parse(&bytes).unwrap())
+    }
 
     fn def(v: Value) -> Result<ServiceDefinition> {
-        service_definition(&v, false)
+        read(&v, |body| service_definition(body, false))
     }
 
     fn minimal() -> Value {
@@ -591,7 +595,7 @@ mod tests {
                 path: "Account.ID".into()
             }
         );
-        let err = service_definition(&minimal(), true).unwrap_err();
+        let err = read(&minimal(), |body| service_definition(body, true)).unwrap_err();
         assert_eq!(err, FieldError::Missing { path: "ID".into() });
         let mut v = minimal();
         v["Addons"] = json!([{"ProductID": "x"}]);
@@ -629,7 +633,8 @@ mod tests {
 
     #[test]
     fn validate_body_accepts_numbers_and_lists() {
-        let values = field_values(&json!({"Fields": [{"ID": "A", "Value": 3}, {"ID": "B", "Value": ["x", "y"]}, {"ID": "C"}]})).unwrap();
+        let body = json!({"Fields": [{"ID": "A", "Value": 3}, {"ID": "B", "Value": ["x", "y"]}, {"ID": "C"}]});
+        let values = read(&body, field_values).unwrap();
         assert_eq!(values["A"], "3");
         assert_eq!(values["B"], "x,y");
         assert_eq!(values["C"], "");

@@ -6,6 +6,7 @@
 mod admin;
 mod console;
 mod envelope;
+pub mod json;
 pub mod lenient;
 mod openapi;
 mod sm_docs;

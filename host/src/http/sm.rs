@@ -6,6 +6,7 @@ use super::envelope::{self, ApiError, Kind, json_response};
 use super::{AppState, Body, TrackId};
 use crate::domain::codes;
 use crate::domain::hook::Operation;
+use crate::http::json::Json;
 use crate::http::lenient::{self, FieldError};
 use crate::service::{Answer, CallContext, Claim, Tenant};
 use axum::Router;
@@ -163,13 +164,13 @@ fn query_check_only(query: Option<&str>) -> bool {
         })
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+fn parse_json(body: &[u8]) -> Result<Json<'_>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest(
             "The request body is empty; a JSON object is expected.".into(),
         ));
     }
-    serde_json::from_slice(body)
+    Json::parse(body)
         .map_err(|e| ApiError::BadRequest(format!("The request body is not valid JSON: {e}.")))
 }
 
