@@ -420,10 +420,16 @@ fn invocation(r: &AnyRow) -> Result<InvocationRecord> {
     })
 }
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>;
 
 /// One call row's values, in [`CALLS`]' column order.
-fn bind_call<'q>(q: AnyQuery<'q>, c: &'q CallRecord) -> AnyQuery<'q> {
+fn bind_call<'q, DB>(q: Query<'q, DB>, c: &'q CallRecord) -> Query<'q, DB>
+where
+    DB: sqlx::Database,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     q.bind(&c.id)
         .bind(&c.tenant_id)
         .bind(&c.track_id)
@@ -439,7 +445,12 @@ fn bind_call<'q>(q: AnyQuery<'q>, c: &'q CallRecord) -> AnyQuery<'q> {
 }
 
 /// One shared input row's values, in [`CALL_INPUTS`]' column order.
-fn bind_input<'q>(q: AnyQuery<'q>, i: &'q CallInputRecord) -> AnyQuery<'q> {
+fn bind_input<'q, DB>(q: Query<'q, DB>, i: &'q CallInputRecord) -> Query<'q, DB>
+where
+    DB: sqlx::Database,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     q.bind(&i.id)
         .bind(&i.tenant_id)
         .bind(&i.call_id)
@@ -449,7 +460,14 @@ fn bind_input<'q>(q: AnyQuery<'q>, i: &'q CallInputRecord) -> AnyQuery<'q> {
 }
 
 /// One invocation row's values, in [`INVOCATIONS`]' column order.
-fn bind_invocation<'q>(q: AnyQuery<'q>, i: &'q InvocationRecord) -> AnyQuery<'q> {
+fn bind_invocation<'q, DB>(q: Query<'q, DB>, i: &'q InvocationRecord) -> Query<'q, DB>
+where
+    DB: sqlx::Database,
+    &'q String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
     q.bind(&i.id)
         .bind(&i.tenant_id)
         .bind(i.call_id.as_deref())
@@ -475,6 +493,29 @@ fn bind_invocation<'q>(q: AnyQuery<'q>, i: &'q InvocationRecord) -> AnyQuery<'q>
         .bind(i.shadow.as_ref().and_then(|s| s.agreed).map(flag))
 }
 
+/// Insert `batch`'s rows within the transaction `tx` (either driver):
+/// multi-row inserts, a handful of statements per batch rather than one per
+/// record (each statement is a round trip to the database).
+macro_rules! insert_rows {
+    ($tx:ident, $batch:ident) => {
+        for rows in $batch.calls.chunks(rows_per_insert(12)) {
+            let sql = insert_sql(CALLS, 12, rows.len());
+            let q = rows.iter().fold(sqlx::query(&sql), bind_call);
+            q.execute(&mut *$tx).await?;
+        }
+        for rows in $batch.inputs.chunks(rows_per_insert(6)) {
+            let sql = insert_sql(CALL_INPUTS, 6, rows.len());
+            let q = rows.iter().fold(sqlx::query(&sql), bind_input);
+            q.execute(&mut *$tx).await?;
+        }
+        for rows in $batch.invocations.chunks(rows_per_insert(23)) {
+            let sql = insert_sql(INVOCATIONS, 23, rows.len());
+            let q = rows.iter().fold(sqlx::query(&sql), bind_invocation);
+            q.execute(&mut *$tx).await?;
+        }
+    };
+}
+
 impl Store {
     /// Write a batch of decision records in one transaction.
     pub async fn insert_decisions(&self, batch: Arc<DecisionBatch>) -> Result<()> {
@@ -493,25 +534,19 @@ impl Store {
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?;
         }
+        if let Some(lane) = &self.direct_pg {
+            // On the call path's own connections, like the state read: no
+            // pool ping, no `Any` conversion of 23 values per invocation.
+            let mut lease = lane.lease().await?;
+            let mut tx = sqlx::Connection::begin(&mut lease.conn).await?;
+            insert_rows!(tx, batch);
+            tx.commit().await?;
+            lease.keep();
+            return Ok(());
+        }
         let _guard = self.write_lock().await;
         let mut tx = self.begin_write().await?;
-        // Multi-row inserts: a handful of statements per batch rather than
-        // one per record (each statement is a round trip to the database).
-        for rows in batch.calls.chunks(rows_per_insert(12)) {
-            let sql = insert_sql(CALLS, 12, rows.len());
-            let q = rows.iter().fold(sqlx::query(&sql), bind_call);
-            q.execute(&mut *tx).await?;
-        }
-        for rows in batch.inputs.chunks(rows_per_insert(6)) {
-            let sql = insert_sql(CALL_INPUTS, 6, rows.len());
-            let q = rows.iter().fold(sqlx::query(&sql), bind_input);
-            q.execute(&mut *tx).await?;
-        }
-        for rows in batch.invocations.chunks(rows_per_insert(23)) {
-            let sql = insert_sql(INVOCATIONS, 23, rows.len());
-            let q = rows.iter().fold(sqlx::query(&sql), bind_invocation);
-            q.execute(&mut *tx).await?;
-        }
+        insert_rows!(tx, batch);
         tx.commit().await?;
         Ok(())
     }

@@ -1,11 +1,11 @@
-//! PostgreSQL connections held outside sqlx's pool for the statement every
-//! platform call makes: the call's state read.
+//! PostgreSQL connections held outside sqlx's pool for what every platform
+//! call does: its state read and, in batches, its decision records.
 //!
 //! sqlx's pool (0.8) pings every connection it takes back — a round trip
 //! per statement, which cannot be turned off — and its `Any` driver copies
-//! every row into a driver-independent form. Here a call leases a connection
-//! of its own, runs the statement with sqlx's PostgreSQL driver (same SQL,
-//! same decoders as the pool path) and hands it back. The pool's rules are
+//! every value into a driver-independent form. Here a statement leases a
+//! connection of its own, runs with sqlx's PostgreSQL driver (same SQL, same
+//! binders and decoders as the pool path) and hands it back. The pool's rules are
 //! kept: a connection idle past the ping threshold is pinged before it is
 //! used, and one whose statement failed or was abandoned (a cancelled call)
 //! is closed, never reused.
@@ -201,6 +201,54 @@ mod tests {
             Err(StoreError::Corrupt(message)) => assert!(message.contains("gone"), "{message}"),
             other => panic!("expected Corrupt, got {other:?}"),
         }
+    }
+
+    /// The decision writer's batches go through the lane too (PostgreSQL's
+    /// own types, one transaction): read back through the pool, and a batch
+    /// that fails lands nothing.
+    #[tokio::test]
+    async fn decision_batches_written_on_the_lane_read_back_through_the_pool() {
+        use super::super::{CallRecord, DecisionBatch};
+        use std::sync::Arc;
+        let Some(mut store) = seeded().await else {
+            return;
+        };
+        let call = |id: &str| CallRecord {
+            id: id.into(),
+            tenant_id: "t1".into(),
+            track_id: format!("track-{id}"),
+            endpoint: "Subscriptions/Create".into(),
+            check_only: true,
+            code: -105,
+            message: Some("too many".into()),
+            result: None,
+            duration_us: 42,
+            records_dropped: 0,
+            at: 1_000,
+        };
+        let batch = DecisionBatch {
+            calls: vec![call("c1"), call("c2")],
+            ..DecisionBatch::default()
+        };
+        store
+            .insert_decisions(Arc::new(batch))
+            .await
+            .expect("insert");
+        let again = DecisionBatch {
+            calls: vec![call("c3"), call("c1")],
+            ..DecisionBatch::default()
+        };
+        assert!(store.insert_decisions(Arc::new(again)).await.is_err());
+        assert_eq!(idle(&store), 0, "the failed batch's connection was closed");
+        let lane = store.direct_pg.take();
+        let rows = store.dump_table("calls").await.expect("dump");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(
+            rows[0].contains("id=c1") && rows[0].contains("code=-105"),
+            "{rows:?}"
+        );
+        assert!(rows[1].contains("track_id=track-c2") && rows[1].contains("check_only=1"));
+        store.direct_pg = lane;
     }
 
     /// At most `MAX_CONNECTIONS` are out at once: one more call waits until

@@ -108,7 +108,8 @@ pub struct Store {
     writer: Option<Arc<Mutex<()>>>,
     /// SQLite file only: the call path's statements without sqlx.
     direct: Option<Arc<direct::Direct>>,
-    /// PostgreSQL only: the call's state read outside sqlx's pool.
+    /// PostgreSQL only: the call's state read and the decision batches
+    /// outside sqlx's pool.
     direct_pg: Option<direct_pg::PgDirect>,
 }
 
