@@ -23,6 +23,9 @@ const MAX_CONNECTIONS: usize = 16;
 /// How long a call waits for a connection (to be freed or opened), like
 /// the pool's acquire timeout.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection idle this long is closed (sqlx's pool default), so that
+/// after a burst the lane shrinks back to what the load needs.
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub(super) struct PgDirect {
     options: PgConnectOptions,
@@ -30,6 +33,7 @@ pub(super) struct PgDirect {
     /// One permit per connection out of `idle` (leased or being opened).
     open: Semaphore,
     ping_after_idle: Duration,
+    idle_timeout: Duration,
 }
 
 struct Idle {
@@ -49,13 +53,18 @@ pub(super) struct Lease<'a> {
 impl PgDirect {
     /// The lane for `url`, with one connection opened now so that a bad URL
     /// fails at start rather than on the first call.
-    pub(super) async fn open(url: &str, ping_after_idle: Duration) -> Result<Self> {
+    pub(super) async fn open(
+        url: &str,
+        ping_after_idle: Duration,
+        idle_timeout: Duration,
+    ) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?;
         let lane = PgDirect {
             options,
             idle: Mutex::new(Vec::new()),
             open: Semaphore::new(MAX_CONNECTIONS),
             ping_after_idle,
+            idle_timeout,
         };
         lane.lease().await?.keep();
         Ok(lane)
@@ -109,15 +118,35 @@ impl PgDirect {
 
 impl Lease<'_> {
     /// The statement finished: the connection goes back for the next call.
+    /// Calls take the most recently kept one, so under a steady load the
+    /// oldest idle connection ages; past the idle timeout it is closed here.
     pub(super) fn keep(self) {
         let Lease { conn, lane, .. } = self;
-        lane.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Idle {
+        let stale = {
+            let mut idle = lane.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            idle.push(Idle {
                 conn,
                 since: Instant::now(),
             });
+            let oldest_stale = idle.len() > 1 && idle[0].since.elapsed() >= lane.idle_timeout;
+            oldest_stale.then(|| idle.remove(0))
+        };
+        if let Some(stale) = stale {
+            close_later(stale.conn);
+        }
+    }
+}
+
+/// Close `conn` politely (a `Terminate` message) on a task of its own, or
+/// drop it (closing the socket) outside a runtime.
+fn close_later(conn: PgConnection) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn(async move {
+                let _ = conn.close().await;
+            });
+        }
+        Err(_) => drop(conn),
     }
 }
 
@@ -126,11 +155,12 @@ impl Lease<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::{Store, StoreError, direct::tests::SEED};
+    use super::PgDirect;
     use sqlx::{Connection, Executor};
+    use std::time::Duration;
 
-    /// A store on a fresh database holding [`SEED`], or `None` without a
-    /// test PostgreSQL.
-    async fn seeded() -> Option<Store> {
+    /// The URL of a fresh database, or `None` without a test PostgreSQL.
+    async fn fresh_database() -> Option<String> {
         let admin = std::env::var("TOLLGATE_TEST_POSTGRES_URL").ok()?;
         if admin.is_empty() {
             return None;
@@ -141,7 +171,13 @@ mod tests {
             .await
             .expect("create database");
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let store = Store::open(&format!("{base}/{name}")).await.expect("open");
+        Some(format!("{base}/{name}"))
+    }
+
+    /// A store on a fresh database holding [`SEED`], or `None` without a
+    /// test PostgreSQL.
+    async fn seeded() -> Option<Store> {
+        let store = Store::open(&fresh_database().await?).await.expect("open");
         store.pool.execute(SEED).await.expect("seed");
         Some(store)
     }
@@ -249,6 +285,26 @@ mod tests {
         );
         assert!(rows[1].contains("track_id=track-c2") && rows[1].contains("check_only=1"));
         store.direct_pg = lane;
+    }
+
+    /// An idle connection past the idle timeout is closed when another one
+    /// is handed back (calls take the most recent, so the oldest ages).
+    #[tokio::test]
+    async fn an_idle_connection_past_the_idle_timeout_is_closed() {
+        let Some(url) = fresh_database().await else {
+            return;
+        };
+        for (timeout, kept) in [(Duration::ZERO, 1), (Duration::from_secs(3600), 2)] {
+            let lane = PgDirect::open(&url, Duration::from_secs(3600), timeout)
+                .await
+                .unwrap();
+            let other = lane.lease().await.unwrap(); // the one opened at start
+            let second = lane.lease().await.unwrap(); // opened now
+            other.keep();
+            second.keep();
+            let idle = lane.idle.lock().unwrap().len();
+            assert_eq!(idle, kept, "idle timeout {timeout:?}");
+        }
     }
 
     /// At most `MAX_CONNECTIONS` are out at once: one more call waits until

@@ -198,7 +198,7 @@ impl Store {
         };
         store.migrate().await?;
         if backend == Backend::Postgres {
-            let lane = direct_pg::PgDirect::open(url, ping_after_idle)
+            let lane = direct_pg::PgDirect::open(url, ping_after_idle, direct_pg::IDLE_TIMEOUT)
                 .await
                 .map_err(|e| open_err(e.to_string()))?;
             store.direct_pg = Some(lane);
