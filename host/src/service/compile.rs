@@ -53,8 +53,9 @@ impl WorkerLimits {
 }
 
 /// Compiled plugins in memory by content hash, bounded by the bytes they
-/// hold (native code and memory images); the least recently used go first. Calls running a plugin hold
-/// their own reference, so eviction never disturbs them.
+/// hold (native code and memory images); the least recently used go first.
+/// Calls running a plugin hold their own reference, so eviction never
+/// disturbs them.
 pub(crate) struct CompiledCache {
     inner: quick_cache::sync::Cache<String, Cached, ByBytes>,
 }

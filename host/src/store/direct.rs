@@ -158,6 +158,23 @@ pub(super) mod tests {
         (direct, sqlx_only)
     }
 
+    /// A call record of tenant `t1` from [`SEED`], answered -105.
+    pub(in crate::store) fn call(id: &str) -> CallRecord {
+        CallRecord {
+            id: id.into(),
+            tenant_id: "t1".into(),
+            track_id: format!("track-{id}"),
+            endpoint: "Subscriptions/Create".into(),
+            check_only: true,
+            code: -105,
+            message: Some("too many".into()),
+            result: None,
+            duration_us: 42,
+            records_dropped: 0,
+            at: 1_000,
+        }
+    }
+
     pub(in crate::store) const SEED: &str = "
         INSERT INTO tenants (id, name, application_id, api_key_hash, previous_api_key_hash,
                              admin_token_hash, limits, config_revision, created_at)
@@ -262,19 +279,6 @@ pub(super) mod tests {
     async fn decision_batches_written_direct_read_back_through_sqlx() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (direct, sqlx_only) = both(&dir).await;
-        let call = |id: &str| CallRecord {
-            id: id.into(),
-            tenant_id: "t1".into(),
-            track_id: format!("track-{id}"),
-            endpoint: "Subscriptions/Create".into(),
-            check_only: true,
-            code: -105,
-            message: Some("too many".into()),
-            result: None,
-            duration_us: 42,
-            records_dropped: 0,
-            at: 1_000,
-        };
         let batch = DecisionBatch {
             calls: vec![call("c1"), call("c2")],
             ..DecisionBatch::default()

@@ -244,23 +244,10 @@ mod tests {
     /// that fails lands nothing.
     #[tokio::test]
     async fn decision_batches_written_on_the_lane_read_back_through_the_pool() {
-        use super::super::{CallRecord, DecisionBatch};
+        use super::super::{DecisionBatch, direct::tests::call};
         use std::sync::Arc;
         let Some(mut store) = seeded().await else {
             return;
-        };
-        let call = |id: &str| CallRecord {
-            id: id.into(),
-            tenant_id: "t1".into(),
-            track_id: format!("track-{id}"),
-            endpoint: "Subscriptions/Create".into(),
-            check_only: true,
-            code: -105,
-            message: Some("too many".into()),
-            result: None,
-            duration_us: 42,
-            records_dropped: 0,
-            at: 1_000,
         };
         let batch = DecisionBatch {
             calls: vec![call("c1"), call("c2")],
