@@ -47,14 +47,7 @@ async fn decision_bytes(server: &Server, tenant: &Tenant) -> i64 {
 async fn a_call_with_thousands_of_addons_is_refused_and_writes_almost_nothing() {
     let server = Server::start().await;
     let tenant = server.tenant("Big orders").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let before = decision_bytes(&server, &tenant).await;
     let (status, answer) = tenant
         .call("/api/Subscriptions/Create", &with_addons("p-4000", 4000))
@@ -79,14 +72,7 @@ async fn a_call_with_thousands_of_addons_is_refused_and_writes_almost_nothing() 
 async fn the_largest_accepted_call_stores_its_input_once_and_stays_under_a_mebibyte() {
     let server = Server::start().await;
     let tenant = server.tenant("Big orders").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let before = decision_bytes(&server, &tenant).await;
     let mut body = with_addons("p-200", 200);
     body["AttributeList"] = json!({"storage_gb": {"Value": "20", "QuantityLinked": true}});
@@ -257,14 +243,7 @@ async fn a_calls_records_beyond_its_byte_budget_are_dropped_and_counted() {
     };
     let server = Server::with(options).await;
     let tenant = server.tenant("Big orders").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let (_, answer) = tenant
         .call("/api/Subscriptions/Create", &with_addons("p-1", 200))
         .await;
@@ -298,14 +277,7 @@ async fn a_full_writer_queue_drops_records_instead_of_slowing_calls() {
     };
     let server = Server::with(options).await;
     let tenant = server.tenant("Queue").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let (_, answer) = tenant
         .call(
             "/api/Subscriptions/Create",
@@ -325,14 +297,7 @@ async fn retention_keeps_each_tenant_under_its_byte_bound() {
     options.config.retention_bytes_per_tenant = 8 * 1024;
     let server = Server::with(options).await;
     let tenant = server.tenant("Busy").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     for i in 0..20 {
         server.advance(1000);
         tenant
@@ -568,14 +533,7 @@ async fn a_tampered_cache_file_is_never_loaded_and_is_compiled_again() {
     use std::os::unix::fs::PermissionsExt;
     let server = Server::start().await;
     let tenant = server.tenant("Cache").await;
-    let version = tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    let version = tenant.bind_min_max().await;
     let file = cache_file(&server, &version);
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&file), 0o600);
@@ -612,14 +570,7 @@ async fn a_tampered_cache_file_is_never_loaded_and_is_compiled_again() {
 async fn the_compiled_code_cache_counts_memory_images_with_the_code() {
     let server = Server::start().await;
     let tenant = server.tenant("Images").await;
-    let version = tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    let version = tenant.bind_min_max().await;
     // The cache file is the native code behind a header of a few bytes.
     let artifact = std::fs::metadata(cache_file(&server, &version))
         .unwrap()

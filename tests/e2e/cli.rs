@@ -683,14 +683,7 @@ async fn storage_scenario(via: Via) {
     // neither in memory nor in the data dir's cache (the limits scenario,
     // at the defaults, keeps both), and the plugin still runs.
     let tenant = tenant_at(&server.url, secrets[0].clone());
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let (_, answer) = tenant
         .call("/api/Subscriptions/Create", &create("p-0", "1", 2, true))
         .await;
@@ -1047,14 +1040,7 @@ async fn tenant_commands_change_what_a_running_server_does() {
     );
     let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
     let tenant = Tenant::new(&server.url, secrets.clone());
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let check = create("p-1", "1", 5, true);
     assert_eq!(
         tenant.call("/api/Subscriptions/Create", &check).await.1["Code"],

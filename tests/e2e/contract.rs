@@ -1107,13 +1107,7 @@ async fn fuzzing_finds_no_server_error_and_no_schema_mismatch() {
     let server = Server::with(options_with_operator()).await;
     let t = server.tenant("fuzz").await;
     t.put_catalog().await;
-    t.bind(
-        "quantity-limits",
-        "min-max",
-        test_plugins::MIN_MAX_QUANTITY,
-        min_max_config(),
-    )
-    .await;
+    t.bind_min_max().await;
     let examples = std::env::var("TOLLGATE_FUZZ_EXAMPLES").unwrap_or_else(|_| "12".into());
     let schema = format!("{}/openapi.json", server.url);
     let application = format!(

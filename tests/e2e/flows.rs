@@ -746,14 +746,7 @@ fn hooks_of(records: &[Value]) -> Vec<String> {
 async fn the_lifecycle_runs_state_rules_then_quantity_limits_then_prechecks() {
     let (server, tenant) = setup().await;
     // Limits: cb_basic 3–50. Pre-check: at most 10 seats (Code -150).
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     tenant
         .bind(
             "precheck",

@@ -14,14 +14,7 @@ use std::time::Instant;
 async fn precheck_then_real_create_with_the_min_max_plugin() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
 
     // A. check mode, quantity 2: rejected, naming the minimum and the product.
     let (status, body) = tenant

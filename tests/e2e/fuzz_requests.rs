@@ -235,14 +235,7 @@ proptest! {
 async fn no_input_makes_the_server_answer_5xx() {
     let server = Server::start().await;
     let tenant = server.tenant("Fuzz").await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let paths = [
         "/api/Subscriptions/Create",
         "/api/Subscriptions/Update",

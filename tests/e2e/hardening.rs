@@ -90,14 +90,7 @@ const HOSTILE: &[(&str, &str, &str, &str, &str)] = &[
 async fn hostile_plugins_are_stopped_by_their_own_limit_and_the_policy_decides() {
     let server = Server::start().await;
     let victim = server.tenant("Victim").await;
-    victim
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    victim.bind_min_max().await;
     for (i, (plugin, hook, limits, kind, words)) in HOSTILE.iter().enumerate() {
         for policy in ["reject", "allow"] {
             let attacker = server.tenant(&format!("Attacker {i} {policy}")).await;
@@ -295,14 +288,7 @@ async fn hostile_requests_get_specific_errors_and_change_nothing() {
     let server = Server::start().await;
     let tenant = server.tenant("Target").await;
     tenant.put_catalog().await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     tenant
         .call(
             "/api/Subscriptions/Create",
@@ -809,14 +795,7 @@ async fn a_tenant_holding_all_its_plugin_slots_never_delays_another_tenant() {
     options.config.queue_timeout = std::time::Duration::from_millis(300);
     let server = Server::with(options).await;
     let victim = server.tenant("Victim").await;
-    victim
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    victim.bind_min_max().await;
     let attacker = slow_attacker(&server, 3000).await;
     // Two calls take both of the attacker's slots, for 3 s each.
     let attacks = [attack(&attacker, 1), attack(&attacker, 2)];
@@ -867,14 +846,7 @@ async fn a_full_instance_pool_turns_calls_away_with_code_4() {
     options.config.queue_timeout = std::time::Duration::from_millis(300);
     let server = Server::with(options).await;
     let other = server.tenant("Other").await;
-    other
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    other.bind_min_max().await;
     let attacker = slow_attacker(&server, 1500).await;
     let attacks = [attack(&attacker, 1), attack(&attacker, 2)];
     eventually("the pool's two slots are taken", || {
@@ -933,14 +905,7 @@ async fn the_input_bound_and_per_tenant_limit_overrides_apply() {
     // The default input bound, 256 KiB: just under it the plugin runs,
     // just over it the plugin is not run.
     let plain = server.tenant("Plain").await;
-    plain
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    plain.bind_min_max().await;
     let (_, answer) = plain
         .call("/api/Subscriptions/Create", &with_custom_field(250 * 1024))
         .await;
@@ -958,14 +923,7 @@ async fn the_input_bound_and_per_tenant_limit_overrides_apply() {
 
     // A tenant's own input bound.
     let small_input = limited(json!({"input_bytes": 8192})).await;
-    small_input
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    small_input.bind_min_max().await;
     let (_, answer) = small_input
         .call("/api/Subscriptions/Create", &with_custom_field(100))
         .await;

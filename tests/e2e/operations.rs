@@ -22,14 +22,7 @@ fn sample(metrics: &str, line_start: &str) -> f64 {
 async fn metrics_move_after_calls_and_a_rejected_upload() {
     let server = Server::start().await;
     let tenant = server.tenant("Metered").await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let scrape = || async {
         client()
             .get(format!("{}/metrics", server.url))
@@ -382,14 +375,7 @@ async fn sigterm_finishes_in_flight_calls_and_writes_pending_records_then_exits(
             &json!({}),
         )
         .await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     let db_url = format!("sqlite://{data_dir}/tollgate.db");
     let lock = DecisionLock::hold(&db_url).await;
     let (_, answer) = tenant
@@ -434,14 +420,7 @@ async fn sigterm_finishes_in_flight_calls_and_writes_pending_records_then_exits(
 async fn shutdown_writes_pending_decision_records_before_it_returns() {
     let mut server = Server::start().await;
     let tenant = server.tenant("Pending").await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     server.app.flush_decisions().await;
     let store = server.app.store().clone();
     let lock = DecisionLock::hold(&server.db.url).await;
@@ -490,14 +469,7 @@ async fn json_logs_carry_the_call_identity_and_never_a_secret() {
         &[("TOLLGATE_OPERATOR_TOKEN", operator_token)],
     );
     let mut tenant = Tenant::new(&server.url, secrets.clone());
-    let version = tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    let version = tenant.bind_min_max().await;
     // A password setting (no setup fields declared: held back by its name).
     let password = "S3cret-pw-91d2";
     tenant.settings = vec![("FieldPassword".into(), password.into())];

@@ -14,14 +14,7 @@ async fn check_mode_leaves_every_state_table_unchanged() {
     let server = Server::start().await;
     let tenant = server.tenant("Northwind").await;
     tenant.put_catalog().await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     tenant
         .bind(
             "precheck",

@@ -423,14 +423,7 @@ async fn the_overview_counts_the_tenants_last_hour() {
     let server = Server::start().await;
     let tenant = server.tenant("Overview").await;
     let other = server.tenant("Other").await;
-    tenant
-        .bind(
-            "quantity-limits",
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     tenant
         .bind("precheck", "crashes", test_plugins::PANIC, json!({}))
         .await;

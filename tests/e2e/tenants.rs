@@ -660,14 +660,7 @@ async fn decision_records_are_pruned_by_age_and_count() {
     options.config.retention_per_tenant = 3;
     let server = Server::with(options).await;
     let tenant = server.tenant("Pruned").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     for q in 1..=5 {
         tenant
             .call(
@@ -858,14 +851,7 @@ async fn operators_create_tenants_and_rotate_their_secrets() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    admin
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    admin.bind_min_max().await;
     let mut caller = tenant.clone();
     caller.secrets.api_key = read(
         op(Method::POST, &format!("/tenants/{id}/api-key"))
@@ -1204,14 +1190,7 @@ async fn replaying_a_clock_and_random_plugin_reproduces_its_output_from_the_reco
 async fn admin_reads_flush_the_decision_records_still_pending() {
     let server = Server::start().await;
     let tenant = server.tenant("Flushed").await;
-    tenant
-        .bind(
-            HOOK,
-            "min-max",
-            test_plugins::MIN_MAX_QUANTITY,
-            min_max_config(),
-        )
-        .await;
+    tenant.bind_min_max().await;
     server.app.flush_decisions().await;
     let lock = DecisionLock::hold(&server.db.url).await;
     let (_, answer) = tenant

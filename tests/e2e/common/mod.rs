@@ -406,6 +406,18 @@ impl Tenant {
             .await
     }
 
+    /// The min/max example bound as `quantity-limits` binding `min-max` with
+    /// [`MIN_MAX_CONFIG`]; answers the version.
+    pub async fn bind_min_max(&self) -> String {
+        self.bind(
+            "quantity-limits",
+            "min-max",
+            test_plugins::MIN_MAX_QUANTITY,
+            min_max_config(),
+        )
+        .await
+    }
+
     /// Upload and bind with extra binding fields (scope, priority, on_failure).
     pub async fn bind_with(
         &self,
