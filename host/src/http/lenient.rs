@@ -45,6 +45,17 @@ fn describe(v: &Json<'_>) -> String {
     }
 }
 
+/// A text, number or boolean as text (the spec lets scalars stand for
+/// text); `None` for null, lists and objects.
+fn scalar_text(v: &Json<'_>) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -125,10 +136,9 @@ impl<'a> Obj<'a> {
     pub fn opt_string(&self, key: &str) -> Result<Option<String>> {
         match self.get(key) {
             None => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.to_string())),
-            Some(Json::Number(n)) => Ok(Some(n.to_string())),
-            Some(Json::Bool(b)) => Ok(Some(b.to_string())),
-            Some(other) => Err(self.type_error(key, "text", other)),
+            Some(v) => scalar_text(v)
+                .map(Some)
+                .ok_or_else(|| self.type_error(key, "text", v)),
         }
     }
 
@@ -193,16 +203,11 @@ impl<'a> Obj<'a> {
                 for (k, v) in map.iter() {
                     let text = match v {
                         Json::Null => String::new(),
-                        Json::String(s) => s.to_string(),
-                        Json::Number(n) => n.to_string(),
-                        Json::Bool(b) => b.to_string(),
-                        other => {
-                            return Err(FieldError::Type {
-                                path: format!("{}.{k}", self.child_path(key)),
-                                expected: "text",
-                                found: describe(other),
-                            });
-                        }
+                        other => scalar_text(other).ok_or_else(|| FieldError::Type {
+                            path: format!("{}.{k}", self.child_path(key)),
+                            expected: "text",
+                            found: describe(other),
+                        })?,
                     };
                     out.insert(k.to_string(), text);
                 }
@@ -464,15 +469,12 @@ pub fn field_values(body: &Json<'_>) -> Result<BTreeMap<String, String>> {
         let value = match f.get("Value") {
             Some(Json::Array(items)) => items
                 .iter()
-                .map(|x| match x {
-                    Json::String(s) => Ok(s.to_string()),
-                    Json::Number(n) => Ok(n.to_string()),
-                    Json::Bool(b) => Ok(b.to_string()),
-                    other => Err(FieldError::Type {
+                .map(|x| {
+                    scalar_text(x).ok_or_else(|| FieldError::Type {
                         path: format!("{path}.Value"),
                         expected: "text values",
-                        found: describe(other),
-                    }),
+                        found: describe(x),
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?
                 .join(","),
