@@ -589,14 +589,7 @@ async fn every_limit_variable_has_its_flags_effect() {
 }
 
 async fn metric(scraper: &reqwest::Client, url: &str, series: &str) -> f64 {
-    let text = scraper
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(scraper, url).await;
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0.0)

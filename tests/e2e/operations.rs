@@ -18,21 +18,47 @@ fn sample(metrics: &str, line_start: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The store's connections show by pool and state: the shared pool
+/// always, and on PostgreSQL the call path's own connections, which a
+/// pre-check used and handed back (idle, none in use once its records are
+/// written).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stores_connections_show_in_the_metrics() {
+    let server = Server::start().await;
+    let tenant = server.tenant("Connected").await;
+    tenant.bind_min_max().await;
+    let series = |pool: &str, state: &str| {
+        format!(r#"tollgate_store_connections{{pool="{pool}",state="{state}"}}"#)
+    };
+    let (_, answer) = tenant
+        .call(
+            "/api/Subscriptions/Create",
+            &create("p-1", "20417", 2, true),
+        )
+        .await;
+    assert_eq!(answer["Code"], -105, "{answer}");
+    server.app.flush_decisions().await;
+    let text = metrics_text(&client(), &server.url).await;
+    let shared =
+        sample(&text, &series("shared", "idle")) + sample(&text, &series("shared", "in-use"));
+    assert!(shared >= 1.0, "{text}");
+    let call_path = series("call-path", "idle");
+    if is_postgres() {
+        assert!(sample(&text, &call_path) >= 1.0, "{text}");
+        assert_eq!(sample(&text, &series("call-path", "in-use")), 0.0, "{text}");
+    } else {
+        assert!(!text.contains(&call_path), "{text}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_after_calls_and_a_rejected_upload() {
     let server = Server::start().await;
     let tenant = server.tenant("Metered").await;
     tenant.bind_min_max().await;
-    let scrape = || async {
-        client()
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let http = client();
+    let scrape = || metrics_text(&http, &server.url);
     let before = scrape().await;
     let refused =
         r#"tollgate_requests_total{endpoint="Subscriptions/Create",mode="check",code="-105"}"#;
@@ -217,14 +243,7 @@ async fn shutdown_finishes_in_flight_calls() {
 /// `tollgate_open_connections` of a server, scraped over `scraper`'s one
 /// kept-alive connection (itself counted).
 async fn open_connections(scraper: &reqwest::Client, url: &str) -> f64 {
-    let text = scraper
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(scraper, url).await;
     sample(&text, "tollgate_open_connections")
 }
 
@@ -952,16 +971,8 @@ async fn limit_hits_admin_requests_and_bounded_labels_on_a_real_server() {
     );
     let fueled = tenant_with("Fuel for hours", r#"{"fuel": 1000000000000000}"#);
     let server = spawn_server(&["serve", "--data-dir", data_dir], &[]);
-    let scrape = || async {
-        client()
-            .get(format!("{}/metrics", server.url))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let http = client();
+    let scrape = || metrics_text(&http, &server.url);
     let long = Tenant::new(&server.url, long);
     let fueled = Tenant::new(&server.url, fueled);
     let check = create("p-1", "20417", 5, true);

@@ -365,14 +365,7 @@ async fn an_upload_slow_to_compile_is_refused_at_the_compile_deadline() {
         started.elapsed()
     );
     assert_eq!(tenant.admin_get("/plugins").await.1, json!([]));
-    let metrics = client()
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&client(), &server.url).await;
     assert!(
         metrics.contains(r#"tollgate_upload_rejections_total{reason="compile-timeout"} 1"#),
         "{metrics}"

@@ -73,6 +73,15 @@ struct BudgetLabels {
     budget: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    /// `shared` (the store's pool) or `call-path` (PostgreSQL's own
+    /// connections for the call path, `store::direct_pg`).
+    pool: &'static str,
+    /// `in-use` or `idle`.
+    state: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn durations() -> Histogram {
@@ -105,6 +114,23 @@ pub struct Metrics {
     compiled_cache_bytes: Gauge,
     compiles_running: Gauge,
     shadow_runs: Family<ShadowLabels, Counter>,
+    store_connections: Family<ConnectionLabels, Gauge>,
+}
+
+/// Registers a metric and hands it back, so that [`Metrics::new`] reads as
+/// one list.
+struct Registrar<'a>(&'a mut Registry);
+
+impl Registrar<'_> {
+    fn metric<M: prometheus_client::registry::Metric + Clone>(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric: M,
+    ) -> M {
+        self.0.register(name, help, metric.clone());
+        metric
+    }
 }
 
 /// Counts a compile as running until dropped.
@@ -125,114 +151,89 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::default();
-        registry.register(
-            "tollgate_requests",
-            "Service Manager calls by endpoint, mode and answered Code",
-            Family::clone(&requests),
-        );
-        let request_duration =
-            Histograms::new_with_constructor(request_durations as fn() -> Histogram);
-        registry.register(
-            "tollgate_request_duration_seconds",
-            "Service Manager call duration by endpoint",
-            request_duration.clone(),
-        );
-        let invocations = Family::default();
-        registry.register(
-            "tollgate_hook_invocations",
-            "Plugin invocations by hook, outcome and error kind",
-            Family::clone(&invocations),
-        );
-        let plugin_duration = Histograms::new_with_constructor(durations as fn() -> Histogram);
-        registry.register(
-            "tollgate_plugin_duration_seconds",
-            "Plugin call duration (fresh instance + call) by hook",
-            plugin_duration.clone(),
-        );
-        let plugin_fuel = Histograms::new_with_constructor(fuel as fn() -> Histogram);
-        registry.register(
-            "tollgate_plugin_fuel",
-            "Fuel used per plugin call by hook",
-            plugin_fuel.clone(),
-        );
-        let limit_hits = Family::default();
-        registry.register(
-            "tollgate_limit_hits",
-            "Plugin calls stopped by a limit, by limit",
-            Family::clone(&limit_hits),
-        );
-        let upload_rejections = Family::default();
-        registry.register(
-            "tollgate_upload_rejections",
-            "Refused plugin uploads by reason",
-            Family::clone(&upload_rejections),
-        );
-        let admin_requests = Family::default();
-        registry.register(
-            "tollgate_admin_requests",
-            "Admin API requests by status class",
-            Family::clone(&admin_requests),
-        );
-        let decisions_written = Counter::default();
-        registry.register(
-            "tollgate_decision_records_written",
-            "Decision records written to the database",
-            decisions_written.clone(),
-        );
-        let decisions_dropped = Family::default();
-        registry.register(
-            "tollgate_decision_records_dropped",
-            "Decision records not written, by reason (queue-full, call-budget, write-failed)",
-            Family::clone(&decisions_dropped),
-        );
-        let budget_refusals = Family::default();
-        registry.register(
-            "tollgate_budget_refusals",
-            "Requests or records refused because a resource bound was reached, by budget (see SECURITY.md)",
-            Family::clone(&budget_refusals),
-        );
-        let open_connections = Gauge::default();
-        registry.register(
-            "tollgate_open_connections",
-            "HTTP connections open now",
-            open_connections.clone(),
-        );
-        let compiled_cache_bytes = Gauge::default();
-        registry.register(
-            "tollgate_compiled_cache_bytes",
-            "Bytes of compiled plugins (native code and memory images) held in memory",
-            compiled_cache_bytes.clone(),
-        );
-        let compiles_running = Gauge::default();
-        registry.register(
-            "tollgate_compiles_running",
-            "Uploads being compiled now",
-            compiles_running.clone(),
-        );
-        let shadow_runs = Family::default();
-        registry.register(
-            "tollgate_shadow_runs",
-            "Shadow runs by hook, binding name and outcome (agreed, disagreed, failed)",
-            Family::clone(&shadow_runs),
-        );
+        let mut add = Registrar(&mut registry);
         Metrics {
+            requests: add.metric(
+                "tollgate_requests",
+                "Service Manager calls by endpoint, mode and answered Code",
+                Family::default(),
+            ),
+            request_duration: add.metric(
+                "tollgate_request_duration_seconds",
+                "Service Manager call duration by endpoint",
+                Histograms::new_with_constructor(request_durations as fn() -> Histogram),
+            ),
+            invocations: add.metric(
+                "tollgate_hook_invocations",
+                "Plugin invocations by hook, outcome and error kind",
+                Family::default(),
+            ),
+            plugin_duration: add.metric(
+                "tollgate_plugin_duration_seconds",
+                "Plugin call duration (fresh instance + call) by hook",
+                Histograms::new_with_constructor(durations as fn() -> Histogram),
+            ),
+            plugin_fuel: add.metric(
+                "tollgate_plugin_fuel",
+                "Fuel used per plugin call by hook",
+                Histograms::new_with_constructor(fuel as fn() -> Histogram),
+            ),
+            limit_hits: add.metric(
+                "tollgate_limit_hits",
+                "Plugin calls stopped by a limit, by limit",
+                Family::default(),
+            ),
+            upload_rejections: add.metric(
+                "tollgate_upload_rejections",
+                "Refused plugin uploads by reason",
+                Family::default(),
+            ),
+            admin_requests: add.metric(
+                "tollgate_admin_requests",
+                "Admin API requests by status class",
+                Family::default(),
+            ),
+            decisions_written: add.metric(
+                "tollgate_decision_records_written",
+                "Decision records written to the database",
+                Counter::default(),
+            ),
+            decisions_dropped: add.metric(
+                "tollgate_decision_records_dropped",
+                "Decision records not written, by reason (queue-full, call-budget, write-failed)",
+                Family::default(),
+            ),
+            budget_refusals: add.metric(
+                "tollgate_budget_refusals",
+                "Requests or records refused because a resource bound was reached, by budget (see SECURITY.md)",
+                Family::default(),
+            ),
+            open_connections: add.metric(
+                "tollgate_open_connections",
+                "HTTP connections open now",
+                Gauge::default(),
+            ),
+            compiled_cache_bytes: add.metric(
+                "tollgate_compiled_cache_bytes",
+                "Bytes of compiled plugins (native code and memory images) held in memory",
+                Gauge::default(),
+            ),
+            compiles_running: add.metric(
+                "tollgate_compiles_running",
+                "Uploads being compiled now",
+                Gauge::default(),
+            ),
+            shadow_runs: add.metric(
+                "tollgate_shadow_runs",
+                "Shadow runs by hook, binding name and outcome (agreed, disagreed, failed)",
+                Family::default(),
+            ),
+            store_connections: add.metric(
+                "tollgate_store_connections",
+                "Database connections held now, by pool (shared, call-path) and state (in-use, idle)",
+                Family::default(),
+            ),
             registry,
-            requests,
-            request_duration,
-            invocations,
-            plugin_duration,
-            plugin_fuel,
-            limit_hits,
-            upload_rejections,
-            admin_requests,
-            decisions_written,
-            decisions_dropped,
-            budget_refusals,
-            open_connections,
-            compiled_cache_bytes,
-            compiles_running,
-            shadow_runs,
         }
     }
 
@@ -347,6 +348,26 @@ impl Metrics {
 
     pub fn connection_closed(&self) {
         self.open_connections.dec();
+    }
+
+    /// The store's connections as they are now (set when the metrics are
+    /// read: the store keeps the counts).
+    pub fn set_store_connections(&self, counts: &crate::store::ConnectionCounts) {
+        let pools = [
+            ("shared", Some(counts.shared)),
+            ("call-path", counts.call_path),
+        ];
+        for (pool, connections) in pools {
+            let Some(connections) = connections else {
+                continue;
+            };
+            for (state, n) in [("in-use", connections.in_use), ("idle", connections.idle)] {
+                let gauge = self
+                    .store_connections
+                    .get_or_create(&ConnectionLabels { pool, state });
+                gauge.set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// The OpenMetrics text exposition.

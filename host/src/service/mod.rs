@@ -319,6 +319,14 @@ impl App {
         &self.metrics
     }
 
+    /// The metrics text, with the gauges read from elsewhere (the store's
+    /// connections) brought up to date first.
+    pub fn render_metrics(&self) -> String {
+        self.metrics
+            .set_store_connections(&self.store.connection_counts());
+        self.metrics.render()
+    }
+
     pub fn config(&self) -> &AppConfig {
         &self.config
     }

@@ -8,13 +8,14 @@
 //! binders and decoders as the pool path) and hands it back. The pool's rules are
 //! kept: a connection idle past the ping threshold is pinged before it is
 //! used, and one whose statement failed or was abandoned (a cancelled call)
-//! is closed, never reused.
+//! is closed, never reused; one idle past the idle timeout is closed by the
+//! lane's own reaper task, which lives as long as the lane.
 
 use super::{Result, StoreError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -27,13 +28,23 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// after a burst the lane shrinks back to what the load needs.
 pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// How often the reaper looks for idle connections past the idle timeout:
+/// a quarter of it, between 1 s and 60 s (at the default 10 min, a
+/// connection closes 10–11 min after its last use).
+fn reap_every(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+type IdleList = Mutex<Vec<Idle>>;
+
 pub(super) struct PgDirect {
     options: PgConnectOptions,
-    idle: Mutex<Vec<Idle>>,
+    /// Shared with the reaper task, which holds it weakly.
+    idle: Arc<IdleList>,
+    reaper: tokio::task::AbortHandle,
     /// One permit per connection out of `idle` (leased or being opened).
     open: Semaphore,
     ping_after_idle: Duration,
-    idle_timeout: Duration,
 }
 
 struct Idle {
@@ -59,12 +70,14 @@ impl PgDirect {
         idle_timeout: Duration,
     ) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)?;
+        let idle = Arc::new(Mutex::new(Vec::new()));
+        let reaper = tokio::spawn(reap(Arc::downgrade(&idle), idle_timeout)).abort_handle();
         let lane = PgDirect {
             options,
-            idle: Mutex::new(Vec::new()),
+            idle,
+            reaper,
             open: Semaphore::new(MAX_CONNECTIONS),
             ping_after_idle,
-            idle_timeout,
         };
         lane.lease().await?.keep();
         Ok(lane)
@@ -92,10 +105,7 @@ impl PgDirect {
     }
 
     fn pop_idle(&self) -> Option<Idle> {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
+        lock(&self.idle).pop()
     }
 
     fn lease_of<'a>(&'a self, conn: PgConnection, permit: SemaphorePermit<'a>) -> Lease<'a> {
@@ -106,47 +116,71 @@ impl PgDirect {
         }
     }
 
+    /// The lane's connections now: leased (or being opened) and idle.
+    pub(super) fn counts(&self) -> super::Connections {
+        super::Connections {
+            in_use: MAX_CONNECTIONS.saturating_sub(self.open.available_permits()) as u64,
+            idle: lock(&self.idle).len() as u64,
+        }
+    }
+
     /// Close the idle connections and refuse new leases.
     pub(super) async fn close(&self) {
         self.open.close();
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        self.reaper.abort();
+        let idle = std::mem::take(&mut *lock(&self.idle));
         for idle in idle {
             let _ = idle.conn.close().await;
         }
     }
 }
 
-impl Lease<'_> {
-    /// The statement finished: the connection goes back for the next call.
-    /// Calls take the most recently kept one, so under a steady load the
-    /// oldest idle connection ages; past the idle timeout it is closed here.
-    pub(super) fn keep(self) {
-        let Lease { conn, lane, .. } = self;
-        let stale = {
-            let mut idle = lane.idle.lock().unwrap_or_else(PoisonError::into_inner);
-            idle.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
-            let oldest_stale = idle.len() > 1 && idle[0].since.elapsed() >= lane.idle_timeout;
-            oldest_stale.then(|| idle.remove(0))
-        };
-        if let Some(stale) = stale {
-            close_later(stale.conn);
-        }
+impl Drop for PgDirect {
+    fn drop(&mut self) {
+        self.reaper.abort();
     }
 }
 
-/// Close `conn` politely (a `Terminate` message) on a task of its own, or
-/// drop it (closing the socket) outside a runtime.
-fn close_later(conn: PgConnection) {
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn(async move {
-                let _ = conn.close().await;
-            });
+impl Lease<'_> {
+    /// The statement finished: the connection goes back for the next call.
+    /// Calls take the most recently kept one, so under a steady load the
+    /// oldest idle connection ages until the reaper closes it.
+    pub(super) fn keep(self) {
+        let Lease { conn, lane, .. } = self;
+        lock(&lane.idle).push(Idle {
+            conn,
+            since: Instant::now(),
+        });
+    }
+}
+
+fn lock(idle: &IdleList) -> std::sync::MutexGuard<'_, Vec<Idle>> {
+    idle.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The lane's reaper: every [`reap_every`], close the idle connections past
+/// `idle_timeout`, so that a server gone quiet after a burst gives its
+/// connections back to the database. Ends with the lane (aborted on drop,
+/// and the list is only held weakly).
+async fn reap(idle: Weak<IdleList>, idle_timeout: Duration) {
+    let mut tick = tokio::time::interval(reap_every(idle_timeout));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(idle) = idle.upgrade() else {
+            return;
+        };
+        let stale: Vec<Idle> = {
+            let mut idle = lock(&idle);
+            let (stale, fresh) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|c| c.since.elapsed() >= idle_timeout);
+            *idle = fresh;
+            stale
+        };
+        for stale in stale {
+            let _ = stale.conn.close().await;
         }
-        Err(_) => drop(conn),
     }
 }
 
@@ -183,14 +217,7 @@ mod tests {
     }
 
     fn idle(store: &Store) -> usize {
-        store
-            .direct_pg
-            .as_ref()
-            .expect("a lane")
-            .idle
-            .lock()
-            .unwrap()
-            .len()
+        super::lock(&store.direct_pg.as_ref().expect("a lane").idle).len()
     }
 
     #[tokio::test]
@@ -274,24 +301,45 @@ mod tests {
         store.direct_pg = lane;
     }
 
-    /// An idle connection past the idle timeout is closed when another one
-    /// is handed back (calls take the most recent, so the oldest ages).
+    /// The reaper closes the connections idle past the idle timeout, with
+    /// no further calls (a server gone quiet gives them back), and leaves
+    /// the others alone.
     #[tokio::test]
-    async fn an_idle_connection_past_the_idle_timeout_is_closed() {
+    async fn idle_connections_past_the_idle_timeout_are_closed_by_the_reaper() {
         let Some(url) = fresh_database().await else {
             return;
         };
-        for (timeout, kept) in [(Duration::ZERO, 1), (Duration::from_secs(3600), 2)] {
-            let lane = PgDirect::open(&url, Duration::from_secs(3600), timeout)
-                .await
-                .unwrap();
-            let other = lane.lease().await.unwrap(); // the one opened at start
+        let backends = |lane: &PgDirect| super::lock(&lane.idle).len();
+        let quick = PgDirect::open(&url, Duration::from_secs(3600), Duration::ZERO)
+            .await
+            .unwrap();
+        let patient = PgDirect::open(&url, Duration::from_secs(3600), Duration::from_secs(3600))
+            .await
+            .unwrap();
+        for lane in [&quick, &patient] {
+            let first = lane.lease().await.unwrap(); // the one opened at start
             let second = lane.lease().await.unwrap(); // opened now
-            other.keep();
+            first.keep();
             second.keep();
-            let idle = lane.idle.lock().unwrap().len();
-            assert_eq!(idle, kept, "idle timeout {timeout:?}");
+            assert_eq!(backends(lane), 2);
         }
+        // The reaper's first look is at once, the next 1 s later: wait for
+        // the quick lane's list to empty (bounded, not timed).
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while backends(&quick) > 0 {
+            assert!(std::time::Instant::now() < deadline, "the reaper never ran");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            backends(&patient),
+            2,
+            "a connection within its timeout was closed"
+        );
+        assert_eq!(
+            super::reap_every(super::IDLE_TIMEOUT),
+            Duration::from_secs(60)
+        );
+        assert_eq!(super::reap_every(Duration::ZERO), Duration::from_secs(1));
     }
 
     /// At most `MAX_CONNECTIONS` are out at once: one more call waits until

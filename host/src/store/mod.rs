@@ -113,6 +113,21 @@ pub struct Store {
     direct_pg: Option<direct_pg::PgDirect>,
 }
 
+/// Database connections of one kind held now (for the operator's metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    pub in_use: u64,
+    pub idle: u64,
+}
+
+/// The store's connections now: its sqlx pool, and on PostgreSQL the call
+/// path's own connections (`direct_pg`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionCounts {
+    pub shared: Connections,
+    pub call_path: Option<Connections>,
+}
+
 /// A pooled connection idle this long is pinged before it is used again.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
@@ -220,6 +235,17 @@ impl Store {
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    pub fn connection_counts(&self) -> ConnectionCounts {
+        let (open, idle) = (u64::from(self.pool.size()), self.pool.num_idle() as u64);
+        ConnectionCounts {
+            shared: Connections {
+                in_use: open.saturating_sub(idle),
+                idle,
+            },
+            call_path: self.direct_pg.as_ref().map(|lane| lane.counts()),
+        }
     }
 
     pub async fn close(&self) {

@@ -89,6 +89,17 @@ pub async fn database() -> Db {
     Db { url, dir, postgres }
 }
 
+/// The text of `/metrics` on the server at `url`, through `http`.
+pub async fn metrics_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics text")
+}
+
 pub fn is_postgres() -> bool {
     std::env::var("TOLLGATE_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
 }
@@ -195,7 +206,7 @@ impl Server {
 
     /// The value of a metric series (its whole line up to the value), or 0.
     pub fn metric(&self, series: &str) -> f64 {
-        let text = self.app.metrics().render();
+        let text = self.app.render_metrics();
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
             .unwrap_or(0.0)
