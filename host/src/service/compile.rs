@@ -392,6 +392,8 @@ fn touch(path: &Path) {
     }
 }
 
+/// Compile `bytes` in a worker process (`EXE internal-compile`), killed
+/// at `deadline` (the child is killed when its future is dropped).
 async fn compile_in_child(
     exe: &Path,
     engine: &EngineConfig,
@@ -399,11 +401,27 @@ async fn compile_in_child(
     deadline: Duration,
 ) -> Result<Vec<u8>, LoadError> {
     let limit_ms = deadline.as_millis() as u64;
+    let child = spawn_worker(exe, engine, deadline)?;
+    match tokio::time::timeout(deadline, exchange(child, &bytes)).await {
+        Err(_) => Err(LoadError::CompileTimeout { limit_ms }),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(out)) => match out.status {
+            Ok(status) if status.success() => Ok(out.native),
+            status => Err(worker_failure(status, &out.message)),
+        },
+    }
+}
+
+fn spawn_worker(
+    exe: &Path,
+    engine: &EngineConfig,
+    deadline: Duration,
+) -> Result<tokio::process::Child, LoadError> {
     let engine_json =
         serde_json::to_string(engine).map_err(|e| LoadError::Compile(e.to_string()))?;
     let limits_json = serde_json::to_string(&WorkerLimits::for_deadline(deadline))
         .map_err(|e| LoadError::Compile(e.to_string()))?;
-    let mut child = tokio::process::Command::new(exe)
+    tokio::process::Command::new(exe)
         .arg("internal-compile")
         .arg("--engine")
         .arg(engine_json)
@@ -422,56 +440,65 @@ async fn compile_in_child(
                 "cannot start the compile worker {}: {e}",
                 exe.display()
             ))
-        })?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| LoadError::Compile("no stdin for the compile worker".into()))?;
-    let mut stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| LoadError::Compile("no stdout for the compile worker".into()))?;
-    let mut stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| LoadError::Compile("no stderr for the compile worker".into()))?;
-    let work = async {
-        let feed = async {
-            let result = stdin.write_all(&bytes).await;
-            drop(stdin);
-            result
-        };
-        let mut native = Vec::new();
-        let mut message = Vec::new();
-        let (fed, read, read_err) = tokio::join!(
-            feed,
-            stdout.read_to_end(&mut native),
-            stderr.read_to_end(&mut message)
-        );
-        let status = child.wait().await;
-        (fed, read, read_err, status, native, message)
+        })
+}
+
+/// What the compile worker answered: its exit, stdout (the native code)
+/// and stderr (a [`WorkerError`] on refusal).
+struct WorkerOutput {
+    status: std::io::Result<std::process::ExitStatus>,
+    native: Vec<u8>,
+    message: Vec<u8>,
+}
+
+/// Feed the worker the bytes while reading both of its outputs (a worker
+/// blocked on a full pipe must not deadlock us), then wait for its exit.
+async fn exchange(
+    mut child: tokio::process::Child,
+    bytes: &[u8],
+) -> Result<WorkerOutput, LoadError> {
+    let missing = |pipe: &str| LoadError::Compile(format!("no {pipe} for the compile worker"));
+    let mut stdin = child.stdin.take().ok_or_else(|| missing("stdin"))?;
+    let mut stdout = child.stdout.take().ok_or_else(|| missing("stdout"))?;
+    let mut stderr = child.stderr.take().ok_or_else(|| missing("stderr"))?;
+    let feed = async {
+        let result = stdin.write_all(bytes).await;
+        drop(stdin);
+        result
     };
-    match tokio::time::timeout(deadline, work).await {
-        Err(_) => Err(LoadError::CompileTimeout { limit_ms }),
-        Ok((_, _, _, Ok(status), native, _)) if status.success() => Ok(native),
-        Ok((_, _, _, status, _, message)) => {
-            let text = String::from_utf8_lossy(&message).trim().to_string();
-            // The worker prints the load error's JSON on failure; a signal
-            // means it hit its CPU or memory limit.
-            Err(serde_json::from_str::<WorkerError>(&text)
-                .map(WorkerError::into_load_error)
-                .unwrap_or_else(|_| {
-                    let why = match status {
-                        Ok(s) if !s.success() && text.is_empty() => {
-                            format!("the compile worker stopped ({s}): the component needs more memory or CPU than an upload may use")
-                        }
-                        _ if text.is_empty() => "the compile worker failed".into(),
-                        _ => text.chars().take(1024).collect(),
-                    };
-                    LoadError::Compile(why)
-                }))
-        }
+    let mut native = Vec::new();
+    let mut message = Vec::new();
+    let _ = tokio::join!(
+        feed,
+        stdout.read_to_end(&mut native),
+        stderr.read_to_end(&mut message)
+    );
+    let status = child.wait().await;
+    Ok(WorkerOutput {
+        status,
+        native,
+        message,
+    })
+}
+
+/// The load error for a worker that did not succeed: the one it printed,
+/// or, when it printed none (a signal: its CPU or memory limit), a message
+/// that says so.
+fn worker_failure(status: std::io::Result<std::process::ExitStatus>, message: &[u8]) -> LoadError {
+    let text = String::from_utf8_lossy(message).trim().to_string();
+    if let Ok(printed) = serde_json::from_str::<WorkerError>(&text) {
+        return printed.into_load_error();
     }
+    let why = match status {
+        Ok(s) if !s.success() && text.is_empty() => {
+            format!(
+                "the compile worker stopped ({s}): the component needs more memory or CPU than an upload may use"
+            )
+        }
+        _ if text.is_empty() => "the compile worker failed".into(),
+        _ => text.chars().take(1024).collect(),
+    };
+    LoadError::Compile(why)
 }
 
 /// What the compile worker prints on stderr when it refuses the bytes.
