@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// `text` or `json` (one JSON object per line).
     #[arg(long, env = "TOLLGATE_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+    /// Log lines that may wait for stderr (≈ 0.5 KB each); past them new
+    /// lines are dropped and counted (`log-queue`), calls never wait.
+    #[arg(long, env = "TOLLGATE_LOG_QUEUE_LINES", default_value_t = cli::LOG_QUEUE_LINES,
+          value_parser = clap::value_parser!(u32).range(1..=cli::MAX_LOG_QUEUE_LINES as i64))]
+    pub log_queue_lines: u32,
     /// Serve under this path prefix (e.g. `/backup`).
     #[arg(long, env = "TOLLGATE_BASE_PATH", default_value = "")]
     pub base_path: String,
@@ -311,19 +316,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(command) => plugin(command),
         Command::Serve(args) => {
-            let _logs = cli::init_logging(&args.log_format, "info")?;
+            let _logs = cli::init_logging(&args.log_format, "info", args.log_queue_lines as usize)?;
             runtime()?
                 .block_on(cli::server::serve(*args))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let _logs = cli::init_logging(&args.log_format, "info")?;
+            let _logs = cli::init_logging(&args.log_format, "info", cli::LOG_QUEUE_LINES as usize)?;
             runtime()?
                 .block_on(cli::server::demo(args.listen, args.data_dir))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Tenant(command) => {
-            let _logs = cli::init_logging("text", "warn")?;
+            let _logs = cli::init_logging("text", "warn", cli::LOG_QUEUE_LINES as usize)?;
             runtime()?
                 .block_on(tenant(command))
                 .map(|_| ExitCode::SUCCESS)

@@ -136,7 +136,8 @@ fn every_serve_flag_has_its_variable_and_a_test() {
     let tested: std::collections::BTreeSet<String> = LIMITS_FLAGS
         .iter()
         .chain(STORAGE_FLAGS)
-        .chain(&["listen", "log-format"])
+        // log-queue-lines: operations::past_the_log_queue_lines_are_dropped_and_counted_on_the_real_binary
+        .chain(&["listen", "log-format", "log-queue-lines"])
         .map(|f| f.to_string())
         .collect();
     assert_eq!(

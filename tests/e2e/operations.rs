@@ -1063,27 +1063,31 @@ async fn limit_hits_admin_requests_and_bounded_labels_on_a_real_server() {
     }
 }
 
-/// The server writes its log lines from a thread of its own, through a
-/// bounded queue: a log reader that stops reading (its pipe full) does not
-/// stall calls. Writing on the calling thread, every call blocked once the
-/// 64 KiB pipe had filled (≈ 200 lines). Once read again, every queued line
-/// arrives (600 calls' lines fit the queue; dropping and counting past it is
-/// proven in the binary's `cli` tests).
-#[tokio::test]
-async fn a_stalled_log_reader_does_not_stall_calls() {
+/// The real binary serving `data_dir` with JSON logs on a pipe, read up to
+/// its "tollgate serving" line: (the child, its log, the listen address).
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child goes to the caller, who kills and waits for it"
+)]
+fn serve_with_piped_log(
+    data_dir: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+    String,
+) {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
-    let data_dir = dir.path().to_str().unwrap();
-    let secrets = cli_tenant("Unread", data_dir);
     let mut child = std::process::Command::new(exe())
         .args(["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"])
         .args(["--log-format", "json"])
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let listen = loop {
+    loop {
         let mut line = String::new();
         assert!(
             stderr.read_line(&mut line).unwrap() > 0,
@@ -1093,9 +1097,69 @@ async fn a_stalled_log_reader_does_not_stall_calls() {
             .ok()
             .filter(|v| v["message"] == "tollgate serving");
         if let Some(v) = serving {
-            break v["listen"].as_str().unwrap().to_string();
+            let listen = v["listen"].as_str().unwrap().to_string();
+            return (child, stderr, listen);
+        }
+    }
+}
+
+/// With a short queue (`--log-queue-lines 8`) and nobody reading the log,
+/// lines past the queue (and the pipe) are dropped and counted as
+/// `log-queue` refusals, and calls still answer; a bound of 0 is refused
+/// at start, naming the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_log_queue_lines_are_dropped_and_counted_on_the_real_binary() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let secrets = cli_tenant("Short queue", data_dir);
+    let (code, _, err) = run_cli(&["serve", "--data-dir", data_dir, "--log-queue-lines", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--log-queue-lines"), "{err}");
+
+    let (mut child, stderr, listen) = serve_with_piped_log(data_dir, &["--log-queue-lines", "8"]);
+    let url = format!("http://{listen}");
+    let tenant = Tenant::new(&url, secrets);
+    // 300 calls log ≥ 600 lines (≈ 300 KB): more than the pipe (64 KiB),
+    // the writer's buffer and the queue hold.
+    let calls = async {
+        for i in 0..300 {
+            let body = create(&format!("p-{i}"), "1", 5, true);
+            let (status, answer) = tenant.call("/api/Subscriptions/Create", &body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
         }
     };
+    let answered = tokio::time::timeout(PROCESS_WAIT, calls).await;
+    let metrics = metrics_text(&client(), &url).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered.is_ok(), "calls stalled behind an unread log");
+    let refused = sample(
+        &metrics,
+        r#"tollgate_budget_refusals_total{budget="log-queue"}"#,
+    );
+    let delivered = stderr
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| l.contains("\"call answered\""))
+        .count();
+    assert!(refused > 0.0, "no line was dropped: {metrics}");
+    assert!(delivered < 300, "{delivered} answered lines arrived");
+}
+
+/// The server writes its log lines from a thread of its own, through a
+/// bounded queue: a log reader that stops reading (its pipe full) does not
+/// stall calls. Writing on the calling thread, every call blocked once the
+/// 64 KiB pipe had filled (≈ 200 lines). Once read again, every queued line
+/// arrives (600 calls' lines fit the default queue; dropping and counting
+/// past it: the next test and the binary's `cli` tests).
+#[tokio::test]
+async fn a_stalled_log_reader_does_not_stall_calls() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let secrets = cli_tenant("Unread", data_dir);
+    let (mut child, stderr, listen) = serve_with_piped_log(data_dir, &[]);
     // From here on nobody reads the server's stderr.
     let tenant = Tenant::new(&format!("http://{listen}"), secrets);
     let calls = async {

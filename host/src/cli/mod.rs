@@ -15,22 +15,25 @@ use tollgate::service::WorkerLimits;
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-/// Log lines waiting for stderr. A line is written by the log thread, not
-/// by the call that logs it: a slow or stalled log reader (a full pipe, a
-/// stuck collector) must not stall calls. Past this many waiting lines new
-/// ones are dropped and counted (`tollgate_budget_refusals_total{budget=
-/// "log-queue"}`); at ≈ 0.5 KB a line the queue holds ≈ 8 MiB at most.
-pub const LOG_QUEUE_LINES: usize = 16_384;
+/// Log lines waiting for stderr, by default (`serve --log-queue-lines`). A
+/// line is written by the log thread, not by the call that logs it: a slow
+/// or stalled log reader (a full pipe, a stuck collector) must not stall
+/// calls. Past this many waiting lines new ones are dropped and counted
+/// (`tollgate_budget_refusals_total{budget="log-queue"}`); at ≈ 0.5 KB a
+/// line the queue holds ≈ 8 MiB at most.
+pub const LOG_QUEUE_LINES: u32 = 16_384;
+/// The most `--log-queue-lines` may ask for (≈ 512 MiB of lines).
+pub const MAX_LOG_QUEUE_LINES: u32 = 1 << 20;
 
 /// Structured logs on stderr: `RUST_LOG` filters (default `default`),
 /// `format` is `text` or `json`. Colours only on a terminal: a log file or
 /// collector gets plain text (and a call's lines cost less to write).
 /// Keep the returned guard until the process ends: dropping it writes the
 /// lines still queued (lines queued when the process is killed are lost).
-pub fn init_logging(format: &str, default: &str) -> Result<WorkerGuard> {
+pub fn init_logging(format: &str, default: &str, queue_lines: usize) -> Result<WorkerGuard> {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let (writer, guard) = log_writer(std::io::stderr(), LOG_QUEUE_LINES);
+    let (writer, guard) = log_writer(std::io::stderr(), queue_lines);
     let dropped = writer.error_counter();
     tollgate::service::metrics::watch_dropped_log_lines(move || dropped.dropped_lines() as u64);
     let builder = tracing_subscriber::fmt()
