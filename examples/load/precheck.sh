@@ -7,7 +7,8 @@
 # check-mode Subscriptions/Create calls (quantity 5: both answer Code 0) at
 # each with wrk, alternating, ROUNDS times. Prints each run's throughput,
 # p50/p99 and the server's CPU per call (from /proc), then the medians, the
-# bound/unbound throughput ratio and the bound call's extra CPU.
+# bound/unbound throughput ratio, the bound call's extra CPU and the server's
+# peak RSS.
 #
 #   cargo build --release && examples/load/precheck.sh
 #
@@ -125,6 +126,9 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The allocator's and the instance pool's price in memory: the server's peak
+# resident set over the whole run.
+echo "server peak RSS: $(awk '/^VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$SERVER/status")"
 python3 - "$WORK/results" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
