@@ -122,41 +122,50 @@ pub fn decide(
         }
         SubscriptionActivate if sub.status == SubscriptionStatus::Active => Ok(Decision::NoChange),
         SubscriptionUpgradeToPaid if !sub.is_trial => Ok(Decision::NoChange),
-        AddonUpdate | AddonCancel => {
-            let mut all_in_effect = true;
-            for addon in def.acted_addons(operation) {
-                match sub.addon(&addon.product_id) {
-                    None => {
-                        return refuse(
-                            codes::UNKNOWN,
-                            format!(
-                                "Add-on {} is not provisioned on subscription {}.",
-                                addon.product_id, sub.external_id
-                            ),
-                        );
-                    }
-                    Some(stored) if operation == AddonUpdate && !stored.active => {
-                        return refuse(
-                            codes::UNKNOWN,
-                            format!(
-                                "Add-on {} of subscription {} was cancelled; create it again instead of updating it.",
-                                addon.product_id, sub.external_id
-                            ),
-                        );
-                    }
-                    Some(stored) => {
-                        all_in_effect &= operation == AddonCancel && !stored.active;
-                    }
-                }
-            }
-            Ok(if all_in_effect {
-                Decision::NoChange
-            } else {
-                Decision::Change
-            })
-        }
+        AddonUpdate | AddonCancel => decide_addons(operation, def, sub),
         _ => Ok(Decision::Change),
     }
+}
+
+/// `AddonUpdate` / `AddonCancel` on a live subscription: every acted add-on
+/// must be provisioned (an update also needs it active); a cancel of add-ons
+/// all cancelled already changes nothing.
+fn decide_addons(
+    operation: Operation,
+    def: &ServiceDefinition,
+    sub: &StoredSubscription,
+) -> Result<Decision, Rejection> {
+    let mut all_in_effect = true;
+    for addon in def.acted_addons(operation) {
+        match sub.addon(&addon.product_id) {
+            None => {
+                return refuse(
+                    codes::UNKNOWN,
+                    format!(
+                        "Add-on {} is not provisioned on subscription {}.",
+                        addon.product_id, sub.external_id
+                    ),
+                );
+            }
+            Some(stored) if operation == Operation::AddonUpdate && !stored.active => {
+                return refuse(
+                    codes::UNKNOWN,
+                    format!(
+                        "Add-on {} of subscription {} was cancelled; create it again instead of updating it.",
+                        addon.product_id, sub.external_id
+                    ),
+                );
+            }
+            Some(stored) => {
+                all_in_effect &= operation == Operation::AddonCancel && !stored.active;
+            }
+        }
+    }
+    Ok(if all_in_effect {
+        Decision::NoChange
+    } else {
+        Decision::Change
+    })
 }
 
 /// The stored state a real call converges to. Add-ons follow the payload
