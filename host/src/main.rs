@@ -316,19 +316,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plugin(command) => plugin(command),
         Command::Serve(args) => {
-            let _logs = cli::init_logging(&args.log_format, "info", args.log_queue_lines as usize)?;
+            let _logs = cli::init_logging(&args.log_format, "info", args.log_queue_lines)?;
             runtime()?
                 .block_on(cli::server::serve(*args))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Demo(args) => {
-            let _logs = cli::init_logging(&args.log_format, "info", cli::LOG_QUEUE_LINES as usize)?;
+            let _logs = cli::init_logging(&args.log_format, "info", cli::LOG_QUEUE_LINES)?;
             runtime()?
                 .block_on(cli::server::demo(args.listen, args.data_dir))
                 .map(|_| ExitCode::SUCCESS)
         }
         Command::Tenant(command) => {
-            let _logs = cli::init_logging("text", "warn", cli::LOG_QUEUE_LINES as usize)?;
+            let _logs = cli::init_logging("text", "warn", cli::LOG_QUEUE_LINES)?;
             runtime()?
                 .block_on(tenant(command))
                 .map(|_| ExitCode::SUCCESS)

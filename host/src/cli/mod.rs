@@ -30,10 +30,10 @@ pub const MAX_LOG_QUEUE_LINES: u32 = 1 << 20;
 /// collector gets plain text (and a call's lines cost less to write).
 /// Keep the returned guard until the process ends: dropping it writes the
 /// lines still queued (lines queued when the process is killed are lost).
-pub fn init_logging(format: &str, default: &str, queue_lines: usize) -> Result<WorkerGuard> {
+pub fn init_logging(format: &str, default: &str, queue_lines: u32) -> Result<WorkerGuard> {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let (writer, guard) = log_writer(std::io::stderr(), queue_lines);
+    let (writer, guard) = log_writer(std::io::stderr(), queue_lines as usize);
     let dropped = writer.error_counter();
     tollgate::service::metrics::watch_dropped_log_lines(move || dropped.dropped_lines() as u64);
     let builder = tracing_subscriber::fmt()

@@ -175,6 +175,14 @@ pub(super) mod tests {
         }
     }
 
+    /// A batch of only call records, one per id ([`call`]).
+    pub(in crate::store) fn calls_batch(ids: &[&str]) -> DecisionBatch {
+        DecisionBatch {
+            calls: ids.iter().map(|id| call(id)).collect(),
+            ..DecisionBatch::default()
+        }
+    }
+
     pub(in crate::store) const SEED: &str = "
         INSERT INTO tenants (id, name, application_id, api_key_hash, previous_api_key_hash,
                              admin_token_hash, limits, config_revision, created_at)
@@ -279,12 +287,8 @@ pub(super) mod tests {
     async fn decision_batches_written_direct_read_back_through_sqlx() {
         let dir = tempfile::tempdir().expect("temp dir");
         let (direct, sqlx_only) = both(&dir).await;
-        let batch = DecisionBatch {
-            calls: vec![call("c1"), call("c2")],
-            ..DecisionBatch::default()
-        };
         direct
-            .insert_decisions(Arc::new(batch))
+            .insert_decisions(Arc::new(calls_batch(&["c1", "c2"])))
             .await
             .expect("insert");
         let rows = sqlx_only.dump_table("calls").await.expect("dump");
@@ -295,10 +299,7 @@ pub(super) mod tests {
         );
         assert!(rows[1].contains("track_id=track-c2") && rows[1].contains("check_only=1"));
         // The same ids again: the whole batch fails and nothing half-lands.
-        let again = DecisionBatch {
-            calls: vec![call("c3"), call("c1")],
-            ..DecisionBatch::default()
-        };
+        let again = calls_batch(&["c3", "c1"]);
         assert!(direct.insert_decisions(Arc::new(again)).await.is_err());
         assert_eq!(sqlx_only.dump_table("calls").await.expect("dump").len(), 2);
     }
@@ -312,21 +313,12 @@ pub(super) mod tests {
         let (direct, _) = both(&dir).await;
         let wal = dir.path().join("t.db-wal");
         let page: u64 = 4096;
-        let call = |n: usize| CallRecord {
-            id: format!("c{n}"),
-            tenant_id: "t1".into(),
-            track_id: format!("track-{n}"),
-            endpoint: "Subscriptions/Create".into(),
-            check_only: true,
-            code: 0,
-            message: None,
+        let big = |n: usize| CallRecord {
             result: Some("x".repeat(100_000)),
-            duration_us: 1,
-            records_dropped: 0,
-            at: 1_000,
+            ..call(&format!("c{n}"))
         };
         for batch in 0..10 {
-            let calls = (0..10).map(|i| call(batch * 10 + i)).collect();
+            let calls = (0..10).map(|i| big(batch * 10 + i)).collect();
             let batch = DecisionBatch {
                 calls,
                 ..DecisionBatch::default()

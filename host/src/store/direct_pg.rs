@@ -271,23 +271,16 @@ mod tests {
     /// that fails lands nothing.
     #[tokio::test]
     async fn decision_batches_written_on_the_lane_read_back_through_the_pool() {
-        use super::super::{DecisionBatch, direct::tests::call};
+        use super::super::direct::tests::calls_batch;
         use std::sync::Arc;
         let Some(mut store) = seeded().await else {
             return;
         };
-        let batch = DecisionBatch {
-            calls: vec![call("c1"), call("c2")],
-            ..DecisionBatch::default()
-        };
         store
-            .insert_decisions(Arc::new(batch))
+            .insert_decisions(Arc::new(calls_batch(&["c1", "c2"])))
             .await
             .expect("insert");
-        let again = DecisionBatch {
-            calls: vec![call("c3"), call("c1")],
-            ..DecisionBatch::default()
-        };
+        let again = calls_batch(&["c3", "c1"]);
         assert!(store.insert_decisions(Arc::new(again)).await.is_err());
         assert_eq!(idle(&store), 0, "the failed batch's connection was closed");
         let lane = store.direct_pg.take();
